@@ -1,0 +1,35 @@
+#!/bin/sh
+# install-deps.sh: installs exactly the Debian packages CoopMine's build,
+# tests and demo need.  Idempotent; run as root (or through sudo).
+#   contrib/install-deps.sh          build + tests + demo
+#   contrib/install-deps.sh --build  only what ./configure && make need
+set -e
+BUILD="build-essential autoconf automake libtool pkg-config
+ libgrpc-dev libprotobuf-c-dev protobuf-c-compiler librandomx-dev
+ libsqlite3-dev libssl-dev libmicrohttpd-dev libwebsockets-dev
+ libjansson-dev libinih-dev"
+# Tests: the independent gRPC and WebSocket clients, sqlite3 for audits,
+# openssl for generated certificates, promtool, a browser for the page test,
+# clang for the fuzz harnesses, curl for the REST checks.
+TEST="openssl sqlite3 curl python3 python3-grpcio python3-grpc-tools
+ python3-websockets prometheus chromium clang libclang-rt-14-dev"
+PKGS="$BUILD"
+[ "${1:-}" = "--build" ] || PKGS="$BUILD $TEST"
+# The machine image brings Node.js and npm (for playwright-core); use Debian's
+# only where there is none.
+[ "${1:-}" = "--build" ] || command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+echo "install-deps: installing:$missing"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,415 @@
+/*
+ * rx.c: RandomX contexts and VMs over librandomx.
+ *
+ * Memory matters more than anything else for RandomX speed: huge pages
+ * roughly double throughput.  So the dataset and cache are backed, in order,
+ * by reserved 2 MiB pages (RANDOMX_FLAG_LARGE_PAGES), by transparent huge
+ * pages requested with madvise(MADV_HUGEPAGE) before the memory is first
+ * touched, or by plain pages.  The cache has no public memory accessor, so
+ * its mapping is found by comparing /proc/self/maps before and after the
+ * allocation (glibc serves allocations this large with mmap).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <randomx.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/rx.h"
+
+#define HUGE_2M ((size_t)2 << 20)
+#define MAX_MAPS 4096
+#define RX_CACHE_BYTES ((size_t)256 << 20)
+
+struct rx_ctx {
+	atomic_int refs;
+	enum rx_mode mode;
+	randomx_flags flags;
+	randomx_cache *cache;
+	randomx_dataset *dataset;	/* full mode only */
+	uint8_t key[RX_KEY_MAX];
+	size_t keylen;
+	struct rx_ctx_info info;
+};
+
+struct rx_vm {
+	struct rx_ctx *ctx;
+	randomx_vm *vm;
+};
+
+const char *
+rx_pages_name(enum rx_pages p)
+{
+	switch (p) {
+	case RX_PAGES_AUTO: return "auto";
+	case RX_PAGES_LARGE: return "reserved huge pages";
+	case RX_PAGES_THP: return "transparent huge pages";
+	case RX_PAGES_NORMAL: return "4 KiB pages";
+	}
+	return "?";
+}
+
+const char *
+rx_mode_name(enum rx_mode m)
+{
+	return m == RX_FULL ? "full" : "light";
+}
+
+/* Start addresses of the current mappings, to spot the one an alloc adds. */
+static size_t
+maps_snapshot(uintptr_t *starts, size_t max)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	size_t n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo;
+		if (sscanf(line, "%lx-", &lo) == 1)
+			starts[n++] = (uintptr_t)lo;
+	}
+	fclose(f);
+	return n;
+}
+
+/* The newest mapping of at least minsize that was not in the snapshot. */
+static int
+maps_find_new(const uintptr_t *starts, size_t n, size_t minsize,
+    uintptr_t *lo_out, uintptr_t *hi_out)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi;
+		int seen = 0;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 || hi - lo < minsize)
+			continue;
+		for (size_t i = 0; i < n && !seen; i++)
+			seen = starts[i] == (uintptr_t)lo;
+		if (!seen) {
+			*lo_out = lo;
+			*hi_out = hi;
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Ask for THP on the 2 MiB-aligned part of [lo, hi). */
+static int
+thp_advise(uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t a = (lo + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1);
+	uintptr_t b = hi & ~(uintptr_t)(HUGE_2M - 1);
+
+	if (b <= a)
+		return -1;
+	return madvise((void *)a, b - a, MADV_HUGEPAGE);
+}
+
+/* AnonHugePages (kB) of the mappings overlapping [lo, hi), from smaps. */
+static size_t
+smaps_huge_kb(uintptr_t lo, uintptr_t hi)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int inside = 0;
+	size_t kb = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long a, b, v;
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, ' ') >
+		    strchr(line, '-')) {
+			inside = a < hi && b > lo;
+			continue;
+		}
+		if (inside && sscanf(line, "AnonHugePages: %lu kB", &v) == 1)
+			kb += v;
+	}
+	fclose(f);
+	return kb;
+}
+
+static randomx_cache *
+alloc_cache(randomx_flags base, enum rx_pages want, enum rx_pages *got,
+    uintptr_t *lo, uintptr_t *hi)
+{
+	uintptr_t *starts;
+	size_t n;
+	randomx_cache *cache;
+
+	*lo = *hi = 0;
+	if (want == RX_PAGES_AUTO || want == RX_PAGES_LARGE) {
+		cache = randomx_alloc_cache(base | RANDOMX_FLAG_LARGE_PAGES);
+		if (cache != NULL) {
+			*got = RX_PAGES_LARGE;
+			return cache;
+		}
+		if (want == RX_PAGES_LARGE)
+			return NULL;
+	}
+	starts = calloc(MAX_MAPS, sizeof(*starts));
+	n = starts != NULL ? maps_snapshot(starts, MAX_MAPS) : 0;
+	cache = randomx_alloc_cache(base);
+	*got = RX_PAGES_NORMAL;
+	if (cache != NULL && want != RX_PAGES_NORMAL && starts != NULL &&
+	    maps_find_new(starts, n, RX_CACHE_BYTES, lo, hi) &&
+	    thp_advise(*lo, *hi) == 0)
+		*got = RX_PAGES_THP;
+	free(starts);
+	return cache;
+}
+
+static randomx_dataset *
+alloc_dataset(enum rx_pages want, enum rx_pages *got, uintptr_t *lo,
+    uintptr_t *hi)
+{
+	randomx_dataset *ds;
+	size_t size = randomx_dataset_item_count() * RANDOMX_DATASET_ITEM_SIZE;
+
+	if (want == RX_PAGES_AUTO || want == RX_PAGES_LARGE) {
+		ds = randomx_alloc_dataset(RANDOMX_FLAG_LARGE_PAGES);
+		if (ds != NULL) {
+			*got = RX_PAGES_LARGE;
+			*lo = (uintptr_t)randomx_get_dataset_memory(ds);
+			*hi = *lo + size;
+			return ds;
+		}
+		if (want == RX_PAGES_LARGE)
+			return NULL;
+	}
+	ds = randomx_alloc_dataset(RANDOMX_FLAG_DEFAULT);
+	if (ds == NULL)
+		return NULL;
+	*lo = (uintptr_t)randomx_get_dataset_memory(ds);
+	*hi = *lo + size;
+	*got = RX_PAGES_NORMAL;
+	if (want != RX_PAGES_NORMAL && thp_advise(*lo, *hi) == 0)
+		*got = RX_PAGES_THP;
+	return ds;
+}
+
+struct init_part {
+	randomx_dataset *ds;
+	randomx_cache *cache;
+	unsigned long start, count;
+};
+
+static void *
+init_thread(void *arg)
+{
+	struct init_part *p = arg;
+
+	randomx_init_dataset(p->ds, p->cache, p->start, p->count);
+	return NULL;
+}
+
+/* Splits the dataset initialisation over threads; thread 0 is the caller. */
+static void
+init_dataset(randomx_dataset *ds, randomx_cache *cache, int threads)
+{
+	unsigned long items = randomx_dataset_item_count();
+	struct init_part *parts;
+	pthread_t *tids;
+	char *started;
+
+	if (threads <= 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n > 0 ? (int)n : 1;
+	}
+	parts = calloc((size_t)threads, sizeof(*parts));
+	tids = calloc((size_t)threads, sizeof(*tids));
+	started = calloc((size_t)threads, 1);
+	if (parts == NULL || tids == NULL || started == NULL) {
+		randomx_init_dataset(ds, cache, 0, items);
+		goto out;
+	}
+	for (int i = 0; i < threads; i++) {
+		unsigned long a = items * (unsigned long)i / (unsigned long)threads;
+		unsigned long b = items * (unsigned long)(i + 1) / (unsigned long)threads;
+		parts[i] = (struct init_part){ ds, cache, a, b - a };
+		if (i > 0)
+			started[i] = pthread_create(&tids[i], NULL, init_thread,
+			    &parts[i]) == 0;
+	}
+	for (int i = 0; i < threads; i++)
+		if (i == 0 || !started[i])
+			init_thread(&parts[i]);
+	for (int i = 1; i < threads; i++)
+		if (started[i])
+			pthread_join(tids[i], NULL);
+out:
+	free(parts);
+	free(tids);
+	free(started);
+}
+
+struct rx_ctx *
+rx_ctx_new(const uint8_t *key, size_t keylen, enum rx_mode mode,
+    enum rx_pages pages, int init_threads)
+{
+	struct rx_ctx *ctx;
+	randomx_flags base = randomx_get_flags();
+	uintptr_t lo = 0, hi = 0;
+	int64_t t0 = clock_mono_ms();
+	size_t huge_kb;
+
+	if (keylen == 0 || keylen > RX_KEY_MAX) {
+		log_warnx("rx: key length %zu outside 1..%d", keylen, RX_KEY_MAX);
+		return NULL;
+	}
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
+		return NULL;
+	atomic_init(&ctx->refs, 1);
+	ctx->mode = mode;
+	memcpy(ctx->key, key, keylen);
+	ctx->keylen = keylen;
+	ctx->info.mode = mode;
+
+	ctx->cache = alloc_cache(base, mode == RX_FULL ? RX_PAGES_NORMAL : pages,
+	    &ctx->info.pages_used, &lo, &hi);
+	if (ctx->cache == NULL && (base & RANDOMX_FLAG_JIT)) {
+		/* No JIT (e.g. W^X policy): fall back to the interpreter. */
+		base &= ~RANDOMX_FLAG_JIT;
+		ctx->cache = alloc_cache(base, RX_PAGES_NORMAL,
+		    &ctx->info.pages_used, &lo, &hi);
+	}
+	if (ctx->cache == NULL) {
+		log_warnx("rx: cannot allocate the RandomX cache (256 MiB)");
+		free(ctx);
+		return NULL;
+	}
+	randomx_init_cache(ctx->cache, key, keylen);
+	ctx->flags = base;
+	if (mode == RX_FULL) {
+		ctx->dataset = alloc_dataset(pages, &ctx->info.pages_used, &lo, &hi);
+		if (ctx->dataset == NULL) {
+			log_warnx("rx: cannot allocate the RandomX dataset (2080 MiB)");
+			randomx_release_cache(ctx->cache);
+			free(ctx);
+			return NULL;
+		}
+		init_dataset(ctx->dataset, ctx->cache, init_threads);
+		ctx->flags |= RANDOMX_FLAG_FULL_MEM;
+	}
+	ctx->info.total_pages = (hi - lo + HUGE_2M - 1) / HUGE_2M;
+	if (ctx->info.pages_used == RX_PAGES_LARGE) {
+		ctx->info.huge_pages = ctx->info.total_pages;
+	} else if (hi > lo) {
+		huge_kb = smaps_huge_kb(lo, hi);
+		ctx->info.huge_pages = huge_kb / 2048;
+	}
+	if (ctx->info.pages_used == RX_PAGES_LARGE)
+		ctx->flags |= RANDOMX_FLAG_LARGE_PAGES;
+	ctx->info.init_ms = clock_mono_ms() - t0;
+	return ctx;
+}
+
+struct rx_ctx *
+rx_ctx_ref(struct rx_ctx *ctx)
+{
+	atomic_fetch_add(&ctx->refs, 1);
+	return ctx;
+}
+
+void
+rx_ctx_unref(struct rx_ctx *ctx)
+{
+	if (ctx == NULL || atomic_fetch_sub(&ctx->refs, 1) != 1)
+		return;
+	if (ctx->dataset != NULL)
+		randomx_release_dataset(ctx->dataset);
+	randomx_release_cache(ctx->cache);
+	free(ctx);
+}
+
+void
+rx_ctx_get_info(const struct rx_ctx *ctx, struct rx_ctx_info *info)
+{
+	*info = ctx->info;
+}
+
+int
+rx_ctx_has_key(const struct rx_ctx *ctx, const uint8_t *key, size_t keylen)
+{
+	return keylen == ctx->keylen && memcmp(key, ctx->key, keylen) == 0;
+}
+
+struct rx_vm *
+rx_vm_new(struct rx_ctx *ctx)
+{
+	struct rx_vm *vm = calloc(1, sizeof(*vm));
+	randomx_flags flags = ctx->flags;
+
+	if (vm == NULL)
+		return NULL;
+	vm->vm = randomx_create_vm(flags, ctx->mode == RX_FULL ? NULL : ctx->cache,
+	    ctx->dataset);
+	if (vm->vm == NULL && (flags & RANDOMX_FLAG_LARGE_PAGES)) {
+		/* Scratchpads in large pages may not fit what is reserved. */
+		flags &= ~RANDOMX_FLAG_LARGE_PAGES;
+		vm->vm = randomx_create_vm(flags,
+		    ctx->mode == RX_FULL ? NULL : ctx->cache, ctx->dataset);
+	}
+	if (vm->vm == NULL) {
+		log_warnx("rx: cannot create a RandomX VM");
+		free(vm);
+		return NULL;
+	}
+	vm->ctx = rx_ctx_ref(ctx);
+	return vm;
+}
+
+void
+rx_vm_free(struct rx_vm *vm)
+{
+	if (vm == NULL)
+		return;
+	randomx_destroy_vm(vm->vm);
+	rx_ctx_unref(vm->ctx);
+	free(vm);
+}
+
+void
+rx_hash(struct rx_vm *vm, const void *input, size_t len, uint8_t out[RX_HASH_SIZE])
+{
+	randomx_calculate_hash(vm->vm, input, len, out);
+}
+
+void
+rx_hash_first(struct rx_vm *vm, const void *input, size_t len)
+{
+	randomx_calculate_hash_first(vm->vm, input, len);
+}
+
+void
+rx_hash_next(struct rx_vm *vm, const void *next_input, size_t len,
+    uint8_t out[RX_HASH_SIZE])
+{
+	randomx_calculate_hash_next(vm->vm, next_input, len, out);
+}
+
+void
+rx_hash_last(struct rx_vm *vm, uint8_t out[RX_HASH_SIZE])
+{
+	randomx_calculate_hash_last(vm->vm, out);
+}

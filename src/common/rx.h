@@ -1,0 +1,60 @@
+/*
+ * rx.h: the RandomX wrapper every hashing binary uses (worker threads,
+ * the coordinator's verification pool, the testpool).  An rx_ctx holds the
+ * cache (light) or cache+dataset (full) for one key; VMs are per thread.
+ */
+#ifndef COOPMINE_RX_H
+#define COOPMINE_RX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RX_HASH_SIZE 32
+#define RX_KEY_MAX 60
+
+enum rx_mode { RX_LIGHT = 0, RX_FULL = 1 };
+
+/* How dataset/cache memory is backed, in order of preference. */
+enum rx_pages {
+	RX_PAGES_AUTO = 0,	/* reserved huge pages, else THP madvise, else 4 KiB */
+	RX_PAGES_LARGE,		/* reserved 2 MiB huge pages only */
+	RX_PAGES_THP,		/* transparent huge pages via madvise */
+	RX_PAGES_NORMAL		/* plain pages */
+};
+
+struct rx_ctx;
+struct rx_vm;
+
+struct rx_ctx_info {
+	enum rx_mode mode;
+	enum rx_pages pages_used;	/* what the memory actually got */
+	size_t huge_pages;		/* 2 MiB pages backing the memory */
+	size_t total_pages;		/* 2 MiB-sized chunks in the memory */
+	int64_t init_ms;		/* cache + dataset initialisation time */
+};
+
+/* Builds a context for key (1..RX_KEY_MAX bytes).  init_threads splits the
+ * dataset initialisation (0: online CPUs).  NULL on failure (logged). */
+struct rx_ctx *rx_ctx_new(const uint8_t *key, size_t keylen, enum rx_mode mode,
+    enum rx_pages pages, int init_threads);
+struct rx_ctx *rx_ctx_ref(struct rx_ctx *ctx);
+void rx_ctx_unref(struct rx_ctx *ctx);
+void rx_ctx_get_info(const struct rx_ctx *ctx, struct rx_ctx_info *info);
+/* 1 when ctx was built for this key. */
+int rx_ctx_has_key(const struct rx_ctx *ctx, const uint8_t *key, size_t keylen);
+
+/* A VM holds a reference on its context. */
+struct rx_vm *rx_vm_new(struct rx_ctx *ctx);
+void rx_vm_free(struct rx_vm *vm);
+void rx_hash(struct rx_vm *vm, const void *input, size_t len,
+    uint8_t out[RX_HASH_SIZE]);
+/* Pipelined hashing (randomx_calculate_hash_first/next/last). */
+void rx_hash_first(struct rx_vm *vm, const void *input, size_t len);
+void rx_hash_next(struct rx_vm *vm, const void *next_input, size_t len,
+    uint8_t out[RX_HASH_SIZE]);
+void rx_hash_last(struct rx_vm *vm, uint8_t out[RX_HASH_SIZE]);
+
+const char *rx_pages_name(enum rx_pages p);
+const char *rx_mode_name(enum rx_mode m);
+
+#endif
