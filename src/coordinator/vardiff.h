@@ -1,0 +1,42 @@
+/*
+ * vardiff.h: per-worker share difficulty steered toward a share interval.
+ * Pure arithmetic (no clocks, no locks): jobs.c owns one struct per worker
+ * and calls these on each share and on its periodic tick.
+ */
+#ifndef COOPMINE_VARDIFF_H
+#define COOPMINE_VARDIFF_H
+
+#include <stdint.h>
+
+struct vardiff_config {
+	int64_t target_ms;	/* wanted time between a worker's shares */
+	int64_t retarget_ms;	/* how often the difficulty may change */
+	uint64_t min_diff, max_diff;
+	double tolerance;	/* no change while within +-tolerance (0.3) */
+};
+
+struct vardiff {
+	uint64_t diff;
+	int64_t window_start_ms;
+	uint64_t window_shares;
+};
+
+void vardiff_init(struct vardiff *v, const struct vardiff_config *cfg,
+    uint64_t initial, int64_t now_ms);
+/* The starting difficulty for a worker of this hashrate (0: unknown). */
+uint64_t vardiff_initial(const struct vardiff_config *cfg, double hashrate);
+/* Counts a share; at most once per retarget_ms recomputes the difficulty.
+ * Returns 1 when v->diff changed. */
+int vardiff_on_share(struct vardiff *v, const struct vardiff_config *cfg,
+    int64_t now_ms);
+/* Called periodically: lowers the difficulty of a worker that has sent too
+ * few shares for a long time.  Returns 1 when v->diff changed. */
+int vardiff_tick(struct vardiff *v, const struct vardiff_config *cfg,
+    int64_t now_ms);
+/* The lowest difficulty the coordinator can afford for one worker: with
+ * verify_rate hashes/s of verification and nworkers sharing it, keep the
+ * cluster's share rate under half the verification capacity. */
+uint64_t vardiff_floor(double worker_hashrate, double verify_rate,
+    unsigned nworkers);
+
+#endif
