@@ -43,7 +43,8 @@ lease_space_free(struct lease_space *sp)
 
 int
 lease_take(struct lease_space *sp, uint64_t id, const char *owner,
-    uint64_t want, uint64_t min_size, int64_t now_ms, struct lease *out)
+    uint64_t want, uint64_t min_size, uint64_t share_target, int64_t now_ms,
+    struct lease *out)
 {
 	uint64_t left = sp->end - sp->cursor, n;
 	struct lease *l;
@@ -69,6 +70,7 @@ lease_take(struct lease_space *sp, uint64_t id, const char *owner,
 	l->start = sp->cursor;
 	l->end = sp->cursor + n;
 	snprintf(l->owner, sizeof(l->owner), "%s", owner);
+	l->share_target = share_target;
 	l->issued_ms = now_ms;
 	sp->cursor += n;
 	*out = *l;

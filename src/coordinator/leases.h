@@ -18,6 +18,7 @@ struct lease {
 	uint64_t id;
 	uint64_t start, end;		/* [start, end) */
 	char owner[LEASE_OWNER_MAX];	/* worker id */
+	uint64_t share_target;		/* the target the holder was given */
 	int64_t issued_ms;
 	int released;
 };
@@ -32,7 +33,8 @@ void lease_space_free(struct lease_space *sp);
  * min_size when smaller.  Returns 0 and fills *out, or -1 when the space
  * is exhausted (ask the upstream for another session). */
 int lease_take(struct lease_space *sp, uint64_t id, const char *owner,
-    uint64_t want, uint64_t min_size, int64_t now_ms, struct lease *out);
+    uint64_t want, uint64_t min_size, uint64_t share_target, int64_t now_ms,
+    struct lease *out);
 /* Marks a lease released (its unused rest is never reissued). 0 or -1. */
 int lease_release(struct lease_space *sp, uint64_t id);
 /* Releases every lease of owner; returns how many. */

@@ -78,16 +78,18 @@ main(void)
 	ok(lease_space_new(10, 10) == NULL && lease_space_new(0, end + 1) == NULL,
 	    "empty or oversized spaces refused");
 	sp = lease_space_new(100, 200);
-	ok(lease_take(sp, 1, "a", 30, 10, 0, &l) == 0 && l.start == 100 && l.end == 130,
+	ok(lease_take(sp, 1, "a", 30, 10, 77, 0, &l) == 0 && l.start == 100 && l.end == 130,
 	    "first lease starts at the space start");
-	ok(lease_take(sp, 2, "b", 5, 10, 0, &l) == 0 && l.end - l.start == 10,
+	ok(l.share_target == 77 && lease_find(sp, 100)->share_target == 77,
+	    "a lease keeps the share target its holder was given");
+	ok(lease_take(sp, 2, "b", 5, 10, 77, 0, &l) == 0 && l.end - l.start == 10,
 	    "a lease is at least min_size");
 	ok(lease_release(sp, 1) == 0 && lease_find(sp, 110) != NULL &&
 	    strcmp(lease_find(sp, 110)->owner, "a") == 0 && lease_find(sp, 110)->released,
 	    "a released lease still names its holder");
-	ok(lease_take(sp, 3, "c", 1000, 10, 0, &l) == 0 && l.start == 140 && l.end == 200,
+	ok(lease_take(sp, 3, "c", 1000, 10, 77, 0, &l) == 0 && l.start == 140 && l.end == 200,
 	    "the last lease gets what is left; released ranges are not reissued");
-	ok(lease_take(sp, 4, "c", 10, 10, 0, &l) == -1, "an exhausted space refuses");
+	ok(lease_take(sp, 4, "c", 10, 10, 77, 0, &l) == -1, "an exhausted space refuses");
 	ok(lease_find(sp, 99) == NULL && lease_find(sp, 200) == NULL,
 	    "nonces outside the space belong to nobody");
 	ok(lease_release(sp, 42) == -1, "releasing an unknown lease fails");
@@ -103,8 +105,8 @@ main(void)
 		snprintf(owner, sizeof(owner), "w%" PRIu64, rng() % 50);
 		if (r < 60) {		/* join or renew */
 			uint64_t want = 1 + rng() % (r < 5 ? ((uint64_t)1 << 28) : 1000000);
-			if (lease_take(sp, next_id++, owner, want, 1 + rng() % 4096, events,
-			    &l) != 0)
+			if (lease_take(sp, next_id++, owner, want, 1 + rng() % 4096, 1,
+			    events, &l) != 0)
 				exhausted++;
 		} else if (r < 90) {	/* leave */
 			released += (int)lease_release_owner(sp, owner);

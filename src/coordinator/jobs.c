@@ -1,0 +1,680 @@
+/*
+ * jobs.c: upstream jobs -> per-worker work (leases + vardiff targets), the
+ * first checks of every share, and the pause/resume logic that keeps a
+ * cluster from "mining air" when every pool is gone.  See jobs.h.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/target.h"
+#include "coordinator/jobs.h"
+#include "worker/client.h"
+
+#define NONCESET_EMPTY 0
+#define NONCESET_GONE UINT64_MAX
+
+/* The (job, nonce) pairs already taken: open addressing over nonce+1. */
+struct nonceset {
+	uint64_t *slots;
+	size_t cap, used;	/* used counts tombstones too */
+};
+
+struct job {
+	uint64_t seq;
+	char job_id[24];
+	struct job_template tpl;
+	uint8_t block_target[32];
+	int has_block_target;
+	struct lease_space *space;
+	struct nonceset taken;
+	int stale;
+	int64_t received_ms;
+};
+
+struct wstate {
+	char id[LEASE_OWNER_MAX];
+	int streaming;
+	double hashrate;
+	struct vardiff vd;
+	uint64_t lease_id, lease_job, lease_start, lease_end, hashes_done;
+	int pending_cmd;
+};
+
+struct jobs {
+	pthread_mutex_t jobs_lock;	/* guards everything below */
+	struct jobs_config cfg;
+	struct jobs_events ev;
+	void *arg;
+	struct job **ring;		/* oldest first */
+	size_t njobs;
+	uint64_t next_seq, next_lease, pruned_max, leases_issued;
+	struct wstate *workers;
+	size_t nworkers, capworkers;
+	double verify_capacity;
+	int64_t down_since;		/* 0: upstream fine */
+	int paused;
+};
+
+const char *
+share_reason_name(enum share_reason r)
+{
+	static const char *const names[SHARE_REASON_COUNT] = {
+		"ok", "malformed", "unknown_job", "stale", "outside_lease",
+		"duplicate", "bad_hash", "low_difficulty", "unauthorized"
+	};
+	return r < SHARE_REASON_COUNT ? names[r] : "unknown";
+}
+
+const char *
+share_reason_message(enum share_reason r)
+{
+	static const char *const msgs[SHARE_REASON_COUNT] = {
+		"accepted", "malformed share: nonce must be 4 bytes, result 32",
+		"unknown job", "stale job", "nonce outside your lease",
+		"duplicate share", "result does not match the RandomX hash",
+		"low difficulty share", "not authorized for this worker id"
+	};
+	return r < SHARE_REASON_COUNT ? msgs[r] : "rejected";
+}
+
+static int
+nonceset_add(struct nonceset *s, uint32_t nonce)
+{
+	uint64_t key = (uint64_t)nonce + 1;
+	size_t i;
+
+	if ((s->used + 1) * 2 > s->cap) {
+		struct nonceset bigger = { NULL, s->cap ? s->cap * 2 : 256, 0 };
+		if ((bigger.slots = calloc(bigger.cap, sizeof(uint64_t))) == NULL)
+			return -1;
+		for (size_t k = 0; k < s->cap; k++) {
+			uint64_t v = s->slots[k];
+			if (v == NONCESET_EMPTY || v == NONCESET_GONE)
+				continue;
+			i = (v * 0x9e3779b97f4a7c15ULL) & (bigger.cap - 1);
+			while (bigger.slots[i] != NONCESET_EMPTY)
+				i = (i + 1) & (bigger.cap - 1);
+			bigger.slots[i] = v;
+			bigger.used++;
+		}
+		free(s->slots);
+		*s = bigger;
+	}
+	i = (key * 0x9e3779b97f4a7c15ULL) & (s->cap - 1);
+	while (s->slots[i] != NONCESET_EMPTY) {
+		if (s->slots[i] == key)
+			return 1;	/* already taken */
+		i = (i + 1) & (s->cap - 1);
+	}
+	s->slots[i] = key;
+	s->used++;
+	return 0;
+}
+
+static void
+nonceset_del(struct nonceset *s, uint32_t nonce)
+{
+	uint64_t key = (uint64_t)nonce + 1;
+	size_t i;
+
+	if (s->cap == 0)
+		return;
+	i = (key * 0x9e3779b97f4a7c15ULL) & (s->cap - 1);
+	while (s->slots[i] != NONCESET_EMPTY) {
+		if (s->slots[i] == key) {
+			s->slots[i] = NONCESET_GONE;
+			return;
+		}
+		i = (i + 1) & (s->cap - 1);
+	}
+}
+
+static void
+job_free(struct job *jb)
+{
+	if (jb == NULL)
+		return;
+	lease_space_free(jb->space);
+	free(jb->taken.slots);
+	free(jb);
+}
+
+struct jobs *
+jobs_new(const struct jobs_config *cfg, const struct jobs_events *ev, void *arg)
+{
+	struct jobs *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return NULL;
+	pthread_mutex_init(&j->jobs_lock, NULL);
+	j->cfg = *cfg;
+	if (j->cfg.keep_jobs < 2)
+		j->cfg.keep_jobs = 2;
+	j->ev = *ev;
+	j->arg = arg;
+	j->next_seq = 1;
+	j->next_lease = 1;
+	if ((j->ring = calloc(j->cfg.keep_jobs + 1, sizeof(*j->ring))) == NULL) {
+		free(j);
+		return NULL;
+	}
+	return j;
+}
+
+void
+jobs_free(struct jobs *j)
+{
+	if (j == NULL)
+		return;
+	for (size_t i = 0; i < j->njobs; i++)
+		job_free(j->ring[i]);
+	free(j->ring);
+	free(j->workers);
+	pthread_mutex_destroy(&j->jobs_lock);
+	free(j);
+}
+
+void
+jobs_set_next_ids(struct jobs *j, uint64_t next_job_seq, uint64_t next_lease_id)
+{
+	pthread_mutex_lock(&j->jobs_lock);
+	if (next_job_seq > j->next_seq) {
+		j->next_seq = next_job_seq;
+		/* Anything older than this run is stale, not unknown. */
+		j->pruned_max = next_job_seq - 1;
+	}
+	if (next_lease_id > j->next_lease)
+		j->next_lease = next_lease_id;
+	pthread_mutex_unlock(&j->jobs_lock);
+}
+
+static struct job *
+current_job(struct jobs *j)
+{
+	return j->njobs > 0 ? j->ring[j->njobs - 1] : NULL;
+}
+
+static struct job *
+job_by_seq(struct jobs *j, uint64_t seq)
+{
+	for (size_t i = 0; i < j->njobs; i++)
+		if (j->ring[i]->seq == seq)
+			return j->ring[i];
+	return NULL;
+}
+
+static struct wstate *
+worker_find(struct jobs *j, const char *id)
+{
+	for (size_t i = 0; i < j->nworkers; i++)
+		if (strcmp(j->workers[i].id, id) == 0)
+			return &j->workers[i];
+	return NULL;
+}
+
+static struct vardiff_config
+effective_vardiff(struct jobs *j, const struct wstate *w)
+{
+	struct vardiff_config c = j->cfg.vardiff;
+	uint64_t floor = vardiff_floor(w->hashrate, j->verify_capacity,
+	    (unsigned)(j->nworkers ? j->nworkers : 1));
+
+	if (floor > c.min_diff)
+		c.min_diff = floor < c.max_diff ? floor : c.max_diff;
+	return c;
+}
+
+static void
+work_fill(const struct job *jb, const struct lease *l, struct work *w,
+    int64_t now_ms)
+{
+	memset(w, 0, sizeof(*w));
+	memcpy(w->job_id, jb->job_id, sizeof(w->job_id));
+	w->job_seq = jb->seq;
+	memcpy(w->blob, jb->tpl.blob, jb->tpl.blob_len);
+	w->blob_len = jb->tpl.blob_len;
+	w->nonce_offset = jb->tpl.nonce_offset;
+	memcpy(w->seed, jb->tpl.seed, jb->tpl.seed_len);
+	w->seed_len = jb->tpl.seed_len;
+	w->height = jb->tpl.height;
+	memcpy(w->algo, jb->tpl.algo, sizeof(w->algo));
+	w->share_target = l->share_target;
+	w->difficulty = target_to_difficulty(l->share_target);
+	memcpy(w->block_target, jb->block_target, 32);
+	w->has_block_target = jb->has_block_target;
+	w->lease_id = l->id;
+	w->nonce_start = l->start;
+	w->nonce_end = l->end;
+	w->clean = jb->tpl.clean;
+	w->timestamp_ms = now_ms;
+}
+
+/* Hands the worker a fresh lease on the current job.  Sends it when the
+ * worker streams; fills *out when given.  0, or -1 with no work. */
+static int
+issue_work(struct jobs *j, struct wstate *w, int64_t now_ms, struct work *out)
+{
+	struct job *jb = current_job(j);
+	struct lease l;
+	struct work wk;
+	uint64_t want;
+
+	if (jb == NULL || jb->stale)
+		return -1;
+	want = lease_size_for(w->hashrate, j->cfg.lease_seconds, j->cfg.lease_min,
+	    j->cfg.lease_max);
+	if (lease_take(jb->space, j->next_lease, w->id, want, j->cfg.lease_min,
+	    difficulty_to_target(w->vd.diff), now_ms, &l) != 0) {
+		log_warnx("jobs: job %s has no nonces left for worker %s",
+		    jb->job_id, w->id);
+		if (j->ev.space_exhausted != NULL)
+			j->ev.space_exhausted(j->arg, jb->seq);
+		return -1;
+	}
+	j->next_lease++;
+	j->leases_issued++;
+	w->lease_id = l.id;
+	w->lease_job = jb->seq;
+	w->lease_start = l.start;
+	w->lease_end = l.end;
+	w->hashes_done = 0;
+	if (j->ev.lease_issued != NULL)
+		j->ev.lease_issued(j->arg, jb->seq, &l);
+	work_fill(jb, &l, &wk, now_ms);
+	if (out != NULL)
+		*out = wk;
+	if (w->streaming && j->ev.send_work != NULL)
+		j->ev.send_work(j->arg, w->id, &wk);
+	return 0;
+}
+
+static int
+template_check(const struct job_template *t)
+{
+	if (t->blob_len == 0 || t->blob_len > JOBS_BLOB_MAX ||
+	    (size_t)t->nonce_offset + 4 > t->blob_len)
+		return -1;
+	if (t->opensy && (t->blob_len != 80 || t->nonce_offset != 76))
+		return -1;
+	if (t->seed_len == 0 || t->seed_len > JOBS_SEED_MAX || t->target64 == 0)
+		return -1;
+	if (t->reserved_byte > 255)
+		return -1;
+	return 0;
+}
+
+uint64_t
+jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
+{
+	struct job *jb, *prev;
+	uint64_t start = 0, end = (uint64_t)1 << 32;
+
+	if (template_check(t) != 0) {
+		log_warnx("jobs: upstream job %s refused: blob %zu bytes, nonce at "
+		    "%u, seed %zu bytes, target %016" PRIx64, t->upstream_id,
+		    t->blob_len, t->nonce_offset, t->seed_len, t->target64);
+		return 0;
+	}
+	if ((jb = calloc(1, sizeof(*jb))) == NULL)
+		return 0;
+	if (t->reserved_byte >= 0) {
+		start = (uint64_t)t->reserved_byte << 24;
+		end = start + ((uint64_t)1 << 24);
+	}
+	if ((jb->space = lease_space_new(start, end)) == NULL) {
+		free(jb);
+		return 0;
+	}
+	jb->tpl = *t;
+	jb->received_ms = now_ms;
+	if (t->opensy &&
+	    nbits_to_target256(le32_read(t->blob + 72), jb->block_target) == 0)
+		jb->has_block_target = 1;
+
+	pthread_mutex_lock(&j->jobs_lock);
+	jb->seq = j->next_seq++;
+	snprintf(jb->job_id, sizeof(jb->job_id), "%016" PRIx64, jb->seq);
+	prev = current_job(j);
+	if (t->clean)
+		for (size_t i = 0; i < j->njobs; i++)
+			j->ring[i]->stale = 1;
+	if (prev != NULL) {
+		/* Workers move on: their leases on the old job are done. */
+		for (size_t i = 0; i < j->nworkers; i++) {
+			struct wstate *w = &j->workers[i];
+			if (w->lease_job == prev->seq &&
+			    lease_release(prev->space, w->lease_id) == 0 &&
+			    j->ev.lease_released != NULL)
+				j->ev.lease_released(j->arg, w->lease_id, now_ms);
+		}
+	}
+	if (j->njobs == j->cfg.keep_jobs) {
+		j->pruned_max = j->ring[0]->seq;
+		job_free(j->ring[0]);
+		memmove(j->ring, j->ring + 1, (j->njobs - 1) * sizeof(*j->ring));
+		j->njobs--;
+	}
+	j->ring[j->njobs++] = jb;
+	if (j->ev.job_added != NULL) {
+		struct job_info info = { jb->seq, { 0 }, &jb->tpl, { 0 },
+		    jb->has_block_target, now_ms };
+		memcpy(info.job_id, jb->job_id, sizeof(info.job_id));
+		memcpy(info.block_target, jb->block_target, 32);
+		j->ev.job_added(j->arg, &info);
+	}
+	j->down_since = 0;
+	for (size_t i = 0; i < j->nworkers; i++) {
+		struct wstate *w = &j->workers[i];
+		if (j->paused)
+			w->pending_cmd = CLIENT_CMD_RESUME;
+		w->lease_job = 0;
+		if (w->streaming)
+			issue_work(j, w, now_ms, NULL);
+	}
+	if (j->paused)
+		log_info("jobs: upstream work is back: workers resume");
+	j->paused = 0;
+	pthread_mutex_unlock(&j->jobs_lock);
+	log_info("jobs: job %s (upstream %s, height %" PRId64 ", difficulty %"
+	    PRIu64 "%s) sent to the workers", jb->job_id, t->upstream_id, t->height,
+	    target_to_difficulty(t->target64), t->clean ? ", clean" : "");
+	return jb->seq;
+}
+
+void
+jobs_upstream_down(struct jobs *j, int64_t now_ms)
+{
+	pthread_mutex_lock(&j->jobs_lock);
+	if (j->down_since == 0)
+		j->down_since = now_ms;
+	pthread_mutex_unlock(&j->jobs_lock);
+}
+
+int
+jobs_worker_join(struct jobs *j, const char *worker_id, double hashrate,
+    int64_t now_ms, struct work *out)
+{
+	struct wstate *w;
+	int rc;
+
+	pthread_mutex_lock(&j->jobs_lock);
+	if ((w = worker_find(j, worker_id)) == NULL) {
+		if (j->nworkers == j->capworkers) {
+			size_t cap = j->capworkers ? j->capworkers * 2 : 16;
+			struct wstate *nw = realloc(j->workers, cap * sizeof(*nw));
+			if (nw == NULL) {
+				pthread_mutex_unlock(&j->jobs_lock);
+				return -1;
+			}
+			j->workers = nw;
+			j->capworkers = cap;
+		}
+		w = &j->workers[j->nworkers++];
+		memset(w, 0, sizeof(*w));
+		snprintf(w->id, sizeof(w->id), "%s", worker_id);
+	}
+	w->hashrate = hashrate;
+	{
+		struct vardiff_config vc = effective_vardiff(j, w);
+		vardiff_init(&w->vd, &vc, vardiff_initial(&vc, hashrate), now_ms);
+	}
+	w->pending_cmd = j->paused ? CLIENT_CMD_PAUSE : CLIENT_CMD_NONE;
+	rc = issue_work(j, w, now_ms, out);
+	pthread_mutex_unlock(&j->jobs_lock);
+	return rc;
+}
+
+void
+jobs_worker_stream(struct jobs *j, const char *worker_id, int open,
+    int64_t now_ms)
+{
+	struct wstate *w;
+
+	pthread_mutex_lock(&j->jobs_lock);
+	if ((w = worker_find(j, worker_id)) != NULL) {
+		int was = w->streaming;
+		w->streaming = open;
+		/* A stream that opens after Register gets the work at once. */
+		if (open && !was)
+			issue_work(j, w, now_ms, NULL);
+	}
+	pthread_mutex_unlock(&j->jobs_lock);
+}
+
+void
+jobs_worker_leave(struct jobs *j, const char *worker_id, int64_t now_ms)
+{
+	pthread_mutex_lock(&j->jobs_lock);
+	for (size_t i = 0; i < j->nworkers; i++) {
+		if (strcmp(j->workers[i].id, worker_id) != 0)
+			continue;
+		for (size_t k = 0; k < j->njobs; k++) {
+			struct lease_space *sp = j->ring[k]->space;
+			for (size_t n = 0; n < lease_space_count(sp); n++) {
+				const struct lease *l = lease_space_at(sp, n);
+				if (!l->released && strcmp(l->owner, worker_id) == 0 &&
+				    j->ev.lease_released != NULL)
+					j->ev.lease_released(j->arg, l->id, now_ms);
+			}
+			lease_release_owner(sp, worker_id);
+		}
+		j->workers[i] = j->workers[--j->nworkers];
+		break;
+	}
+	pthread_mutex_unlock(&j->jobs_lock);
+}
+
+int
+jobs_worker_heartbeat(struct jobs *j, const char *worker_id, double hashrate,
+    uint64_t lease_id, uint64_t hashes_done, int want_lease, int64_t now_ms)
+{
+	struct wstate *w;
+	int cmd = CLIENT_CMD_NONE;
+
+	pthread_mutex_lock(&j->jobs_lock);
+	if ((w = worker_find(j, worker_id)) != NULL) {
+		struct job *jb = current_job(j);
+		if (hashrate > 0)
+			w->hashrate = hashrate;
+		if (lease_id == w->lease_id && lease_id != 0) {
+			uint64_t size = w->lease_end - w->lease_start;
+			double left;
+			w->hashes_done = hashes_done < size ? hashes_done : size;
+			left = (double)(size - w->hashes_done);
+			/* Renew ahead so the worker never runs dry. */
+			if (jb != NULL && w->lease_job == jb->seq && !j->paused &&
+			    (want_lease || left < w->hashrate * j->cfg.renew_seconds))
+				issue_work(j, w, now_ms, NULL);
+		} else if (want_lease && jb != NULL && !j->paused &&
+		    w->lease_job != jb->seq) {
+			issue_work(j, w, now_ms, NULL);
+		}
+		cmd = w->pending_cmd;
+		w->pending_cmd = CLIENT_CMD_NONE;
+	}
+	pthread_mutex_unlock(&j->jobs_lock);
+	return cmd;
+}
+
+int
+jobs_worker_command(struct jobs *j, const char *worker_id, int command)
+{
+	struct wstate *w;
+	int rc = -1;
+
+	pthread_mutex_lock(&j->jobs_lock);
+	if ((w = worker_find(j, worker_id)) != NULL) {
+		w->pending_cmd = command;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&j->jobs_lock);
+	return rc;
+}
+
+static int
+parse_job_id(const char *s, uint64_t *seq)
+{
+	char *end;
+
+	if (s == NULL || strlen(s) != 16)
+		return -1;
+	*seq = strtoull(s, &end, 16);
+	return *end == '\0' ? 0 : -1;
+}
+
+enum share_reason
+jobs_check_share(struct jobs *j, const char *worker_id, const char *job_id,
+    const uint8_t *nonce_bytes, size_t nonce_len, struct share_ctx *ctx)
+{
+	struct job *jb;
+	const struct lease *l;
+	uint64_t seq;
+	uint32_t nonce;
+	enum share_reason r = SHARE_OK;
+
+	if (nonce_len != 4)
+		return SHARE_MALFORMED;
+	nonce = le32_read(nonce_bytes);
+	pthread_mutex_lock(&j->jobs_lock);
+	if (parse_job_id(job_id, &seq) != 0 || seq == 0 || seq >= j->next_seq) {
+		r = SHARE_UNKNOWN_JOB;
+	} else if ((jb = job_by_seq(j, seq)) == NULL || jb->stale) {
+		r = SHARE_STALE;	/* pruned or superseded by a clean job */
+	} else if ((l = lease_find(jb->space, nonce)) == NULL ||
+	    strcmp(l->owner, worker_id) != 0) {
+		r = SHARE_OUTSIDE_LEASE;
+	} else {
+		int added = nonceset_add(&jb->taken, nonce);
+		if (added != 0) {
+			r = SHARE_DUPLICATE;	/* (or out of memory: refuse) */
+		} else {
+			memset(ctx, 0, sizeof(*ctx));
+			ctx->job_seq = jb->seq;
+			ctx->lease_id = l->id;
+			memcpy(ctx->upstream_id, jb->tpl.upstream_id, JOBS_ID_MAX);
+			ctx->session = jb->tpl.session;
+			memcpy(ctx->seed, jb->tpl.seed, jb->tpl.seed_len);
+			ctx->seed_len = jb->tpl.seed_len;
+			memcpy(ctx->input, jb->tpl.blob, jb->tpl.blob_len);
+			ctx->input_len = jb->tpl.blob_len;
+			memcpy(ctx->input + jb->tpl.nonce_offset, nonce_bytes, 4);
+			ctx->nonce = nonce;
+			ctx->share_target = l->share_target;
+			ctx->upstream_target = jb->tpl.target64;
+			memcpy(ctx->block_target, jb->block_target, 32);
+			ctx->has_block_target = jb->has_block_target;
+			ctx->height = jb->tpl.height;
+		}
+	}
+	pthread_mutex_unlock(&j->jobs_lock);
+	return r;
+}
+
+void
+jobs_unreserve(struct jobs *j, uint64_t job_seq, uint32_t nonce)
+{
+	struct job *jb;
+
+	pthread_mutex_lock(&j->jobs_lock);
+	if ((jb = job_by_seq(j, job_seq)) != NULL)
+		nonceset_del(&jb->taken, nonce);
+	pthread_mutex_unlock(&j->jobs_lock);
+}
+
+void
+jobs_share_credited(struct jobs *j, const char *worker_id, int64_t now_ms)
+{
+	struct wstate *w;
+
+	pthread_mutex_lock(&j->jobs_lock);
+	if ((w = worker_find(j, worker_id)) != NULL) {
+		struct vardiff_config vc = effective_vardiff(j, w);
+		uint64_t before = w->vd.diff;
+		if (vardiff_on_share(&w->vd, &vc, now_ms)) {
+			log_info("jobs: worker %s difficulty %" PRIu64 " -> %" PRIu64,
+			    w->id, before, w->vd.diff);
+			issue_work(j, w, now_ms, NULL);
+		}
+	}
+	pthread_mutex_unlock(&j->jobs_lock);
+}
+
+void
+jobs_tick(struct jobs *j, int64_t now_ms)
+{
+	pthread_mutex_lock(&j->jobs_lock);
+	for (size_t i = 0; i < j->nworkers; i++) {
+		struct wstate *w = &j->workers[i];
+		struct vardiff_config vc = effective_vardiff(j, w);
+		if (vardiff_tick(&w->vd, &vc, now_ms) && !j->paused)
+			issue_work(j, w, now_ms, NULL);
+	}
+	if (j->down_since != 0 && !j->paused &&
+	    now_ms - j->down_since >= j->cfg.job_timeout_ms) {
+		/* Shares of a job no pool can take are worth nothing: stop. */
+		j->paused = 1;
+		for (size_t i = 0; i < j->nworkers; i++)
+			j->workers[i].pending_cmd = CLIENT_CMD_PAUSE;
+		log_warnx("jobs: no upstream for %" PRId64 " ms: pausing %zu workers "
+		    "until a pool sends work", now_ms - j->down_since, j->nworkers);
+	}
+	pthread_mutex_unlock(&j->jobs_lock);
+}
+
+void
+jobs_set_verify_capacity(struct jobs *j, double hashes_per_second)
+{
+	pthread_mutex_lock(&j->jobs_lock);
+	j->verify_capacity = hashes_per_second;
+	pthread_mutex_unlock(&j->jobs_lock);
+}
+
+void
+jobs_get_stats(struct jobs *j, struct jobs_stats *st)
+{
+	struct job *jb;
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&j->jobs_lock);
+	if ((jb = current_job(j)) != NULL) {
+		st->current_seq = jb->seq;
+		memcpy(st->current_job_id, jb->job_id, sizeof(st->current_job_id));
+		memcpy(st->upstream_id, jb->tpl.upstream_id, sizeof(st->upstream_id));
+		st->height = jb->tpl.height;
+		st->current_since_ms = jb->received_ms;
+		st->nonces_left = lease_space_remaining(jb->space);
+	}
+	st->workers = (unsigned)j->nworkers;
+	for (size_t i = 0; i < j->nworkers; i++)
+		st->streaming += j->workers[i].streaming ? 1 : 0;
+	st->leases_issued = j->leases_issued;
+	st->paused = j->paused;
+	pthread_mutex_unlock(&j->jobs_lock);
+}
+
+int
+jobs_worker_info(struct jobs *j, const char *worker_id, uint64_t *diff,
+    uint64_t *lease_id, uint64_t *lease_start, uint64_t *lease_end,
+    uint64_t *hashes_done)
+{
+	struct wstate *w;
+	int rc = -1;
+
+	pthread_mutex_lock(&j->jobs_lock);
+	if ((w = worker_find(j, worker_id)) != NULL) {
+		*diff = w->vd.diff;
+		*lease_id = w->lease_id;
+		*lease_start = w->lease_start;
+		*lease_end = w->lease_end;
+		*hashes_done = w->hashes_done;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&j->jobs_lock);
+	return rc;
+}

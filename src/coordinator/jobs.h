@@ -1,0 +1,193 @@
+/*
+ * jobs.h: the job manager.  Upstream jobs become work for each worker: the
+ * same blob, seed and height, a nonce lease of its own and a share target
+ * from its vardiff.  It also runs the first checks on every share (known
+ * job, not stale, nonce inside the sender's lease, not a duplicate) and
+ * keeps the per-worker mining state (leases, vardiff, pending commands).
+ *
+ * Callers: the upstream callbacks (new jobs), the RPC hooks (join, leave,
+ * heartbeat, shares) and the coordinator's tick.  Thread-safe: one lock,
+ * jobs_lock, guards everything and is never held across I/O or hashing;
+ * the events below are called with it held, so they must only queue.
+ */
+#ifndef COOPMINE_JOBS_H
+#define COOPMINE_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coordinator/leases.h"
+#include "coordinator/vardiff.h"
+
+#define JOBS_BLOB_MAX 256
+#define JOBS_SEED_MAX 60
+#define JOBS_ID_MAX 64
+
+/* A job as the upstream handed it over. */
+struct job_template {
+	char upstream_id[JOBS_ID_MAX];
+	int session;			/* upstream session / pool index */
+	uint8_t blob[JOBS_BLOB_MAX];
+	size_t blob_len;
+	uint32_t nonce_offset;
+	uint8_t seed[JOBS_SEED_MAX];
+	size_t seed_len;
+	int64_t height;
+	char algo[16];
+	uint64_t target64;		/* the upstream's share target */
+	int reserved_byte;		/* nicehash: the pool's nonce byte, or -1 */
+	int clean;			/* older jobs are stale */
+	int opensy;			/* 80-byte header: block target from nBits */
+};
+
+/* One worker's work: maps one-to-one onto a JobMessage. */
+struct work {
+	char job_id[24];		/* the coordinator's id for the job */
+	uint64_t job_seq;
+	uint8_t blob[JOBS_BLOB_MAX];
+	size_t blob_len;
+	uint32_t nonce_offset;
+	uint8_t seed[JOBS_SEED_MAX];
+	size_t seed_len;
+	int64_t height;
+	char algo[16];
+	uint64_t share_target, difficulty;
+	uint8_t block_target[32];
+	int has_block_target;
+	uint64_t lease_id, nonce_start, nonce_end;
+	int clean;
+	int64_t timestamp_ms;
+};
+
+/* What the share checks found; JOBS_SHARE_OK means "go on and hash it". */
+enum share_reason {
+	SHARE_OK = 0,
+	SHARE_MALFORMED,	/* nonce not 4 bytes, result not 32 */
+	SHARE_UNKNOWN_JOB,
+	SHARE_STALE,
+	SHARE_OUTSIDE_LEASE,
+	SHARE_DUPLICATE,
+	SHARE_BAD_HASH,		/* result differs from our RandomX hash */
+	SHARE_LOW_DIFFICULTY,
+	SHARE_UNAUTHORIZED,
+	SHARE_REASON_COUNT
+};
+
+/* Short machine names ("stale", "outside_lease", ...), stable for the
+ * ledger, metrics and the API; and the sentence a worker is told. */
+const char *share_reason_name(enum share_reason r);
+const char *share_reason_message(enum share_reason r);
+
+/* Everything the rest of the share path needs, copied out under the lock. */
+struct share_ctx {
+	uint64_t job_seq, lease_id;
+	char upstream_id[JOBS_ID_MAX];
+	int session;
+	uint8_t seed[JOBS_SEED_MAX];
+	size_t seed_len;
+	uint8_t input[JOBS_BLOB_MAX];	/* the blob with the nonce written in */
+	size_t input_len;
+	uint32_t nonce;
+	uint64_t share_target, upstream_target;
+	uint8_t block_target[32];
+	int has_block_target;
+	int64_t height;
+};
+
+struct job_info {
+	uint64_t seq;
+	char job_id[24];
+	const struct job_template *tpl;
+	uint8_t block_target[32];
+	int has_block_target;
+	int64_t received_ms;
+};
+
+struct jobs_events {
+	/* Send work to a worker's job stream. */
+	void (*send_work)(void *arg, const char *worker_id, const struct work *w);
+	/* A new job (for the ledger). */
+	void (*job_added)(void *arg, const struct job_info *j);
+	/* A lease handed out, or given back (for the ledger). */
+	void (*lease_issued)(void *arg, uint64_t job_seq, const struct lease *l);
+	void (*lease_released)(void *arg, uint64_t lease_id, int64_t now_ms);
+	/* A job's nonce space ran out while workers still need work. */
+	void (*space_exhausted)(void *arg, uint64_t job_seq);
+};
+
+struct jobs_config {
+	struct vardiff_config vardiff;
+	double lease_seconds;		/* a lease is this much work */
+	double renew_seconds;		/* renew when less than this is left */
+	uint64_t lease_min, lease_max;
+	int64_t job_timeout_ms;		/* no new job for this long: pause */
+	size_t keep_jobs;		/* old jobs kept to judge late shares */
+};
+
+struct jobs;
+
+struct jobs *jobs_new(const struct jobs_config *cfg,
+    const struct jobs_events *ev, void *arg);
+void jobs_free(struct jobs *j);
+/* Continue job and lease numbering after a restart. */
+void jobs_set_next_ids(struct jobs *j, uint64_t next_job_seq,
+    uint64_t next_lease_id);
+
+/* A new upstream job: workers with an open stream get work at once.
+ * Returns the job's seq, or 0 when the template is refused (logged). */
+uint64_t jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms);
+/* The upstream is gone (all pools down): after job_timeout workers pause. */
+void jobs_upstream_down(struct jobs *j, int64_t now_ms);
+
+/* A worker registered (or re-registered).  Fills *out with its work when a
+ * job exists (0), else -1. */
+int jobs_worker_join(struct jobs *j, const char *worker_id, double hashrate,
+    int64_t now_ms, struct work *out);
+/* Its job stream opened (work is sent to it from now on) or closed. */
+void jobs_worker_stream(struct jobs *j, const char *worker_id, int open,
+    int64_t now_ms);
+/* It left: its leases are released, never reissued to anyone else. */
+void jobs_worker_leave(struct jobs *j, const char *worker_id, int64_t now_ms);
+/* A heartbeat: new hashrate and lease progress; a new lease is sent when
+ * the current one is nearly done or want_lease is set.  Returns the command
+ * for the HeartbeatResponse (enum client_command values). */
+int jobs_worker_heartbeat(struct jobs *j, const char *worker_id,
+    double hashrate, uint64_t lease_id, uint64_t hashes_done, int want_lease,
+    int64_t now_ms);
+/* Queue a command (pause, resume, shutdown) for a worker's next heartbeat. */
+int jobs_worker_command(struct jobs *j, const char *worker_id, int command);
+
+/* First checks of a share; on SHARE_OK the (job, nonce) is reserved as
+ * taken and *ctx is filled.  nonce_bytes/nonce_len as in the ShareRequest. */
+enum share_reason jobs_check_share(struct jobs *j, const char *worker_id,
+    const char *job_id, const uint8_t *nonce_bytes, size_t nonce_len,
+    struct share_ctx *ctx);
+/* The share could not be taken after all (verification queue full, ledger
+ * down): free the reservation so the worker's retry is not a duplicate. */
+void jobs_unreserve(struct jobs *j, uint64_t job_seq, uint32_t nonce);
+/* A credited share: feeds the worker's vardiff; a new difficulty is sent
+ * with a fresh lease. */
+void jobs_share_credited(struct jobs *j, const char *worker_id, int64_t now_ms);
+/* Periodic: vardiff for quiet workers, upstream timeout. */
+void jobs_tick(struct jobs *j, int64_t now_ms);
+/* Lowest difficulty the verifier can sustain for the cluster (0: none). */
+void jobs_set_verify_capacity(struct jobs *j, double hashes_per_second);
+
+struct jobs_stats {
+	uint64_t current_seq;
+	char current_job_id[24];
+	char upstream_id[JOBS_ID_MAX];
+	int64_t height;
+	int64_t current_since_ms;
+	unsigned workers, streaming;
+	uint64_t leases_issued;
+	uint64_t nonces_left;		/* in the current job's space */
+	int paused;			/* workers paused: no upstream work */
+};
+void jobs_get_stats(struct jobs *j, struct jobs_stats *st);
+/* A worker's current difficulty and lease (0 when unknown). */
+int jobs_worker_info(struct jobs *j, const char *worker_id, uint64_t *diff,
+    uint64_t *lease_id, uint64_t *lease_start, uint64_t *lease_end,
+    uint64_t *hashes_done);
+
+#endif

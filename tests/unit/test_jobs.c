@@ -1,0 +1,204 @@
+/* test_jobs: upstream jobs become per-worker work with disjoint leases;
+ * every first-stage share check gives its own reason; clean jobs make old
+ * ones stale; leases are renewed ahead; a cluster with no upstream pauses
+ * and resumes; leavers' leases are released and never reissued. */
+#include "config.h"
+
+#include <string.h>
+
+#include "common/target.h"
+#include "coordinator/jobs.h"
+#include "worker/client.h"
+#include "tap.h"
+
+static struct work sent[64];
+static char sent_to[64][64];
+static int nsent, released, exhausted, added;
+
+static void
+ev_send(void *arg, const char *worker_id, const struct work *w)
+{
+	if (nsent < 64) {
+		sent[nsent] = *w;
+		snprintf(sent_to[nsent], sizeof(sent_to[0]), "%s", worker_id);
+	}
+	nsent++;
+}
+static void ev_job(void *arg, const struct job_info *j) { added++; }
+static void ev_lease(void *arg, uint64_t seq, const struct lease *l) {}
+static void ev_release(void *arg, uint64_t id, int64_t now) { released++; }
+static void ev_exhausted(void *arg, uint64_t seq) { exhausted++; }
+
+static struct job_template
+opensy_job(const char *id, int clean, uint8_t fill)
+{
+	struct job_template t;
+
+	memset(&t, 0, sizeof(t));
+	snprintf(t.upstream_id, sizeof(t.upstream_id), "%s", id);
+	memset(t.blob, fill, 80);
+	le32_write(t.blob + 72, 0x207fffff);	/* regtest nBits */
+	t.blob_len = 80;
+	t.nonce_offset = 76;
+	memset(t.seed, 0x11, 32);
+	t.seed_len = 32;
+	t.height = 100;
+	snprintf(t.algo, sizeof(t.algo), "rx/0");
+	t.target64 = difficulty_to_target(1000);
+	t.reserved_byte = -1;
+	t.clean = clean;
+	t.opensy = 1;
+	return t;
+}
+
+int
+main(void)
+{
+	struct jobs_config cfg = {
+		.vardiff = { 15000, 60000, 100, 1000000000ULL, 0.3 },
+		.lease_seconds = 120, .renew_seconds = 30,
+		.lease_min = 4096, .lease_max = 1 << 28,
+		.job_timeout_ms = 60000, .keep_jobs = 3,
+	};
+	struct jobs_events ev = { ev_send, ev_job, ev_lease, ev_release, ev_exhausted };
+	struct jobs *j = jobs_new(&cfg, &ev, NULL);
+	struct job_template t;
+	struct work wa, wb;
+	struct share_ctx ctx;
+	struct jobs_stats st;
+	uint8_t nonce[4];
+	uint64_t seq1, seq2, d, lid, ls, le, hd;
+	int64_t now = 1000000;
+
+	ok(jobs_worker_join(j, "alice", 1000, now, &wa) == -1, "no job yet: no work");
+	t = opensy_job("up-1", 1, 0xaa);
+	t.blob_len = 79;
+	ok(jobs_add(j, &t, now) == 0, "an OpenSY blob that is not 80 bytes is refused");
+	t = opensy_job("up-1", 1, 0xaa);
+	t.target64 = 0;
+	ok(jobs_add(j, &t, now) == 0, "a zero target is refused");
+	t = opensy_job("up-1", 1, 0xaa);
+	t.seed_len = 0;
+	ok(jobs_add(j, &t, now) == 0, "an empty seed is refused");
+	t = opensy_job("up-1", 1, 0xaa);
+	seq1 = jobs_add(j, &t, now);
+	ok(seq1 != 0 && added == 1, "a good job is added (seq %llu)", (unsigned long long)seq1);
+
+	ok(jobs_worker_join(j, "alice", 1000, now, &wa) == 0, "alice gets work on join");
+	ok(wa.nonce_offset == 76 && wa.blob_len == 80 && wa.has_block_target &&
+	    wa.block_target[31] == 0x7f && wa.block_target[29] == 0xff,
+	    "work carries the nonce offset and the block target from nBits");
+	ok(wa.nonce_end - wa.nonce_start == 120000, "lease = 120 s at 1000 H/s");
+	ok(wa.difficulty >= 14999 && wa.difficulty <= 15000,
+	    "share difficulty from hashrate x 15 s (%llu)", (unsigned long long)wa.difficulty);
+	ok(jobs_worker_join(j, "bob", 0, now, &wb) == 0 && wb.nonce_start >= wa.nonce_end,
+	    "bob's lease starts after alice's");
+	ok(nsent == 0, "no stream yet: nothing sent");
+	jobs_worker_stream(j, "alice", 1, now);
+	ok(nsent == 1 && strcmp(sent_to[0], "alice") == 0 &&
+	    sent[0].nonce_start >= wb.nonce_end, "an opened stream gets a fresh lease");
+	wa = sent[0];
+
+	/* Share checks. */
+	le32_write(nonce, (uint32_t)wa.nonce_start + 5);
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 3, &ctx) == SHARE_MALFORMED,
+	    "a 3-byte nonce is malformed");
+	ok(jobs_check_share(j, "alice", "00000000000000ff", nonce, 4, &ctx) ==
+	    SHARE_UNKNOWN_JOB, "a job id never issued is unknown");
+	ok(jobs_check_share(j, "alice", "zz", nonce, 4, &ctx) == SHARE_UNKNOWN_JOB,
+	    "garbage job id is unknown");
+	ok(jobs_check_share(j, "bob", wa.job_id, nonce, 4, &ctx) == SHARE_OUTSIDE_LEASE,
+	    "bob sending alice's nonce is outside his lease");
+	le32_write(nonce, (uint32_t)wa.nonce_end);
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_OUTSIDE_LEASE,
+	    "the lease end is exclusive");
+	le32_write(nonce, (uint32_t)wa.nonce_start + 5);
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_OK,
+	    "alice's own nonce passes");
+	ok(ctx.input_len == 80 && memcmp(ctx.input + 76, nonce, 4) == 0 &&
+	    ctx.input[0] == 0xaa && ctx.share_target == wa.share_target &&
+	    ctx.upstream_target == t.target64 && strcmp(ctx.upstream_id, "up-1") == 0,
+	    "the share context has the blob with the nonce written at 76");
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_DUPLICATE,
+	    "the same (job, nonce) again is a duplicate");
+	jobs_unreserve(j, ctx.job_seq, ctx.nonce);
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_OK,
+	    "after unreserve (a retry) it passes again");
+
+	/* Renewal ahead of exhaustion. */
+	nsent = 0;
+	ok(jobs_worker_heartbeat(j, "alice", 1000, wa.lease_id, 1000, 0, now) ==
+	    CLIENT_CMD_NONE && nsent == 0, "a fresh lease is not renewed");
+	jobs_worker_heartbeat(j, "alice", 1000, wa.lease_id, 100000, 0, now);
+	ok(nsent == 1 && sent[0].lease_id != wa.lease_id &&
+	    sent[0].nonce_start >= wa.nonce_end, "20 s left (< 30 s): renewed ahead");
+	jobs_worker_heartbeat(j, "alice", 1000, wa.lease_id, 110000, 0, now);
+	ok(nsent == 1, "a heartbeat about the old lease does not renew twice");
+	jobs_worker_heartbeat(j, "alice", 1000, sent[0].lease_id, 0, 1, now);
+	ok(nsent == 2, "want_lease renews at once");
+	le32_write(nonce, (uint32_t)wa.nonce_start + 6);
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_OK,
+	    "a nonce of the previous lease is still alice's");
+
+	/* A non-clean job: the old one stays valid; a clean one makes it stale. */
+	nsent = 0;
+	t = opensy_job("up-2", 0, 0xbb);
+	seq2 = jobs_add(j, &t, now);
+	ok(seq2 == seq1 + 1 && nsent == 1, "a new job goes to the streaming worker");
+	le32_write(nonce, (uint32_t)wa.nonce_start + 7);
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_OK,
+	    "after a non-clean job the old job still takes shares");
+	t = opensy_job("up-3", 1, 0xcc);
+	jobs_add(j, &t, now);
+	le32_write(nonce, (uint32_t)wa.nonce_start + 8);
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_STALE,
+	    "after a clean job the old job is stale");
+	t = opensy_job("up-4", 0, 0xdd);
+	jobs_add(j, &t, now);
+	t = opensy_job("up-5", 0, 0xee);
+	jobs_add(j, &t, now);
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_STALE,
+	    "a pruned job is stale, not unknown");
+
+	/* Leaving releases; nobody gets those nonces again. */
+	released = 0;
+	jobs_worker_info(j, "alice", &d, &lid, &ls, &le, &hd);
+	jobs_worker_leave(j, "alice", now);
+	ok(released >= 1, "leaving releases alice's leases (%d)", released);
+	ok(jobs_worker_join(j, "carol", 1000, now, &wb) == 0 && wb.nonce_start >= le,
+	    "a newcomer's lease starts after every lease ever issued");
+	le32_write(nonce, (uint32_t)ls);
+	ok(jobs_check_share(j, "carol", wb.job_id, nonce, 4, &ctx) == SHARE_OUTSIDE_LEASE,
+	    "carol cannot claim alice's released nonces");
+
+	/* No upstream: pause after job_timeout; resume with the next job. */
+	jobs_upstream_down(j, now);
+	jobs_tick(j, now + 30000);
+	ok(jobs_worker_heartbeat(j, "carol", 1000, 0, 0, 0, now + 30000) ==
+	    CLIENT_CMD_NONE, "no pause before job_timeout (shares go to the outbox)");
+	jobs_tick(j, now + 61000);
+	jobs_get_stats(j, &st);
+	ok(st.paused && jobs_worker_heartbeat(j, "carol", 1000, 0, 0, 0, now + 61000) ==
+	    CLIENT_CMD_PAUSE, "after job_timeout without a pool: PAUSE");
+	t = opensy_job("up-6", 1, 0x01);
+	jobs_add(j, &t, now + 70000);
+	ok(jobs_worker_heartbeat(j, "carol", 1000, 0, 0, 0, now + 70000) ==
+	    CLIENT_CMD_RESUME, "work is back: RESUME");
+	ok(jobs_worker_command(j, "carol", CLIENT_CMD_SHUTDOWN) == 0 &&
+	    jobs_worker_heartbeat(j, "carol", 1000, 0, 0, 0, now) == CLIENT_CMD_SHUTDOWN,
+	    "an operator's command goes out with the next heartbeat");
+	ok(jobs_worker_command(j, "nobody", CLIENT_CMD_PAUSE) == -1,
+	    "a command for an unknown worker fails");
+
+	/* Nicehash: the pool's byte bounds the space; exhaustion is reported. */
+	t = opensy_job("up-7", 1, 0x02);
+	t.reserved_byte = 0x5a;
+	jobs_add(j, &t, now);
+	jobs_worker_join(j, "dave", 1e9, now, &wa);
+	ok((wa.nonce_start >> 24) == 0x5a && ((wa.nonce_end - 1) >> 24) == 0x5a,
+	    "a reserved nonce byte keeps every lease inside its 2^24 space");
+	ok(jobs_worker_join(j, "erin", 1e9, now, &wb) == -1 && exhausted == 1,
+	    "an exhausted space is reported, not overlapped");
+	jobs_free(j);
+	return tap_done();
+}
