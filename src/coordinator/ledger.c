@@ -1364,7 +1364,7 @@ transaction(struct ledger *l, struct msg *first)
 {
 	struct batch b = { 0 };
 	struct msg *m, *next;
-	int64_t t0 = clock_mono_us(), deadline = clock_mono_ms() + l->o.batch_ms;
+	int64_t t0, deadline = clock_mono_ms() + l->o.batch_ms;
 	int rc;
 
 	rc = run(l, S_BEGIN);
@@ -1386,6 +1386,7 @@ transaction(struct ledger *l, struct msg *first)
 			break;
 		batch_add(l, &b, m);
 	}
+	t0 = clock_mono_us();
 	if (!b.aborted && (rc = run(l, S_COMMIT)) != SQLITE_DONE)
 		b.aborted = 1;
 	if (b.aborted) {

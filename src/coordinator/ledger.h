@@ -259,7 +259,7 @@ struct ledger_stats {
 	uint64_t rows;			/* messages written */
 	uint64_t shares_failed;		/* share appends completed with an error */
 	uint64_t heartbeats_dropped;	/* while unwritable */
-	double commit_seconds_sum;	/* BEGIN..COMMIT, summed */
+	double commit_seconds_sum;	/* the COMMIT statement (the fsyncs) */
 	double commit_seconds_max;
 	/* cumulative counts, Prometheus style: bucket i counts commits that
 	 * took <= ledger_latency_bounds[i] */
