@@ -331,7 +331,8 @@ struct ledger_recovery {
 	size_t nblocks;
 	struct ledger_totals totals;
 	/* the PPLNS window ending at the latest valid share, with the
-	 * window_n given; window.reward = 0, parts carry the difficulty */
+	 * window_n given (0: not read); window.reward = 0, the parts carry
+	 * each worker's difficulty and shares in the window */
 	struct pplns_result window;
 };
 
