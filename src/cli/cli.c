@@ -34,7 +34,7 @@ static const struct conf_opt opts[] = {
 	{ NULL, NULL, "block", NULL, CONF_INT, &opt_block, "0", 0, 9.2e18, 0,
 	  "payouts: this block id" },
 	{ NULL, NULL, "last", NULL, CONF_INT, &opt_last, "0", 0, 1e6, 0,
-	  "payouts: the last K blocks (default 10)" },
+	  "payouts: the last K blocks (0: the last 10)" },
 	{ NULL, NULL, "reward", NULL, CONF_STR, &opt_reward, NULL, 0, 0, 0,
 	  "payouts: split this reward (atomic units) instead of the stored one" },
 	{ NULL, NULL, "since", NULL, CONF_STR, &opt_since, NULL, 0, 0, 0,
