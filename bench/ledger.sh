@@ -1,0 +1,9 @@
+#!/bin/sh
+# bench/ledger.sh: runs bench-ledger on the build directory's filesystem
+# (a real disk, so synchronous=FULL pays for its fsyncs; /tmp may be tmpfs).
+set -eu
+D=$(mktemp -d "$COOPMINE_BUILDDIR/bench-ledger.XXXXXX")
+trap 'rm -rf "$D"' EXIT INT TERM
+"$COOPMINE_BUILDDIR/bench/bench-ledger" "$D" "${LEDGER_BENCH_SHARES:-20000}" \
+	"${LEDGER_BENCH_BATCH:-256}" "${LEDGER_BENCH_BATCH_MS:-5}" \
+	"${LEDGER_BENCH_PACED:-1000}"

@@ -1,0 +1,489 @@
+/*
+ * cli.c: coopmine-cli, the ledger's command line for operators: PPLNS
+ * payout reports, worker and share listings, the audit, CSV export and
+ * online backup.  Reads the ledger through ledger.h's reader half only.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/clock.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "coordinator/ledger.h"
+
+#define EXIT_VIOLATIONS	1
+#define EXIT_USAGE	2
+#define EXIT_FAILURE_IO	3
+
+static char *opt_db, *opt_format, *opt_since, *opt_worker, *opt_what,
+    *opt_reward, *opt_log_level;
+static int64_t opt_block, opt_last, opt_limit;
+
+static const struct conf_opt opts[] = {
+	{ "ledger", "path", "db", "COOPMINE_LEDGER_PATH", CONF_STR, &opt_db,
+	  "ledger.db", 0, 0, 0, "the ledger database file" },
+	{ NULL, NULL, "format", NULL, CONF_STR, &opt_format, "text", 0, 0, 0,
+	  "output: text | csv | json" },
+	{ NULL, NULL, "block", NULL, CONF_INT, &opt_block, "0", 0, 9.2e18, 0,
+	  "payouts: this block id" },
+	{ NULL, NULL, "last", NULL, CONF_INT, &opt_last, "0", 0, 1e6, 0,
+	  "payouts: the last K blocks (0: the last 10)" },
+	{ NULL, NULL, "reward", NULL, CONF_STR, &opt_reward, NULL, 0, 0, 0,
+	  "payouts: split this reward (atomic units) instead of the stored one" },
+	{ NULL, NULL, "since", NULL, CONF_STR, &opt_since, NULL, 0, 0, 0,
+	  "shares/export: epoch ms, or an age such as 1h, 30m, 2d" },
+	{ NULL, NULL, "worker", NULL, CONF_STR, &opt_worker, NULL, 0, 0, 0,
+	  "shares: only this worker" },
+	{ NULL, NULL, "limit", NULL, CONF_INT, &opt_limit, "100", 0, 1e9, 0,
+	  "shares: at most this many rows (0: all)" },
+	{ NULL, NULL, "what", NULL, CONF_STR, &opt_what, "shares", 0, 0, 0,
+	  "export: shares | payouts" },
+	{ "log", "level", "log-level", "COOPMINE_LOG_LEVEL", CONF_STR,
+	  &opt_log_level, "warn", 0, 0, 0, "error | warn | info | debug" },
+};
+
+static const struct conf_spec spec = {
+	"coopmine-cli",
+	"COMMAND [FILE]: payouts | workers | shares | audit | backup FILE | "
+	"export",
+	opts, sizeof(opts) / sizeof(opts[0])
+};
+
+static int
+is_value_opt(const char *arg)
+{
+	size_t i, n;
+
+	if (strncmp(arg, "--", 2) != 0 || strchr(arg, '=') != NULL)
+		return 0;
+	arg += 2;
+	if (strcmp(arg, "config") == 0)
+		return 1;
+	for (i = 0; i < spec.nopts; i++) {
+		if (opts[i].flag == NULL)
+			continue;
+		n = strlen(opts[i].flag);
+		if (strncmp(arg, opts[i].flag, n) == 0 && arg[n] == '\0')
+			return opts[i].type != CONF_BOOL;
+	}
+	return 0;
+}
+
+/* "since": epoch ms, or an age ("1h" = one hour ago, "2d" = two days). */
+static int
+parse_since(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+	int64_t d;
+
+	if (s == NULL) {
+		*out = 0;
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno == 0 && *end == '\0' && v >= 0) {
+		*out = v;
+		return 0;
+	}
+	if (errno == 0 && end != s && strcmp(end, "d") == 0 && v >= 0) {
+		*out = clock_wall_ms() - (int64_t)v * 86400000;
+		return 0;
+	}
+	if ((d = conf_parse_duration(s)) < 0)
+		return -1;
+	*out = clock_wall_ms() - d;
+	return 0;
+}
+
+/* A JSON array of flat objects as CSV (header from the first object's
+ * keys) or as an aligned text table. */
+static void
+print_table(json_t *rows, int csv)
+{
+	size_t i, c, ncol = 0, *width = NULL;
+	const char *key;
+	json_t *row, *v, *first = json_array_get(rows, 0);
+	char buf[512];
+
+	if (first == NULL) {
+		if (!csv)
+			printf("(none)\n");
+		return;
+	}
+	ncol = json_object_size(first);
+	if ((width = calloc(ncol, sizeof(*width))) == NULL)
+		return;
+	c = 0;
+	json_object_foreach(first, key, v)
+		width[c++] = strlen(key);
+	json_array_foreach(rows, i, row) {
+		c = 0;
+		json_object_foreach(row, key, v) {
+			size_t n;
+
+			if (json_is_string(v))
+				n = strlen(json_string_value(v));
+			else if (json_is_null(v))
+				n = 0;
+			else {
+				char *d = json_dumps(v, JSON_ENCODE_ANY);
+
+				n = d ? strlen(d) : 0;
+				free(d);
+			}
+			if (c < ncol && n > width[c])
+				width[c] = n;
+			c++;
+		}
+	}
+	c = 0;
+	json_object_foreach(first, key, v) {
+		if (csv)
+			printf("%s%s", c ? "," : "", key);
+		else
+			printf("%s%-*s", c ? "  " : "", (int)width[c], key);
+		c++;
+	}
+	printf("\n");
+	json_array_foreach(rows, i, row) {
+		c = 0;
+		json_object_foreach(row, key, v) {
+			if (json_is_string(v))
+				snprintf(buf, sizeof(buf), "%s", json_string_value(v));
+			else if (json_is_null(v))
+				buf[0] = '\0';
+			else {
+				char *d = json_dumps(v, JSON_ENCODE_ANY);
+
+				snprintf(buf, sizeof(buf), "%s", d ? d : "");
+				free(d);
+			}
+			if (csv) {
+				if (strpbrk(buf, ",\"\n") != NULL) {
+					char *p;
+
+					printf("%s\"", c ? "," : "");
+					for (p = buf; *p; p++)
+						printf(*p == '"' ? "\"\"" : "%c", *p);
+					printf("\"");
+				} else
+					printf("%s%s", c ? "," : "", buf);
+			} else
+				printf("%s%-*s", c ? "  " : "", (int)width[c], buf);
+			c++;
+		}
+		printf("\n");
+	}
+	free(width);
+}
+
+static int
+emit(json_t *rows, const char *format)
+{
+	if (rows == NULL)
+		return EXIT_FAILURE_IO;
+	if (strcmp(format, "json") == 0) {
+		json_dumpf(rows, stdout, JSON_INDENT(2));
+		printf("\n");
+	} else
+		print_table(rows, strcmp(format, "csv") == 0);
+	json_decref(rows);
+	return 0;
+}
+
+static json_t *
+payout_json(struct ledger_reader *r, int64_t block_id, const uint64_t *reward)
+{
+	struct ledger_block_info bi;
+	struct pplns_result res;
+	json_t *o, *parts;
+	size_t i;
+	int rc, known = 1;
+	uint64_t zero = 0;
+
+	rc = ledger_compute_payouts(r, block_id, reward, &bi, &res);
+	if (rc == -ENODATA) {
+		known = 0;
+		rc = ledger_compute_payouts(r, block_id, &zero, &bi, &res);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "coopmine-cli: block %" PRId64 ": %s\n", block_id,
+		    rc == -ENOENT ? "no such block" : strerror(-rc));
+		return NULL;
+	}
+	o = json_pack("{sI sI ss sI sI sI si so so sI}", "block_id",
+	    (json_int_t)bi.id, "height", (json_int_t)bi.height, "status",
+	    ledger_block_status_name(bi.status), "network_difficulty",
+	    (json_int_t)bi.network_difficulty, "window_n",
+	    (json_int_t)bi.window_n, "window_difficulty",
+	    (json_int_t)res.window_difficulty, "fee_bps", (int)bi.fee_bps,
+	    "reward", known ? json_integer((json_int_t)res.reward) : json_null(),
+	    "fee", known ? json_integer((json_int_t)res.fee) : json_null(),
+	    "found_at", (json_int_t)bi.found_at);
+	parts = json_array();
+	for (i = 0; i < res.nparts; i++)
+		json_array_append_new(parts, json_pack("{ss sI sI so}",
+		    "worker_id", res.parts[i].worker_id, "difficulty",
+		    (json_int_t)res.parts[i].difficulty, "shares",
+		    (json_int_t)res.parts[i].shares, "amount", known ?
+		    json_integer((json_int_t)res.parts[i].amount) : json_null()));
+	json_object_set_new(o, "payouts", parts);
+	pplns_result_free(&res);
+	return o;
+}
+
+static int
+cmd_payouts(struct ledger_reader *r)
+{
+	int64_t ids[1000];
+	uint64_t reward, *rp = NULL;
+	json_t *all = json_array(), *b;
+	char *end;
+	int n, i, rc = 0;
+
+	if (opt_reward != NULL) {
+		errno = 0;
+		reward = strtoull(opt_reward, &end, 10);
+		if (errno || *end || end == opt_reward || *opt_reward == '-') {
+			fprintf(stderr, "coopmine-cli: --reward: not an amount in "
+			    "atomic units: %s\n", opt_reward);
+			json_decref(all);
+			return EXIT_USAGE;
+		}
+		rp = &reward;
+	}
+	if (opt_block > 0) {
+		ids[0] = opt_block;
+		n = 1;
+	} else if ((n = ledger_read_last_blocks(r, opt_last > 0 ?
+	    (int)opt_last : 10, ids, 1000)) < 0) {
+		json_decref(all);
+		return EXIT_FAILURE_IO;
+	}
+	for (i = n - 1; i >= 0; i--) {
+		if ((b = payout_json(r, ids[i], rp)) == NULL) {
+			rc = EXIT_FAILURE_IO;
+			continue;
+		}
+		json_array_append_new(all, b);
+	}
+	if (strcmp(opt_format, "json") == 0) {
+		json_dumpf(all, stdout, JSON_INDENT(2));
+		printf("\n");
+	} else {
+		int csv = strcmp(opt_format, "csv") == 0;
+		size_t bi, pi;
+		json_t *p;
+
+		if (csv)
+			printf("block_id,height,status,reward,kind,worker_id,"
+			    "difficulty,shares,amount\n");
+		json_array_foreach(all, bi, b) {
+			json_t *reward_j = json_object_get(b, "reward");
+			json_t *fee_j = json_object_get(b, "fee");
+			char rs[32] = "", fs[32] = "";
+
+			if (!json_is_null(reward_j))
+				snprintf(rs, sizeof(rs), "%" JSON_INTEGER_FORMAT,
+				    json_integer_value(reward_j));
+			if (!json_is_null(fee_j))
+				snprintf(fs, sizeof(fs), "%" JSON_INTEGER_FORMAT,
+				    json_integer_value(fee_j));
+			if (csv)
+				printf("%" JSON_INTEGER_FORMAT ",%" JSON_INTEGER_FORMAT
+				    ",%s,%s,fee,,,,%s\n",
+				    json_integer_value(json_object_get(b, "block_id")),
+				    json_integer_value(json_object_get(b, "height")),
+				    json_string_value(json_object_get(b, "status")),
+				    rs, fs);
+			else
+				printf("block %" JSON_INTEGER_FORMAT " height %"
+				    JSON_INTEGER_FORMAT " %s reward %s window %"
+				    JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
+				    " fee %d bps: %s\n",
+				    json_integer_value(json_object_get(b, "block_id")),
+				    json_integer_value(json_object_get(b, "height")),
+				    json_string_value(json_object_get(b, "status")),
+				    *rs ? rs : "unknown (give --reward)",
+				    json_integer_value(json_object_get(b,
+				    "window_difficulty")),
+				    json_integer_value(json_object_get(b, "window_n")),
+				    (int)json_integer_value(json_object_get(b,
+				    "fee_bps")), *fs ? fs : "-");
+			json_array_foreach(json_object_get(b, "payouts"), pi, p) {
+				json_t *a = json_object_get(p, "amount");
+				char as[32] = "";
+
+				if (!json_is_null(a))
+					snprintf(as, sizeof(as), "%"
+					    JSON_INTEGER_FORMAT,
+					    json_integer_value(a));
+				if (csv)
+					printf("%" JSON_INTEGER_FORMAT ",%"
+					    JSON_INTEGER_FORMAT ",%s,%s,worker,"
+					    "%s,%" JSON_INTEGER_FORMAT ",%"
+					    JSON_INTEGER_FORMAT ",%s\n",
+					    json_integer_value(json_object_get(b,
+					    "block_id")),
+					    json_integer_value(json_object_get(b,
+					    "height")),
+					    json_string_value(json_object_get(b,
+					    "status")), rs,
+					    json_string_value(json_object_get(p,
+					    "worker_id")),
+					    json_integer_value(json_object_get(p,
+					    "difficulty")),
+					    json_integer_value(json_object_get(p,
+					    "shares")), as);
+				else
+					printf("  %-32s difficulty %-14"
+					    JSON_INTEGER_FORMAT " shares %-8"
+					    JSON_INTEGER_FORMAT " amount %s\n",
+					    json_string_value(json_object_get(p,
+					    "worker_id")),
+					    json_integer_value(json_object_get(p,
+					    "difficulty")),
+					    json_integer_value(json_object_get(p,
+					    "shares")), *as ? as : "-");
+			}
+		}
+		if (!csv && json_array_size(all) == 0)
+			printf("no blocks\n");
+	}
+	json_decref(all);
+	return rc;
+}
+
+static void
+report_violation(void *arg, const char *v)
+{
+	int *n = arg;
+
+	(*n)++;
+	printf("VIOLATION %s\n", v);
+}
+
+static int
+cmd_audit(struct ledger_reader *r)
+{
+	int n = 0, rc = ledger_audit(r, report_violation, &n);
+
+	if (rc < 0) {
+		fprintf(stderr, "coopmine-cli: audit could not run: %s\n",
+		    strerror(-rc));
+		return EXIT_FAILURE_IO;
+	}
+	if (rc > 0) {
+		printf("audit: %d violation%s\n", rc, rc == 1 ? "" : "s");
+		return EXIT_VIOLATIONS;
+	}
+	printf("audit: ok\n");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	char err[512], **cargv;
+	const char *cmd = NULL, *file = NULL;
+	struct ledger_reader *r;
+	enum log_level lvl;
+	int64_t since = 0;
+	int i, cargc = 1, rc;
+
+	/* the command and its FILE are positional; the rest goes to conf */
+	if ((cargv = calloc((size_t)argc + 1, sizeof(*cargv))) == NULL)
+		return EXIT_FAILURE_IO;
+	cargv[0] = argv[0];
+	for (i = 1; i < argc; i++) {
+		if (argv[i][0] == '-') {
+			cargv[cargc++] = argv[i];
+			if (is_value_opt(argv[i]) && i + 1 < argc)
+				cargv[cargc++] = argv[++i];
+		} else if (cmd == NULL)
+			cmd = argv[i];
+		else if (file == NULL)
+			file = argv[i];
+		else
+			cargv[cargc++] = argv[i];	/* conf refuses it */
+	}
+	log_init("coopmine-cli", LOG_LVL_WARN, 0);
+	rc = conf_load(&spec, cargc, cargv, err, sizeof(err));
+	free(cargv);
+	if (rc != 0) {
+		if (rc < 0)
+			fprintf(stderr, "coopmine-cli: %s\n", err);
+		conf_free(&spec);
+		return rc > 0 ? 0 : EXIT_USAGE;
+	}
+	if (log_level_parse(opt_log_level, &lvl) == 0)
+		log_set_level(lvl);
+	rc = EXIT_USAGE;
+	if (cmd == NULL) {
+		fprintf(stderr, "coopmine-cli: no command (payouts, workers, "
+		    "shares, audit, backup FILE, export); --help for options\n");
+		goto out;
+	}
+	if (strcmp(opt_format, "text") != 0 && strcmp(opt_format, "csv") != 0 &&
+	    strcmp(opt_format, "json") != 0) {
+		fprintf(stderr, "coopmine-cli: --format: text, csv or json, not "
+		    "%s\n", opt_format);
+		goto out;
+	}
+	if (parse_since(opt_since, &since) != 0) {
+		fprintf(stderr, "coopmine-cli: --since: epoch ms or an age like "
+		    "1h, not %s\n", opt_since);
+		goto out;
+	}
+	if ((file != NULL) != (strcmp(cmd, "backup") == 0)) {
+		fprintf(stderr, "coopmine-cli: %s\n", file ? "unexpected argument"
+		    : "backup needs a destination FILE");
+		goto out;
+	}
+	if (strcmp(cmd, "backup") == 0) {
+		if (ledger_backup(opt_db, file, err, sizeof(err)) != 0) {
+			fprintf(stderr, "coopmine-cli: %s\n", err);
+			rc = EXIT_FAILURE_IO;
+		} else {
+			printf("backup of %s written to %s\n", opt_db, file);
+			rc = 0;
+		}
+		goto out;
+	}
+	if ((r = ledger_reader_open(opt_db, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "coopmine-cli: %s\n", err);
+		rc = EXIT_FAILURE_IO;
+		goto out;
+	}
+	if (strcmp(cmd, "payouts") == 0)
+		rc = cmd_payouts(r);
+	else if (strcmp(cmd, "workers") == 0)
+		rc = emit(ledger_read_workers(r), opt_format);
+	else if (strcmp(cmd, "shares") == 0)
+		rc = emit(ledger_read_shares(r, since, opt_worker, (int)opt_limit,
+		    0), opt_format);
+	else if (strcmp(cmd, "audit") == 0)
+		rc = cmd_audit(r);
+	else if (strcmp(cmd, "export") == 0) {
+		if ((rc = ledger_export_csv(r, opt_what, since, stdout)) != 0) {
+			fprintf(stderr, "coopmine-cli: export %s: %s\n", opt_what,
+			    rc == -EINVAL ? "what: shares or payouts" :
+			    strerror(-rc));
+			rc = rc == -EINVAL ? EXIT_USAGE : EXIT_FAILURE_IO;
+		}
+	} else
+		fprintf(stderr, "coopmine-cli: unknown command %s\n", cmd);
+	ledger_reader_close(r);
+out:
+	conf_free(&spec);
+	return rc;
+}

@@ -1,0 +1,411 @@
+/*
+ * ledger.h: the ledger, CoopMine's durable record (SQLite, WAL; see
+ * docs/ledger.md).  The coordinator core records workers, heartbeats,
+ * upstream sessions, jobs, leases, shares, blocks and payouts through the
+ * writer half; the dashboard and coopmine-cli read through the reader half.
+ * No sqlite3 type crosses this header: a PostgreSQL backend can sit behind it.
+ *
+ * Threads.  ledger_open() starts one writer thread that owns the write
+ * connection.  Every ledger_* write call below is safe from any thread: it
+ * copies its arguments into a message, queues it and returns at once (it
+ * blocks only while the queue is full: back-pressure).  Rows are written in
+ * queue order, in group-committed transactions (batch_rows or batch_ms,
+ * whichever first).  Ids are assigned at the call (from the ledger's
+ * counters, restored at open), so a share can name the job and lease it
+ * belongs to before they are on disk.  Ids can have gaps (a share that could
+ * not be written keeps its id unused).
+ *
+ * Callbacks (share completions, on_writable) run on the writer thread,
+ * after the COMMIT that holds the row (or once it is known the row will not
+ * be written).  They must be short and must not call any ledger_* function:
+ * hand the result to your own queue.
+ */
+#ifndef COOPMINE_LEDGER_H
+#define COOPMINE_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "coordinator/pplns.h"
+
+#define LEDGER_ID_MAX	PPLNS_WORKER_MAX	/* worker ids, with NUL */
+#define LEDGER_TEXT_MAX	256			/* names, urls, reasons */
+
+/* Why a share was rejected (LEDGER_REASON_OK: accepted). */
+enum ledger_reason {
+	LEDGER_REASON_OK = 0,
+	LEDGER_REASON_UNKNOWN_JOB,
+	LEDGER_REASON_STALE,
+	LEDGER_REASON_OUTSIDE_LEASE,
+	LEDGER_REASON_DUPLICATE,
+	LEDGER_REASON_BAD_HASH,
+	LEDGER_REASON_LOW_DIFFICULTY,
+	LEDGER_REASON_UNAUTHORIZED,
+	LEDGER_REASON_MALFORMED,
+	LEDGER_REASON_COUNT
+};
+
+/* What became of an accepted share upstream. */
+enum ledger_fate {
+	LEDGER_FATE_NOT_NEEDED = 0,	/* below the pool's target */
+	LEDGER_FATE_PENDING,		/* in the outbox, not yet sent */
+	LEDGER_FATE_SUBMITTED,		/* sent, no answer yet */
+	LEDGER_FATE_ACCEPTED,
+	LEDGER_FATE_REJECTED,		/* with the pool's reason */
+	LEDGER_FATE_EXPIRED,		/* its job went away before it was sent */
+	LEDGER_FATE_COUNT
+};
+
+enum ledger_block_status {
+	LEDGER_BLOCK_CANDIDATE = 0,
+	LEDGER_BLOCK_SUBMITTED,
+	LEDGER_BLOCK_ACCEPTED,
+	LEDGER_BLOCK_REJECTED,
+	LEDGER_BLOCK_ORPHANED,
+	LEDGER_BLOCK_COUNT
+};
+
+/* Completion status of a share append (and of ledger_flush()). */
+enum ledger_status {
+	LEDGER_COMMITTED = 0,		/* durable: acknowledge it */
+	LEDGER_ERR_UNWRITABLE = -1,	/* disk full / I/O error: not written;
+					 * tell the worker to retry later */
+	LEDGER_ERR_REFUSED = -2,	/* a constraint refused the row (a bug,
+					 * or a duplicate credit): not written */
+	LEDGER_ERR_CLOSED = -3,		/* the ledger is shutting down */
+	LEDGER_ERR_TIMEOUT = -4		/* ledger_flush() only */
+};
+
+/* Names as stored in the database ("ok", "stale", "pending", ...). */
+const char *ledger_reason_name(enum ledger_reason r);
+const char *ledger_fate_name(enum ledger_fate f);
+const char *ledger_block_status_name(enum ledger_block_status s);
+const char *ledger_status_name(int status);
+/* Parse a stored name; -1 when unknown. */
+int ledger_reason_parse(const char *s);
+int ledger_fate_parse(const char *s);
+int ledger_block_status_parse(const char *s);
+/* "off|normal|full|extra" -> 0..3; -1 when unknown. */
+int ledger_synchronous_parse(const char *s);
+
+/* The schema version this binary writes (the number of sql/ steps). */
+int ledger_schema_version(void);
+
+struct ledger_opts {
+	const char *path;		/* the database file */
+	int synchronous;		/* 0 off .. 3 extra; default 2 (FULL) */
+	int busy_timeout_ms;		/* default 5000 */
+	int batch_rows;			/* rows per transaction; default 256 */
+	int batch_ms;			/* max transaction age; default 5 */
+	int retry_ms;			/* retry pace when unwritable; default 1000 */
+	int close_timeout_ms;		/* keep retrying at close; default 5000 */
+	int64_t heartbeat_retention_ms;	/* older rows -> hourly; 0 keeps all;
+					 * default 7 days */
+	size_t queue_bound;		/* queued messages; default 65536 */
+	/* Called on the writer thread when writability changes. */
+	void (*on_writable)(void *arg, int writable);
+	void *arg;
+};
+
+void ledger_opts_default(struct ledger_opts *o);
+
+struct ledger;
+
+/*
+ * Opens (creating if absent) the ledger, applies pending schema steps (one
+ * transaction each, guarded by PRAGMA user_version), closes what a crash
+ * left open (leases, sessions, jobs: released/ended at the restart time),
+ * restores the id counters and starts the writer thread.  NULL on error,
+ * with a message for the user in err: a file that is not a database or is
+ * corrupt, a SQLite database that is not a CoopMine ledger, or a ledger
+ * newer than this binary are refused, never re-created.
+ */
+struct ledger *ledger_open(const struct ledger_opts *o, char *err,
+    size_t errlen);
+/* Commits everything queued, stops the writer, closes.  Shares still
+ * unwritten after close_timeout_ms are completed with LEDGER_ERR_CLOSED. */
+void ledger_close(struct ledger *l);
+
+/* --- writing (any thread; see above) --- */
+
+struct ledger_worker {
+	const char *id;		/* certificate CN */
+	const char *name;
+	int threads;
+	const char *version;
+	int64_t seen_at;	/* epoch ms */
+};
+/* Registration: inserts the worker or updates name/threads/version/last_seen. */
+void ledger_worker_seen(struct ledger *l, const struct ledger_worker *w);
+
+struct ledger_heartbeat {
+	const char *worker_id;
+	int64_t at;
+	double hashrate;
+	uint64_t shares_valid, shares_invalid, hashes_total;
+	int64_t uptime_ms;
+	double cpu_usage, memory_usage, temperature;
+};
+/* One row per heartbeat (also moves the worker's last_seen).  Heartbeats
+ * arriving while the ledger is unwritable are dropped (and counted). */
+void ledger_heartbeat(struct ledger *l, const struct ledger_heartbeat *h);
+
+/* An upstream connection; returns its id. */
+int64_t ledger_session_begin(struct ledger *l, const char *pool_url,
+    int64_t at);
+void ledger_session_end(struct ledger *l, int64_t session_id, int64_t at);
+
+struct ledger_job {
+	int64_t session_id;
+	const char *upstream_job_id;
+	const uint8_t *blob;
+	size_t blob_len;
+	const uint8_t *seed;		/* RandomX key */
+	size_t seed_len;
+	uint64_t height;
+	uint64_t target64;		/* the pool's share target */
+	uint64_t difficulty;		/* 2^64 / target64 */
+	uint32_t nbits;			/* 0: none */
+	const uint8_t *block_target;	/* 32 bytes LE, or NULL */
+	int64_t received_at;
+	int clean;
+};
+int64_t ledger_job_add(struct ledger *l, const struct ledger_job *j);
+void ledger_job_supersede(struct ledger *l, int64_t job_id, int64_t at);
+
+/* A nonce lease [nonce_start, nonce_end) of a job for a worker. */
+int64_t ledger_lease_add(struct ledger *l, int64_t job_id,
+    const char *worker_id, uint64_t nonce_start, uint64_t nonce_end,
+    int64_t at);
+void ledger_lease_release(struct ledger *l, int64_t lease_id, int64_t at);
+
+struct ledger_share {
+	int64_t job_id;			/* 0: unknown job */
+	int64_t lease_id;		/* 0: no lease of the sender matched */
+	const char *worker_id;		/* the authenticated sender */
+	uint32_t nonce;
+	const uint8_t *result;		/* claimed hash, 32 bytes, or NULL */
+	uint64_t difficulty;		/* credited; must be 0 when rejected */
+	uint64_t hash_difficulty;	/* of the recomputed hash; 0: unknown */
+	enum ledger_reason reason;	/* OK = accepted */
+	int block_candidate;
+	enum ledger_fate upstream;	/* NOT_NEEDED, or PENDING when it is to
+					 * be submitted (submit after commit) */
+	int64_t created_at;
+};
+
+/* status: LEDGER_COMMITTED or LEDGER_ERR_*.  Runs on the writer thread. */
+typedef void ledger_share_cb(void *arg, int64_t share_id, int status);
+
+/*
+ * Appends a share (accepted or rejected) and returns its id.  cb (may be
+ * NULL) runs once: after the COMMIT holding the share (acknowledge the
+ * worker then, not before), or with an error when it was not written, in
+ * which case the share is not in the ledger and the caller must forget it
+ * (duplicate set, counters) and tell the worker to retry.  Updates the
+ * worker's counters in the same transaction.
+ */
+int64_t ledger_append_share(struct ledger *l, const struct ledger_share *s,
+    ledger_share_cb *cb, void *arg);
+/* The upstream fate of a committed share (reason: the pool's, or NULL). */
+void ledger_share_fate(struct ledger *l, int64_t share_id,
+    enum ledger_fate fate, const char *reason, int64_t at);
+
+struct ledger_block {
+	int64_t share_id;		/* committed block-candidate share */
+	uint64_t height;
+	const uint8_t *hash;		/* block hash, 32 bytes */
+	size_t hash_len;
+	uint64_t network_difficulty;
+	uint64_t window_n;		/* PPLNS N: pplns_window_n() */
+	unsigned fee_bps;		/* coordinator fee, basis points */
+	enum ledger_block_status status;
+	int has_reward;
+	uint64_t reward;		/* atomic units, when has_reward */
+	int64_t found_at;
+};
+/* Records a block; when the reward is known the payouts are computed
+ * (pplns_split over the window ending at its share) and stored in the
+ * same transaction.  Returns the block id. */
+int64_t ledger_block_add(struct ledger *l, const struct ledger_block *b);
+/* New status; has_reward sets the reward if it was unknown (payouts are
+ * written then, once; a known reward never changes). */
+void ledger_block_update(struct ledger *l, int64_t block_id,
+    enum ledger_block_status status, int has_reward, uint64_t reward,
+    int64_t at);
+
+/* settings table (e.g. "pplns_window_n" for the pplns_current view). */
+void ledger_setting_put(struct ledger *l, const char *key, const char *value);
+
+/* Waits until everything queued before the call has committed.  Returns
+ * LEDGER_COMMITTED, LEDGER_ERR_TIMEOUT (timeout_ms >= 0 elapsed, e.g.
+ * while unwritable) or LEDGER_ERR_CLOSED.  Not from a callback. */
+int ledger_flush(struct ledger *l, int timeout_ms);
+
+/* 1 while writes succeed, 0 after a failed commit until one succeeds. */
+int ledger_writable(struct ledger *l);
+
+#define LEDGER_LATENCY_BUCKETS 12
+/* Upper bounds (seconds) of the commit latency histogram buckets; the
+ * last is +Inf. */
+extern const double ledger_latency_bounds[LEDGER_LATENCY_BUCKETS];
+
+struct ledger_stats {
+	uint64_t commits;		/* transactions committed */
+	uint64_t commit_failures;	/* transactions rolled back (I/O, full) */
+	uint64_t rows;			/* messages written */
+	uint64_t shares_failed;		/* share appends completed with an error */
+	uint64_t heartbeats_dropped;	/* while unwritable */
+	double commit_seconds_sum;	/* the COMMIT statement (the fsyncs) */
+	double commit_seconds_max;
+	/* cumulative counts, Prometheus style: bucket i counts commits that
+	 * took <= ledger_latency_bounds[i] */
+	uint64_t commit_bucket[LEDGER_LATENCY_BUCKETS];
+	size_t queued;			/* messages waiting now */
+	int writable;
+};
+void ledger_stats_get(struct ledger *l, struct ledger_stats *st);
+
+/* Caps the database at max_pages pages (0: no cap).  A cap makes writes
+ * fail as on a full disk: the tests use it. */
+void ledger_set_max_pages(struct ledger *l, uint64_t max_pages);
+
+/* --- recovery (the core, once, after ledger_open) --- */
+
+struct ledger_worker_state {
+	char id[LEDGER_ID_MAX];
+	char name[LEDGER_TEXT_MAX];
+	char version[LEDGER_TEXT_MAX];
+	int threads;
+	int64_t first_seen, last_seen;
+	uint64_t shares_valid, shares_invalid, difficulty_valid;
+};
+
+/* A valid share whose upstream fate is still open (pending or submitted). */
+struct ledger_outbox_share {
+	int64_t share_id, job_id, lease_id, session_id;
+	char upstream_job_id[LEDGER_TEXT_MAX];
+	char worker_id[LEDGER_ID_MAX];
+	uint32_t nonce;
+	uint8_t result[32];
+	uint64_t hash_difficulty;
+	int block_candidate;
+	enum ledger_fate fate;
+	int job_superseded;		/* its job is no longer current */
+	int64_t created_at;
+};
+
+struct ledger_block_state {
+	int64_t id, share_id;
+	uint64_t height;
+	uint8_t hash[32];
+	uint64_t network_difficulty, window_n;
+	enum ledger_block_status status;
+	int has_reward;
+	uint64_t reward;
+	int64_t found_at;
+};
+
+struct ledger_totals {
+	uint64_t shares_valid, shares_invalid;
+	uint64_t by_reason[LEDGER_REASON_COUNT];
+	uint64_t by_fate[LEDGER_FATE_COUNT];	/* of valid shares */
+	uint64_t blocks[LEDGER_BLOCK_COUNT];
+	uint64_t blocks_total;
+	uint64_t difficulty_valid;
+	int64_t last_block_at;		/* 0: none */
+};
+
+struct ledger_recovery {
+	/* the next id each call will return */
+	int64_t next_session_id, next_job_id, next_lease_id, next_share_id,
+	    next_block_id;
+	struct ledger_worker_state *workers;
+	size_t nworkers;
+	struct ledger_outbox_share *outbox;	/* oldest first */
+	size_t noutbox;
+	struct ledger_block_state *blocks;	/* oldest first */
+	size_t nblocks;
+	struct ledger_totals totals;
+	/* the PPLNS window ending at the latest valid share, with the
+	 * window_n given (0: not read); window.reward = 0, the parts carry
+	 * each worker's difficulty and shares in the window */
+	struct pplns_result window;
+};
+
+/* Reads the state the core rebuilds from (through its own read
+ * connection; call after ledger_open, before recording anything). */
+int ledger_recover(struct ledger *l, uint64_t window_n,
+    struct ledger_recovery *out, char *err, size_t errlen);
+void ledger_recovery_free(struct ledger_recovery *r);
+
+/* --- reading (dashboard, REST, coopmine-cli) --- */
+
+/*
+ * A read-only connection.  One reader per thread (a reader is not shared
+ * between threads); readers never block the writer (WAL).  The json_t
+ * results belong to the caller (json_decref); NULL on error (logged).
+ * Blobs come out as hex strings, times as epoch ms, amounts as integers.
+ */
+struct ledger_reader;
+
+struct ledger_reader *ledger_reader_open(const char *path, char *err,
+    size_t errlen);
+void ledger_reader_close(struct ledger_reader *r);
+
+/* Newest first.  since_ms 0: all; worker_id NULL: all workers. */
+json_t *ledger_read_shares(struct ledger_reader *r, int64_t since_ms,
+    const char *worker_id, int limit, int offset);
+json_t *ledger_read_jobs(struct ledger_reader *r, int limit, int offset);
+json_t *ledger_read_blocks(struct ledger_reader *r, int limit, int offset);
+/* Per-worker totals (the worker_totals view), by worker id. */
+json_t *ledger_read_workers(struct ledger_reader *r);
+/* The stored payouts of a block (fee row has "kind":"fee"). */
+json_t *ledger_read_payouts(struct ledger_reader *r, int64_t block_id);
+/* Ids of the last `count` blocks, newest first; returns how many. */
+int ledger_read_last_blocks(struct ledger_reader *r, int count,
+    int64_t *ids, int max);
+
+/* What a block's split is computed from. */
+struct ledger_block_info {
+	int64_t id, share_id;
+	uint64_t height, network_difficulty, window_n;
+	unsigned fee_bps;
+	enum ledger_block_status status;
+	int has_reward;
+	uint64_t reward;
+	int64_t found_at;
+};
+
+/*
+ * Recomputes a block's PPLNS split from the shares (as the writer did):
+ * with the stored reward, or with *reward_override when not NULL.
+ * Returns 0, -ENOENT (no such block), -ENODATA (reward unknown and no
+ * override), or another negative errno.
+ */
+int ledger_compute_payouts(struct ledger_reader *r, int64_t block_id,
+    const uint64_t *reward_override, struct ledger_block_info *info,
+    struct pplns_result *out);
+
+/*
+ * Checks every invariant (docs/ledger.md lists them); report() is called
+ * once per violation.  Returns the number of violations, or a negative
+ * errno when the checks could not run.
+ */
+int ledger_audit(struct ledger_reader *r,
+    void (*report)(void *arg, const char *violation), void *arg);
+
+/* CSV of "shares" or "payouts" (header line first) to out; since_ms
+ * filters shares.  0 or a negative errno. */
+int ledger_export_csv(struct ledger_reader *r, const char *what,
+    int64_t since_ms, FILE *out);
+
+/* Copies the database to dest with SQLite's online backup API (safe while
+ * the coordinator writes).  0, or -1 with a message in err. */
+int ledger_backup(const char *db_path, const char *dest, char *err,
+    size_t errlen);
+
+#endif

@@ -1,0 +1,969 @@
+/*
+ * ledger_read.c: the ledger's read side: file checks shared with the
+ * writer, read-only connections for the dashboard/REST and coopmine-cli,
+ * restart recovery for the core, PPLNS recomputation, audit, CSV export
+ * and online backup.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "coordinator/ledger_int.h"
+#include "coordinator/ledger_steps.h"
+
+struct ledger_reader {
+	sqlite3 *db;
+	char *path;
+};
+
+/* --- checks shared with the writer --- */
+
+static int
+pragma_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+quick_check(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	const char *res;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st,
+	    NULL)) != SQLITE_OK) {
+		snprintf(err, errlen, "%s is corrupt (%s): refusing to use it; "
+		    "restore a backup (coopmine-cli backup)", path,
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	if (res == NULL || strcmp(res, "ok") != 0) {
+		snprintf(err, errlen, "%s is corrupt (quick_check: %s): refusing "
+		    "to use it; restore a backup (coopmine-cli backup)", path,
+		    res ? res : sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
+ledger_db_check(sqlite3 *db, const char *path, int quick, int *version,
+    char *err, size_t errlen)
+{
+	int64_t ntables = 0, v = 0, appid = 0;
+	int rc;
+
+	rc = pragma_int(db, "SELECT count(*) FROM sqlite_master", &ntables);
+	if (rc != SQLITE_OK) {
+		if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
+			snprintf(err, errlen, "%s is not a SQLite database, or it "
+			    "is corrupt (%s): refusing to use it (it is not "
+			    "re-created; move it away or restore a backup)", path,
+			    sqlite3_errstr(rc));
+		else
+			snprintf(err, errlen, "cannot read %s: %s", path,
+			    sqlite3_errmsg(db));
+		return -1;
+	}
+	if (pragma_int(db, "PRAGMA user_version", &v) != SQLITE_OK ||
+	    pragma_int(db, "PRAGMA application_id", &appid) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	if ((v == 0 && ntables > 0) || (v > 0 && appid != LEDGER_APPLICATION_ID)) {
+		snprintf(err, errlen, "%s is a SQLite database but not a CoopMine "
+		    "ledger (application_id %" PRId64 ", user_version %" PRId64
+		    ", %" PRId64 " schema objects): refusing to touch it", path,
+		    appid, v, ntables);
+		return -1;
+	}
+	if (v > ledger_nsteps) {
+		snprintf(err, errlen, "ledger %s has schema version %" PRId64
+		    ", newer than this coopmine knows (%d): run a newer coopmine "
+		    "(or restore a backup made by this version)", path, v,
+		    ledger_nsteps);
+		return -1;
+	}
+	if (quick && ntables > 0 && quick_check(db, path, err, errlen) != 0)
+		return -1;
+	*version = (int)v;
+	return 0;
+}
+
+int
+ledger_db_window_split(sqlite3 *db, int64_t last_share_id, uint64_t window_n,
+    uint64_t reward, unsigned fee_bps, struct pplns_result *out)
+{
+	struct pplns_share *sh = NULL, *nsh;
+	char (*ids)[LEDGER_ID_MAX] = NULL, (*nids)[LEDGER_ID_MAX];
+	sqlite3_stmt *st;
+	uint64_t covered = 0;
+	size_t n = 0, cap = 0, i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = sqlite3_prepare_v2(db, "SELECT worker_id, difficulty FROM shares "
+	    "WHERE id <= ?1 AND verdict = 'accepted' AND difficulty > 0 "
+	    "ORDER BY id DESC", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, last_share_id > 0 ? last_share_id : INT64_MAX);
+	while (covered < window_n && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *w = (const char *)sqlite3_column_text(st, 0);
+		uint64_t d = (uint64_t)sqlite3_column_int64(st, 1);
+
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			nsh = realloc(sh, cap * sizeof(*sh));
+			nids = realloc(ids, cap * sizeof(*ids));
+			if (nsh)
+				sh = nsh;
+			if (nids)
+				ids = nids;
+			if (nsh == NULL || nids == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+		}
+		snprintf(ids[n], sizeof(ids[n]), "%s", w ? w : "");
+		sh[n].difficulty = d;
+		covered = d > UINT64_MAX - covered ? UINT64_MAX : covered + d;
+		n++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = -EIO;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		sh[i].worker_id = ids[i];
+	rc = pplns_split(sh, n, window_n, reward, fee_bps, out);
+out:
+	sqlite3_finalize(st);
+	free(sh);
+	free(ids);
+	return rc;
+}
+
+/* --- readers --- */
+
+struct ledger_reader *
+ledger_reader_open(const char *path, char *err, size_t errlen)
+{
+	struct ledger_reader *r;
+	int version;
+
+	if (access(path, F_OK) != 0) {
+		snprintf(err, errlen, "no ledger at %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->path = strdup(path)) == NULL) {
+		free(r);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "cannot open ledger %s: %s", path,
+		    r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(r->db, 5000);
+	if (ledger_db_check(r->db, path, 0, &version, err, errlen) != 0)
+		goto fail;
+	if (version < ledger_nsteps) {
+		snprintf(err, errlen, "ledger %s has schema version %d, this "
+		    "coopmine expects %d: start the coordinator once to migrate "
+		    "it", path, version, ledger_nsteps);
+		goto fail;
+	}
+	return r;
+fail:
+	sqlite3_close(r->db);
+	free(r->path);
+	free(r);
+	return NULL;
+}
+
+void
+ledger_reader_close(struct ledger_reader *r)
+{
+	if (r == NULL)
+		return;
+	sqlite3_close(r->db);
+	free(r->path);
+	free(r);
+}
+
+sqlite3 *
+ledger_reader_db(struct ledger_reader *r)
+{
+	return r->db;
+}
+
+static void
+hex_of(const unsigned char *p, int n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static json_t *
+column_json(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return json_real(sqlite3_column_double(st, i));
+	case SQLITE_TEXT:
+		return json_string((const char *)sqlite3_column_text(st, i));
+	case SQLITE_BLOB: {
+		int n = sqlite3_column_bytes(st, i);
+		char *hex = malloc((size_t)n * 2 + 1);
+		json_t *j;
+
+		if (hex == NULL)
+			return NULL;
+		hex_of(sqlite3_column_blob(st, i), n, hex);
+		j = json_string(hex);
+		free(hex);
+		return j;
+	}
+	}
+	return json_null();
+}
+
+/* Runs a prepared statement: an array of objects keyed by column name. */
+static json_t *
+rows_json(struct ledger_reader *r, sqlite3_stmt *st)
+{
+	json_t *arr = json_array(), *row;
+	int rc, i, n = sqlite3_column_count(st);
+
+	while (arr != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((row = json_object()) == NULL)
+			goto fail;
+		for (i = 0; i < n; i++)
+			json_object_set_new(row, sqlite3_column_name(st, i),
+			    column_json(st, i));
+		json_array_append_new(arr, row);
+	}
+	if (arr == NULL || rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	return arr;
+fail:
+	log_warnx("ledger %s: read failed: %s", r->path, sqlite3_errmsg(r->db));
+	json_decref(arr);
+	sqlite3_finalize(st);
+	return NULL;
+}
+
+static sqlite3_stmt *
+prepare(struct ledger_reader *r, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("ledger %s: %s", r->path, sqlite3_errmsg(r->db));
+		return NULL;
+	}
+	return st;
+}
+
+static void
+bind_page(sqlite3_stmt *st, int i, int limit, int offset)
+{
+	sqlite3_bind_int(st, i, limit > 0 ? limit : -1);
+	sqlite3_bind_int(st, i + 1, offset > 0 ? offset : 0);
+}
+
+json_t *
+ledger_read_shares(struct ledger_reader *r, int64_t since_ms,
+    const char *worker_id, int limit, int offset)
+{
+	sqlite3_stmt *st = prepare(r, "SELECT s.id, s.job_id, "
+	    "j.upstream_job_id, s.lease_id, s.worker_id, s.nonce, s.result, "
+	    "s.difficulty, s.hash_difficulty, s.verdict, s.reason, "
+	    "s.block_candidate, s.upstream, s.upstream_reason, s.upstream_at, "
+	    "s.created_at FROM shares s LEFT JOIN jobs j ON j.id = s.job_id "
+	    "WHERE s.created_at >= ?1 AND (?2 IS NULL OR s.worker_id = ?2) "
+	    "ORDER BY s.id DESC LIMIT ?3 OFFSET ?4");
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, since_ms);
+	if (worker_id != NULL)
+		sqlite3_bind_text(st, 2, worker_id, -1, SQLITE_STATIC);
+	bind_page(st, 3, limit, offset);
+	return rows_json(r, st);
+}
+
+json_t *
+ledger_read_jobs(struct ledger_reader *r, int limit, int offset)
+{
+	sqlite3_stmt *st = prepare(r, "SELECT id, session_id, upstream_job_id, "
+	    "height, target, difficulty, nbits, seed, received_at, clean, "
+	    "superseded_at, (SELECT count(*) FROM shares s WHERE s.job_id = "
+	    "jobs.id AND s.verdict = 'accepted') AS shares_valid FROM jobs "
+	    "ORDER BY id DESC LIMIT ?1 OFFSET ?2");
+
+	if (st == NULL)
+		return NULL;
+	bind_page(st, 1, limit, offset);
+	return rows_json(r, st);
+}
+
+json_t *
+ledger_read_blocks(struct ledger_reader *r, int limit, int offset)
+{
+	sqlite3_stmt *st = prepare(r, "SELECT b.id, b.share_id, s.worker_id, "
+	    "b.height, b.hash, b.network_difficulty, b.window_n, b.fee_bps, "
+	    "b.status, b.reward, b.found_at, b.updated_at FROM blocks b "
+	    "JOIN shares s ON s.id = b.share_id ORDER BY b.id DESC "
+	    "LIMIT ?1 OFFSET ?2");
+
+	if (st == NULL)
+		return NULL;
+	bind_page(st, 1, limit, offset);
+	return rows_json(r, st);
+}
+
+json_t *
+ledger_read_workers(struct ledger_reader *r)
+{
+	sqlite3_stmt *st = prepare(r, "SELECT * FROM worker_totals "
+	    "ORDER BY worker_id");
+
+	return st ? rows_json(r, st) : NULL;
+}
+
+json_t *
+ledger_read_payouts(struct ledger_reader *r, int64_t block_id)
+{
+	sqlite3_stmt *st = prepare(r, "SELECT block_id, kind, worker_id, "
+	    "amount, window_difficulty, share_count FROM payouts "
+	    "WHERE block_id = ?1 ORDER BY kind DESC, worker_id");
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, block_id);
+	return rows_json(r, st);
+}
+
+int
+ledger_read_last_blocks(struct ledger_reader *r, int count, int64_t *ids,
+    int max)
+{
+	sqlite3_stmt *st = prepare(r, "SELECT id FROM blocks ORDER BY id DESC "
+	    "LIMIT ?1");
+	int n = 0;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int(st, 1, count < max ? count : max);
+	while (n < max && sqlite3_step(st) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int
+block_info(sqlite3 *db, int64_t id, struct ledger_block_info *bi)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT id, share_id, height, "
+	    "network_difficulty, window_n, fee_bps, status, reward, found_at "
+	    "FROM blocks WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	memset(bi, 0, sizeof(*bi));
+	bi->id = sqlite3_column_int64(st, 0);
+	bi->share_id = sqlite3_column_int64(st, 1);
+	bi->height = (uint64_t)sqlite3_column_int64(st, 2);
+	bi->network_difficulty = (uint64_t)sqlite3_column_int64(st, 3);
+	bi->window_n = (uint64_t)sqlite3_column_int64(st, 4);
+	bi->fee_bps = (unsigned)sqlite3_column_int(st, 5);
+	bi->status = ledger_block_status_parse(
+	    (const char *)sqlite3_column_text(st, 6));
+	bi->has_reward = sqlite3_column_type(st, 7) != SQLITE_NULL;
+	bi->reward = (uint64_t)sqlite3_column_int64(st, 7);
+	bi->found_at = sqlite3_column_int64(st, 8);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
+ledger_compute_payouts(struct ledger_reader *r, int64_t block_id,
+    const uint64_t *reward_override, struct ledger_block_info *info,
+    struct pplns_result *out)
+{
+	struct ledger_block_info bi;
+	uint64_t reward;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = block_info(r->db, block_id, &bi)) != 0)
+		return rc;
+	if (info != NULL)
+		*info = bi;
+	if (reward_override != NULL)
+		reward = *reward_override;
+	else if (bi.has_reward)
+		reward = bi.reward;
+	else
+		return -ENODATA;
+	return ledger_db_window_split(r->db, bi.share_id, bi.window_n, reward,
+	    bi.fee_bps, out);
+}
+
+/* --- recovery --- */
+
+static void
+col_str(sqlite3_stmt *st, int i, char *dst, size_t len)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	snprintf(dst, len, "%s", s ? s : "");
+}
+
+static void *
+grow(void *p, size_t *cap, size_t n, size_t size)
+{
+	void *np;
+
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 64;
+	if ((np = realloc(p, *cap * size)) == NULL)
+		fatal("ledger: out of memory");
+	return np;
+}
+
+static int
+recover_workers(sqlite3 *db, struct ledger_recovery *out)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT id, name, version, threads, "
+	    "first_seen, last_seen, shares_valid, shares_invalid, "
+	    "difficulty_valid FROM workers ORDER BY id", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_worker_state *w;
+
+		out->workers = grow(out->workers, &cap, out->nworkers,
+		    sizeof(*w));
+		w = &out->workers[out->nworkers++];
+		memset(w, 0, sizeof(*w));
+		col_str(st, 0, w->id, sizeof(w->id));
+		col_str(st, 1, w->name, sizeof(w->name));
+		col_str(st, 2, w->version, sizeof(w->version));
+		w->threads = sqlite3_column_int(st, 3);
+		w->first_seen = sqlite3_column_int64(st, 4);
+		w->last_seen = sqlite3_column_int64(st, 5);
+		w->shares_valid = (uint64_t)sqlite3_column_int64(st, 6);
+		w->shares_invalid = (uint64_t)sqlite3_column_int64(st, 7);
+		w->difficulty_valid = (uint64_t)sqlite3_column_int64(st, 8);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+recover_outbox(sqlite3 *db, struct ledger_recovery *out)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT s.id, s.job_id, s.lease_id, "
+	    "j.session_id, j.upstream_job_id, s.worker_id, s.nonce, s.result, "
+	    "s.hash_difficulty, s.block_candidate, s.upstream, "
+	    "j.superseded_at IS NOT NULL, s.created_at FROM shares s "
+	    "JOIN jobs j ON j.id = s.job_id "
+	    "WHERE s.upstream IN ('pending', 'submitted') ORDER BY s.id", -1,
+	    &st, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_outbox_share *o;
+		int n;
+
+		out->outbox = grow(out->outbox, &cap, out->noutbox, sizeof(*o));
+		o = &out->outbox[out->noutbox++];
+		memset(o, 0, sizeof(*o));
+		o->share_id = sqlite3_column_int64(st, 0);
+		o->job_id = sqlite3_column_int64(st, 1);
+		o->lease_id = sqlite3_column_int64(st, 2);
+		o->session_id = sqlite3_column_int64(st, 3);
+		col_str(st, 4, o->upstream_job_id, sizeof(o->upstream_job_id));
+		col_str(st, 5, o->worker_id, sizeof(o->worker_id));
+		o->nonce = (uint32_t)sqlite3_column_int64(st, 6);
+		n = sqlite3_column_bytes(st, 7);
+		if (n == 32)
+			memcpy(o->result, sqlite3_column_blob(st, 7), 32);
+		o->hash_difficulty = (uint64_t)sqlite3_column_int64(st, 8);
+		o->block_candidate = sqlite3_column_int(st, 9);
+		o->fate = ledger_fate_parse((const char *)sqlite3_column_text(st,
+		    10));
+		o->job_superseded = sqlite3_column_int(st, 11);
+		o->created_at = sqlite3_column_int64(st, 12);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+recover_blocks(sqlite3 *db, struct ledger_recovery *out)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT id, share_id, height, hash, "
+	    "network_difficulty, window_n, status, reward, found_at FROM blocks "
+	    "ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_block_state *b;
+		int n;
+
+		out->blocks = grow(out->blocks, &cap, out->nblocks, sizeof(*b));
+		b = &out->blocks[out->nblocks++];
+		memset(b, 0, sizeof(*b));
+		b->id = sqlite3_column_int64(st, 0);
+		b->share_id = sqlite3_column_int64(st, 1);
+		b->height = (uint64_t)sqlite3_column_int64(st, 2);
+		n = sqlite3_column_bytes(st, 3);
+		if (n > 0)
+			memcpy(b->hash, sqlite3_column_blob(st, 3), n < 32 ? n : 32);
+		b->network_difficulty = (uint64_t)sqlite3_column_int64(st, 4);
+		b->window_n = (uint64_t)sqlite3_column_int64(st, 5);
+		b->status = ledger_block_status_parse(
+		    (const char *)sqlite3_column_text(st, 6));
+		b->has_reward = sqlite3_column_type(st, 7) != SQLITE_NULL;
+		b->reward = (uint64_t)sqlite3_column_int64(st, 7);
+		b->found_at = sqlite3_column_int64(st, 8);
+		out->totals.blocks_total++;
+		if ((unsigned)b->status < LEDGER_BLOCK_COUNT)
+			out->totals.blocks[b->status]++;
+		if (b->found_at > out->totals.last_block_at)
+			out->totals.last_block_at = b->found_at;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+recover_totals(sqlite3 *db, struct ledger_totals *t)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT reason, upstream, count(*), "
+	    "sum(difficulty) FROM shares GROUP BY reason, upstream", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int reason = ledger_reason_parse(
+		    (const char *)sqlite3_column_text(st, 0));
+		int fate = ledger_fate_parse(
+		    (const char *)sqlite3_column_text(st, 1));
+		uint64_t n = (uint64_t)sqlite3_column_int64(st, 2);
+
+		if (reason < 0 || fate < 0)
+			continue;
+		t->by_reason[reason] += n;
+		if (reason == LEDGER_REASON_OK) {
+			t->shares_valid += n;
+			t->by_fate[fate] += n;
+			t->difficulty_valid +=
+			    (uint64_t)sqlite3_column_int64(st, 3);
+		} else
+			t->shares_invalid += n;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+ledger_recover(struct ledger *l, uint64_t window_n,
+    struct ledger_recovery *out, char *err, size_t errlen)
+{
+	struct ledger_reader *r;
+	sqlite3 *db;
+	static const char *tables[] = { "upstream_sessions", "jobs", "leases",
+	    "shares", "blocks" };
+	int64_t *next[] = { &out->next_session_id, &out->next_job_id,
+	    &out->next_lease_id, &out->next_share_id, &out->next_block_id };
+	char sql[128];
+	int i, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (ledger_flush(l, -1) != LEDGER_COMMITTED) {
+		snprintf(err, errlen, "ledger: recovery: pending writes failed");
+		return -1;
+	}
+	if ((r = ledger_reader_open(ledger_path(l), err, errlen)) == NULL)
+		return -1;
+	db = r->db;
+	/* one snapshot for everything */
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	for (i = 0; i < 5; i++) {
+		snprintf(sql, sizeof(sql), "SELECT coalesce(max(id), 0) + 1 FROM %s",
+		    tables[i]);
+		if (pragma_int(db, sql, next[i]) != SQLITE_OK)
+			goto fail;
+	}
+	if (recover_workers(db, out) != 0 || recover_outbox(db, out) != 0 ||
+	    recover_blocks(db, out) != 0 || recover_totals(db, &out->totals) != 0)
+		goto fail;
+	if (window_n > 0 && (rc = ledger_db_window_split(db, 0, window_n, 0, 0,
+	    &out->window)) != 0) {
+		snprintf(err, errlen, "ledger: recovery: PPLNS window: %s",
+		    strerror(-rc));
+		goto out_fail;
+	}
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	ledger_reader_close(r);
+	log_info("ledger: recovered %zu workers, %" PRIu64 " valid / %" PRIu64
+	    " invalid shares, %zu in the outbox, %zu blocks", out->nworkers,
+	    out->totals.shares_valid, out->totals.shares_invalid, out->noutbox,
+	    out->nblocks);
+	return 0;
+fail:
+	snprintf(err, errlen, "ledger: recovery: %s", sqlite3_errmsg(db));
+out_fail:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	ledger_reader_close(r);
+	ledger_recovery_free(out);
+	return -1;
+}
+
+void
+ledger_recovery_free(struct ledger_recovery *r)
+{
+	free(r->workers);
+	free(r->outbox);
+	free(r->blocks);
+	pplns_result_free(&r->window);
+	memset(r, 0, sizeof(*r));
+}
+
+/* --- audit --- */
+
+struct check {
+	const char *what;
+	const char *sql;	/* each row is one violation, columns joined */
+};
+
+static const struct check checks[] = {
+	{ "accepted share outside a lease held by its worker",
+	  "SELECT 'share ' || s.id || ' (worker ' || s.worker_id || ', job ' || "
+	  "coalesce(s.job_id, 'NULL') || ', nonce ' || s.nonce || ', lease ' || "
+	  "coalesce(s.lease_id, 'NULL') || ')' FROM shares s "
+	  "LEFT JOIN leases le ON le.id = s.lease_id WHERE s.verdict = "
+	  "'accepted' AND (le.id IS NULL OR le.worker_id <> s.worker_id OR "
+	  "le.job_id <> s.job_id OR s.nonce < le.nonce_start OR "
+	  "s.nonce >= le.nonce_end)" },
+	{ "duplicate (job, nonce) credited",
+	  "SELECT 'job ' || job_id || ' nonce ' || nonce || ': ' || count(*) || "
+	  "' accepted shares' FROM shares WHERE verdict = 'accepted' "
+	  "GROUP BY job_id, nonce HAVING count(*) > 1" },
+	{ "overlapping leases of a job",
+	  "SELECT 'lease ' || id || ' of job ' || job_id || ' starts at ' || "
+	  "nonce_start || ' before an earlier lease ends (' || prev_end || ')' "
+	  "FROM (SELECT id, job_id, nonce_start, max(nonce_end) OVER "
+	  "(PARTITION BY job_id ORDER BY nonce_start, id ROWS BETWEEN UNBOUNDED "
+	  "PRECEDING AND 1 PRECEDING) AS prev_end FROM leases) AS x "
+	  "WHERE nonce_start < prev_end" },
+	{ "payouts do not sum to the reward",
+	  "SELECT 'block ' || b.id || ': reward ' || coalesce(b.reward, 'NULL') "
+	  "|| ', payouts ' || coalesce((SELECT sum(amount) FROM payouts p WHERE "
+	  "p.block_id = b.id), 'none') FROM blocks b WHERE (b.reward IS NULL AND "
+	  "EXISTS (SELECT 1 FROM payouts p WHERE p.block_id = b.id)) OR "
+	  "(b.reward IS NOT NULL AND coalesce((SELECT sum(amount) FROM payouts p "
+	  "WHERE p.block_id = b.id), -1) <> b.reward)" },
+	{ "worker counters differ from the share rows",
+	  "SELECT 'worker ' || w.id || ': counters ' || w.shares_valid || '/' || "
+	  "w.shares_invalid || '/' || w.difficulty_valid || ', rows ' || "
+	  "t.shares_valid || '/' || t.shares_invalid || '/' || "
+	  "t.difficulty_valid FROM workers w JOIN worker_totals t ON "
+	  "t.worker_id = w.id WHERE w.shares_valid <> t.shares_valid OR "
+	  "w.shares_invalid <> t.shares_invalid OR w.difficulty_valid <> "
+	  "t.difficulty_valid" },
+	{ "block whose share is not a valid block candidate",
+	  "SELECT 'block ' || b.id || ' share ' || b.share_id FROM blocks b "
+	  "JOIN shares s ON s.id = b.share_id WHERE s.verdict <> 'accepted' OR "
+	  "s.block_candidate = 0" },
+	{ "broken reference",
+	  "SELECT \"table\" || ' rowid ' || rowid || ' -> ' || parent "
+	  "FROM pragma_foreign_key_check" },
+};
+
+static int
+audit_payouts(struct ledger_reader *r,
+    void (*report)(void *, const char *), void *arg)
+{
+	sqlite3_stmt *st, *pst;
+	char msg[512];
+	int n = 0, rc;
+
+	if (sqlite3_prepare_v2(r->db, "SELECT id FROM blocks WHERE reward IS "
+	    "NOT NULL ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	if (sqlite3_prepare_v2(r->db, "SELECT amount FROM payouts WHERE "
+	    "block_id = ?1 AND (worker_id = ?2 OR (?2 IS NULL AND kind = "
+	    "'fee'))", -1, &pst, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -EIO;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct pplns_result res;
+		int64_t id = sqlite3_column_int64(st, 0);
+		size_t i;
+
+		if ((rc = ledger_compute_payouts(r, id, NULL, NULL, &res)) != 0) {
+			snprintf(msg, sizeof(msg), "payouts of block %" PRId64
+			    ": cannot recompute (%s)", id, strerror(-rc));
+			report(arg, msg);
+			n++;
+			continue;
+		}
+		for (i = 0; i <= res.nparts; i++) {
+			const char *w = i < res.nparts ? res.parts[i].worker_id :
+			    NULL;
+			uint64_t want = i < res.nparts ? res.parts[i].amount :
+			    res.fee;
+			int64_t have = -1;
+
+			sqlite3_bind_int64(pst, 1, id);
+			if (w != NULL)
+				sqlite3_bind_text(pst, 2, w, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(pst, 2);
+			if (sqlite3_step(pst) == SQLITE_ROW)
+				have = sqlite3_column_int64(pst, 0);
+			sqlite3_reset(pst);
+			sqlite3_clear_bindings(pst);
+			if (have < 0 || (uint64_t)have != want) {
+				snprintf(msg, sizeof(msg), "payouts of block %"
+				    PRId64 ": %s stored %" PRId64 ", PPLNS gives "
+				    "%" PRIu64, id, w ? w : "fee", have, want);
+				report(arg, msg);
+				n++;
+			}
+		}
+		pplns_result_free(&res);
+	}
+	sqlite3_finalize(pst);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int
+ledger_audit(struct ledger_reader *r,
+    void (*report)(void *arg, const char *violation), void *arg)
+{
+	char msg[768], err[512];
+	sqlite3_stmt *st;
+	size_t i;
+	int n = 0, rc;
+
+	sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
+	if (quick_check(r->db, r->path, err, sizeof(err)) != 0) {
+		report(arg, err);
+		n++;
+	}
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		if (sqlite3_prepare_v2(r->db, checks[i].sql, -1, &st, NULL) !=
+		    SQLITE_OK) {
+			log_warnx("audit: %s: %s", checks[i].what,
+			    sqlite3_errmsg(r->db));
+			sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+			return -EIO;
+		}
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			snprintf(msg, sizeof(msg), "%s: %s", checks[i].what,
+			    (const char *)sqlite3_column_text(st, 0));
+			report(arg, msg);
+			n++;
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			log_warnx("audit: %s: %s", checks[i].what,
+			    sqlite3_errmsg(r->db));
+			sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+			return -EIO;
+		}
+	}
+	rc = audit_payouts(r, report, arg);
+	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+	return rc < 0 ? rc : n + rc;
+}
+
+/* --- export and backup --- */
+
+static void
+csv_field(FILE *out, sqlite3_stmt *st, int i)
+{
+	const unsigned char *p;
+	char *hex;
+	int n;
+
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		return;
+	case SQLITE_BLOB:
+		n = sqlite3_column_bytes(st, i);
+		if ((hex = malloc((size_t)n * 2 + 1)) == NULL)
+			return;
+		hex_of(sqlite3_column_blob(st, i), n, hex);
+		fputs(hex, out);
+		free(hex);
+		return;
+	case SQLITE_TEXT:
+		p = sqlite3_column_text(st, i);
+		if (strpbrk((const char *)p, ",\"\r\n") == NULL) {
+			fputs((const char *)p, out);
+			return;
+		}
+		fputc('"', out);
+		for (; *p; p++) {
+			if (*p == '"')
+				fputc('"', out);
+			fputc(*p, out);
+		}
+		fputc('"', out);
+		return;
+	default:
+		fputs((const char *)sqlite3_column_text(st, i), out);
+	}
+}
+
+int
+ledger_export_csv(struct ledger_reader *r, const char *what,
+    int64_t since_ms, FILE *out)
+{
+	sqlite3_stmt *st;
+	int i, n, rc;
+
+	if (strcmp(what, "shares") == 0)
+		st = prepare(r, "SELECT s.id, s.created_at, s.worker_id, s.job_id, "
+		    "j.upstream_job_id, s.lease_id, s.nonce, s.result, s.difficulty, "
+		    "s.hash_difficulty, s.verdict, s.reason, s.block_candidate, "
+		    "s.upstream, s.upstream_reason, s.upstream_at FROM shares s "
+		    "LEFT JOIN jobs j ON j.id = s.job_id WHERE s.created_at >= ?1 "
+		    "ORDER BY s.id");
+	else if (strcmp(what, "payouts") == 0)
+		st = prepare(r, "SELECT * FROM block_payouts WHERE ?1 IS NOT NULL "
+		    "ORDER BY block_id, kind DESC, worker_id");
+	else
+		return -EINVAL;
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, since_ms);
+	n = sqlite3_column_count(st);
+	for (i = 0; i < n; i++)
+		fprintf(out, "%s%s", i ? "," : "", sqlite3_column_name(st, i));
+	fputc('\n', out);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (i = 0; i < n; i++) {
+			if (i)
+				fputc(',', out);
+			csv_field(out, st, i);
+		}
+		fputc('\n', out);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("export %s: %s", what, sqlite3_errmsg(r->db));
+		return -EIO;
+	}
+	return ferror(out) ? -EIO : 0;
+}
+
+int
+ledger_backup(const char *db_path, const char *dest, char *err, size_t errlen)
+{
+	struct ledger_reader *r;
+	sqlite3 *d = NULL;
+	sqlite3_backup *b;
+	int rc;
+
+	if ((r = ledger_reader_open(db_path, err, errlen)) == NULL)
+		return -1;
+	if (access(dest, F_OK) == 0) {
+		snprintf(err, errlen, "%s exists: refusing to overwrite it", dest);
+		ledger_reader_close(r);
+		return -1;
+	}
+	if (sqlite3_open_v2(dest, &d, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot create %s: %s", dest,
+		    d ? sqlite3_errmsg(d) : "out of memory");
+		goto fail;
+	}
+	if ((b = sqlite3_backup_init(d, "main", r->db, "main")) == NULL) {
+		snprintf(err, errlen, "backup to %s: %s", dest, sqlite3_errmsg(d));
+		goto fail;
+	}
+	/* all pages in one step: one read snapshot, which a WAL writer does
+	 * not disturb (smaller steps restart whenever the writer commits) */
+	do {
+		rc = sqlite3_backup_step(b, -1);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(20);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "backup to %s: %s", dest, sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_close(d);
+	ledger_reader_close(r);
+	return 0;
+fail:
+	sqlite3_close(d);
+	unlink(dest);
+	ledger_reader_close(r);
+	return -1;
+}
