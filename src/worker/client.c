@@ -46,6 +46,9 @@
 #define VALID_JOBS		8	/* jobs a waiting share may belong to */
 #define LEASE_HISTORY		16	/* leases remembered for ShareRequest */
 #define MAX_WAIT_MS		1000
+/* A share the coordinator keeps failing (UNAVAILABLE on a live connection)
+ * is retried with backoff this many times, then dropped. */
+#define SHARE_TRIES_MAX		8
 
 enum msg_type {
 	MSG_EVENT,		/* a gRPC completion (struct cq_event) */
@@ -71,6 +74,7 @@ struct share {
 	int64_t timestamp;		/* wall ms when found */
 	int64_t retry_at;		/* mono ms; 0: now */
 	int waited;			/* check its job before sending */
+	unsigned tries;			/* refused by a live coordinator */
 };
 
 enum rpc_kind { RPC_REGISTER, RPC_UNREGISTER, RPC_HEARTBEAT, RPC_SHARE,
@@ -917,6 +921,37 @@ pump_shares(struct client *c, int64_t now)
 	}
 }
 
+/* The share did not get through.  Connection gone: it waits for the next
+ * one.  Connection alive (the coordinator said UNAVAILABLE itself): back
+ * off, so that a struggling coordinator is not hammered, then give up. */
+static void
+share_transient(struct client *c, struct rpc *r, struct share *s)
+{
+	char why[600], d[400];
+	int64_t delay;
+
+	s->waited = 1;
+	s->retry_at = 0;
+	if (r->conn == c->conn && c->state == ST_CONNECTED) {
+		rpc_describe(r, d, sizeof(d));
+		if (++s->tries > SHARE_TRIES_MAX) {
+			snprintf(why, sizeof(why), "failed %u times, last: %s",
+			    s->tries, d);
+			share_drop(c, s, why);
+			return;
+		}
+		delay = c->backoff_min;
+		for (unsigned i = 1; i < s->tries && delay < c->backoff_max; i++)
+			delay *= 2;
+		if (delay > c->backoff_max)
+			delay = c->backoff_max;
+		s->retry_at = clock_mono_ms() + delay;
+		log_warnx("client: share %" PRIu64 " (job %s) failed: %s; retry "
+		    "in %" PRId64 " ms", s->tag, s->job_id, d, delay);
+	}
+	share_wait(c, s);
+}
+
 static void
 share_done(struct client *c, struct rpc *r)
 {
@@ -953,10 +988,7 @@ share_done(struct client *c, struct rpc *r)
 	} else if (r->status == GRPC_STATUS_UNAVAILABLE ||
 	    r->status == GRPC_STATUS_CANCELLED ||
 	    r->status == GRPC_STATUS_DEADLINE_EXCEEDED) {
-		/* Lost on the way: keep it for the next connection. */
-		s->waited = 1;
-		s->retry_at = 0;
-		share_wait(c, s);
+		share_transient(c, r, s);
 	} else {
 		if (r->status == GRPC_STATUS_OK)
 			snprintf(why, sizeof(why), "malformed ShareResponse");
@@ -1430,6 +1462,8 @@ client_stop(struct client *c)
 
 	if (!c->started || c->stopped)
 		return;
+	if (pthread_equal(pthread_self(), c->ctl_thread))
+		fatalx("client_stop called from a client callback");
 	c->stopped = 1;
 	mpscq_push(&c->q, &c->stop_node);
 	pthread_join(c->ctl_thread, NULL);

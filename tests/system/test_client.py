@@ -101,6 +101,7 @@ class Coord:
         self.current_job = current_job
         self.commands = {}          # heartbeat index -> WorkerCommand
         self.share_fn = None        # (request, attempt) -> ShareResponse
+        self.share_ctx_fn = None    # (request, context) -> ShareResponse
         self.lock = threading.Lock()
         self.events = []            # (time, kind, request, cn)
         self.streams = []
@@ -162,6 +163,8 @@ class Coord:
 
             def SubmitShare(self, request, context):
                 n = coord.rec("share", request, context)
+                if coord.share_ctx_fn is not None:
+                    return coord.share_ctx_fn(request, context)
                 if coord.share_fn is not None:
                     return coord.share_fn(request, n)
                 return m.ShareResponse(accepted=True, difficulty=1000.0)
@@ -407,9 +410,16 @@ def test_retry(server_creds):
         if n == 0:
             return M.ShareResponse(retry_after_ms=700)
         return M.ShareResponse(accepted=True, difficulty=10.0)
+
+    def unavailable_fn(req, context):
+        fails.append(time.monotonic())
+        if len(fails) <= 2:
+            context.abort(GRPC.StatusCode.UNAVAILABLE, "no share sink")
+        return M.ShareResponse(accepted=True, difficulty=20.0)
+    fails = []
     c.share_fn = share_fn
     c.start(server_creds)
-    d = Driver("retry", tls_args() + [c.addr()])
+    d = Driver("retry", tls_args() + ["--backoff-min", "200", c.addr()])
     try:
         ok(d.wait(r"^JOB id=J1 "), "connected, job received", d.diag())
         d.send("share 1 J1 01000010 " + RESULT)
@@ -429,6 +439,16 @@ def test_retry(server_creds):
             time.sleep(0.05)
         ok(want and want[0][0] - t0 < 1.5,
            "client_request_lease: early heartbeat with want_lease", want)
+
+        # UNAVAILABLE from a live coordinator: retried with backoff, not
+        # in a tight loop.
+        c.share_ctx_fn = unavailable_fn
+        d.send("share 2 J1 01000020 " + RESULT)
+        ok(d.wait(r"^SHARE 2 1 0 20\.0 $", 5), "share accepted after two "
+           "UNAVAILABLE answers", d.diag())
+        gaps = [b - a for a, b in zip(fails, fails[1:])]
+        ok(len(fails) == 3 and 0.18 <= gaps[0] and 0.38 <= gaps[1],
+           "retried with backoff (gaps %s)" % ["%.2f" % g for g in gaps])
     finally:
         check_exit(d, "retry session")
         c.kill()
