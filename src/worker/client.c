@@ -145,7 +145,8 @@ struct client {
 	uint64_t conn;
 	size_t idx;
 	unsigned attempt;
-	int64_t reconnect_at, hb_interval, hb_due, connected_at, started_ms;
+	int64_t reconnect_at, hb_interval, hb_due, hb_sent, connected_at;
+	int64_t started_ms;
 	int got_job;
 	struct rpc *rpcs, *hb_rpc, *stream_rpc, *unreg_rpc;
 	struct share *wait_head;
@@ -799,6 +800,7 @@ heartbeat_send(struct client *c, int64_t now)
 	req.lease_hashes_done = st.lease_hashes_done;
 	req.want_lease = want;
 	c->hb_due = now + c->hb_interval;
+	c->hb_sent = now;
 	timeout = 3 * c->hb_interval;
 	if (timeout < 3000)
 		timeout = 3000;
@@ -1015,8 +1017,12 @@ stream_message(struct client *c, struct rpc *r, int ok)
 	grpc_byte_buffer *bb = r->recv_buf;
 
 	r->recv_buf = NULL;
-	if (!ok || bb == NULL)
-		return;		/* the stream ended; its status follows */
+	if (!ok || bb == NULL) {
+		/* The stream ended; its status follows. */
+		if (bb != NULL)
+			grpc_byte_buffer_destroy(bb);
+		return;
+	}
 	if (r->conn == c->conn && c->phase == STOP_NONE) {
 		m = (Coopmine__JobMessage *)rpc_unpack(
 		    &coopmine__job_message__descriptor, bb);
@@ -1243,10 +1249,14 @@ ctl_timers(struct client *c)
 	pthread_mutex_lock(&c->stats_lock);
 	want = c->want_lease;
 	pthread_mutex_unlock(&c->stats_lock);
-	if (c->hb_rpc == NULL && (now >= c->hb_due || want))
+	/* An early heartbeat asks for a lease, at most every HEARTBEAT_MIN_MS. */
+	if (c->hb_rpc == NULL && (now >= c->hb_due ||
+	    (want && now >= c->hb_sent + HEARTBEAT_MIN_MS)))
 		heartbeat_send(c, now);
 	if (c->hb_rpc == NULL && c->hb_due < next)
 		next = c->hb_due;
+	if (c->hb_rpc == NULL && want && c->hb_sent + HEARTBEAT_MIN_MS < next)
+		next = c->hb_sent + HEARTBEAT_MIN_MS;
 	pump_shares(c, now);
 	for (struct share *s = c->wait_head; s != NULL; s = s->next) {
 		int64_t at = s->retry_at;
