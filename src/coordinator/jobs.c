@@ -61,28 +61,6 @@ struct jobs {
 	int paused;
 };
 
-const char *
-share_reason_name(enum share_reason r)
-{
-	static const char *const names[SHARE_REASON_COUNT] = {
-		"ok", "malformed", "unknown_job", "stale", "outside_lease",
-		"duplicate", "bad_hash", "low_difficulty", "unauthorized"
-	};
-	return r < SHARE_REASON_COUNT ? names[r] : "unknown";
-}
-
-const char *
-share_reason_message(enum share_reason r)
-{
-	static const char *const msgs[SHARE_REASON_COUNT] = {
-		"accepted", "malformed share: nonce must be 4 bytes, result 32",
-		"unknown job", "stale job", "nonce outside your lease",
-		"duplicate share", "result does not match the RandomX hash",
-		"low difficulty share", "not authorized for this worker id"
-	};
-	return r < SHARE_REASON_COUNT ? msgs[r] : "rejected";
-}
-
 static int
 nonceset_add(struct nonceset *s, uint32_t nonce)
 {
@@ -528,7 +506,7 @@ parse_job_id(const char *s, uint64_t *seq)
 	return *end == '\0' ? 0 : -1;
 }
 
-enum share_reason
+enum ledger_reason
 jobs_check_share(struct jobs *j, const char *worker_id, const char *job_id,
     const uint8_t *nonce_bytes, size_t nonce_len, struct share_ctx *ctx)
 {
@@ -536,23 +514,23 @@ jobs_check_share(struct jobs *j, const char *worker_id, const char *job_id,
 	const struct lease *l;
 	uint64_t seq;
 	uint32_t nonce;
-	enum share_reason r = SHARE_OK;
+	enum ledger_reason r = LEDGER_REASON_OK;
 
 	if (nonce_len != 4)
-		return SHARE_MALFORMED;
+		return LEDGER_REASON_MALFORMED;
 	nonce = le32_read(nonce_bytes);
 	pthread_mutex_lock(&j->jobs_lock);
 	if (parse_job_id(job_id, &seq) != 0 || seq == 0 || seq >= j->next_seq) {
-		r = SHARE_UNKNOWN_JOB;
+		r = LEDGER_REASON_UNKNOWN_JOB;
 	} else if ((jb = job_by_seq(j, seq)) == NULL || jb->stale) {
-		r = SHARE_STALE;	/* pruned or superseded by a clean job */
+		r = LEDGER_REASON_STALE;	/* pruned or superseded by a clean job */
 	} else if ((l = lease_find(jb->space, nonce)) == NULL ||
 	    strcmp(l->owner, worker_id) != 0) {
-		r = SHARE_OUTSIDE_LEASE;
+		r = LEDGER_REASON_OUTSIDE_LEASE;
 	} else {
 		int added = nonceset_add(&jb->taken, nonce);
 		if (added != 0) {
-			r = SHARE_DUPLICATE;	/* (or out of memory: refuse) */
+			r = LEDGER_REASON_DUPLICATE;	/* (or out of memory: refuse) */
 		} else {
 			memset(ctx, 0, sizeof(*ctx));
 			ctx->job_seq = jb->seq;

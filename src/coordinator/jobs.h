@@ -16,17 +16,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coordinator/ledger.h"
 #include "coordinator/leases.h"
 #include "coordinator/vardiff.h"
 
 #define JOBS_BLOB_MAX 256
 #define JOBS_SEED_MAX 60
-#define JOBS_ID_MAX 64
+#define JOBS_ID_MAX 128
 
 /* A job as the upstream handed it over. */
 struct job_template {
 	char upstream_id[JOBS_ID_MAX];
-	int session;			/* upstream session / pool index */
+	uint64_t session;		/* upstream session (login) */
 	uint8_t blob[JOBS_BLOB_MAX];
 	size_t blob_len;
 	uint32_t nonce_offset;
@@ -59,30 +60,11 @@ struct work {
 	int64_t timestamp_ms;
 };
 
-/* What the share checks found; JOBS_SHARE_OK means "go on and hash it". */
-enum share_reason {
-	SHARE_OK = 0,
-	SHARE_MALFORMED,	/* nonce not 4 bytes, result not 32 */
-	SHARE_UNKNOWN_JOB,
-	SHARE_STALE,
-	SHARE_OUTSIDE_LEASE,
-	SHARE_DUPLICATE,
-	SHARE_BAD_HASH,		/* result differs from our RandomX hash */
-	SHARE_LOW_DIFFICULTY,
-	SHARE_UNAUTHORIZED,
-	SHARE_REASON_COUNT
-};
-
-/* Short machine names ("stale", "outside_lease", ...), stable for the
- * ledger, metrics and the API; and the sentence a worker is told. */
-const char *share_reason_name(enum share_reason r);
-const char *share_reason_message(enum share_reason r);
-
 /* Everything the rest of the share path needs, copied out under the lock. */
 struct share_ctx {
 	uint64_t job_seq, lease_id;
 	char upstream_id[JOBS_ID_MAX];
-	int session;
+	uint64_t session;
 	uint8_t seed[JOBS_SEED_MAX];
 	size_t seed_len;
 	uint8_t input[JOBS_BLOB_MAX];	/* the blob with the nonce written in */
@@ -157,9 +139,9 @@ int jobs_worker_heartbeat(struct jobs *j, const char *worker_id,
 /* Queue a command (pause, resume, shutdown) for a worker's next heartbeat. */
 int jobs_worker_command(struct jobs *j, const char *worker_id, int command);
 
-/* First checks of a share; on SHARE_OK the (job, nonce) is reserved as
- * taken and *ctx is filled.  nonce_bytes/nonce_len as in the ShareRequest. */
-enum share_reason jobs_check_share(struct jobs *j, const char *worker_id,
+/* First checks of a share; on LEDGER_REASON_OK the (job, nonce) is reserved as
+ * taken and *ctx is filled.  Reasons are the ledger's (stored as such).  nonce_bytes/nonce_len as in the ShareRequest. */
+enum ledger_reason jobs_check_share(struct jobs *j, const char *worker_id,
     const char *job_id, const uint8_t *nonce_bytes, size_t nonce_len,
     struct share_ctx *ctx);
 /* The share could not be taken after all (verification queue full, ledger

@@ -101,28 +101,28 @@ main(void)
 
 	/* Share checks. */
 	le32_write(nonce, (uint32_t)wa.nonce_start + 5);
-	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 3, &ctx) == SHARE_MALFORMED,
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 3, &ctx) == LEDGER_REASON_MALFORMED,
 	    "a 3-byte nonce is malformed");
 	ok(jobs_check_share(j, "alice", "00000000000000ff", nonce, 4, &ctx) ==
-	    SHARE_UNKNOWN_JOB, "a job id never issued is unknown");
-	ok(jobs_check_share(j, "alice", "zz", nonce, 4, &ctx) == SHARE_UNKNOWN_JOB,
+	    LEDGER_REASON_UNKNOWN_JOB, "a job id never issued is unknown");
+	ok(jobs_check_share(j, "alice", "zz", nonce, 4, &ctx) == LEDGER_REASON_UNKNOWN_JOB,
 	    "garbage job id is unknown");
-	ok(jobs_check_share(j, "bob", wa.job_id, nonce, 4, &ctx) == SHARE_OUTSIDE_LEASE,
+	ok(jobs_check_share(j, "bob", wa.job_id, nonce, 4, &ctx) == LEDGER_REASON_OUTSIDE_LEASE,
 	    "bob sending alice's nonce is outside his lease");
 	le32_write(nonce, (uint32_t)wa.nonce_end);
-	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_OUTSIDE_LEASE,
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == LEDGER_REASON_OUTSIDE_LEASE,
 	    "the lease end is exclusive");
 	le32_write(nonce, (uint32_t)wa.nonce_start + 5);
-	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_OK,
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == LEDGER_REASON_OK,
 	    "alice's own nonce passes");
 	ok(ctx.input_len == 80 && memcmp(ctx.input + 76, nonce, 4) == 0 &&
 	    ctx.input[0] == 0xaa && ctx.share_target == wa.share_target &&
 	    ctx.upstream_target == t.target64 && strcmp(ctx.upstream_id, "up-1") == 0,
 	    "the share context has the blob with the nonce written at 76");
-	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_DUPLICATE,
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == LEDGER_REASON_DUPLICATE,
 	    "the same (job, nonce) again is a duplicate");
 	jobs_unreserve(j, ctx.job_seq, ctx.nonce);
-	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_OK,
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == LEDGER_REASON_OK,
 	    "after unreserve (a retry) it passes again");
 
 	/* Renewal ahead of exhaustion. */
@@ -137,7 +137,7 @@ main(void)
 	jobs_worker_heartbeat(j, "alice", 1000, sent[0].lease_id, 0, 1, now);
 	ok(nsent == 2, "want_lease renews at once");
 	le32_write(nonce, (uint32_t)wa.nonce_start + 6);
-	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_OK,
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == LEDGER_REASON_OK,
 	    "a nonce of the previous lease is still alice's");
 
 	/* A non-clean job: the old one stays valid; a clean one makes it stale. */
@@ -146,18 +146,18 @@ main(void)
 	seq2 = jobs_add(j, &t, now);
 	ok(seq2 == seq1 + 1 && nsent == 1, "a new job goes to the streaming worker");
 	le32_write(nonce, (uint32_t)wa.nonce_start + 7);
-	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_OK,
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == LEDGER_REASON_OK,
 	    "after a non-clean job the old job still takes shares");
 	t = opensy_job("up-3", 1, 0xcc);
 	jobs_add(j, &t, now);
 	le32_write(nonce, (uint32_t)wa.nonce_start + 8);
-	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_STALE,
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == LEDGER_REASON_STALE,
 	    "after a clean job the old job is stale");
 	t = opensy_job("up-4", 0, 0xdd);
 	jobs_add(j, &t, now);
 	t = opensy_job("up-5", 0, 0xee);
 	jobs_add(j, &t, now);
-	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == SHARE_STALE,
+	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == LEDGER_REASON_STALE,
 	    "a pruned job is stale, not unknown");
 
 	/* Leaving releases; nobody gets those nonces again. */
@@ -168,7 +168,7 @@ main(void)
 	ok(jobs_worker_join(j, "carol", 1000, now, &wb) == 0 && wb.nonce_start >= le,
 	    "a newcomer's lease starts after every lease ever issued");
 	le32_write(nonce, (uint32_t)ls);
-	ok(jobs_check_share(j, "carol", wb.job_id, nonce, 4, &ctx) == SHARE_OUTSIDE_LEASE,
+	ok(jobs_check_share(j, "carol", wb.job_id, nonce, 4, &ctx) == LEDGER_REASON_OUTSIDE_LEASE,
 	    "carol cannot claim alice's released nonces");
 
 	/* No upstream: pause after job_timeout; resume with the next job. */

@@ -1,0 +1,678 @@
+/*
+ * shares.c: a share's way from SubmitShare to its verdict, the ledger and
+ * the pool (see shares.h).  The rule that matters: a worker hears
+ * "accepted" only after the ledger transaction holding the share has
+ * committed, and a share goes to the pool only after that too, so nothing
+ * acknowledged or submitted can be missing after a crash.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "common/clock.h"
+#include "common/hex.h"
+#include "common/log.h"
+#include "common/target.h"
+#include "coordinator/shares.h"
+
+enum sh_msg { SH_COMMITTED = 1, SH_UP_RESULT, SH_UP_CONNECTED };
+
+struct pending {
+	struct mpscq_node node;		/* SH_COMMITTED */
+	struct verify_job vj;
+	struct shares *s;
+	struct rpc_share *sh;
+	char worker_id[LEDGER_ID_MAX];
+	char job_id[24];
+	struct share_ctx ctx;
+	uint8_t claimed[32], hash[32];
+	uint64_t credited, hashdiff;
+	int block, to_pool;
+	int64_t share_id;
+	int status;
+};
+
+struct up_result {
+	struct mpscq_node node;		/* SH_UP_RESULT */
+	struct upstream_submit_result res;
+};
+
+struct outbox_item {
+	int64_t share_id, block_id;
+	char upstream_id[JOBS_ID_MAX];
+	uint8_t nonce[4], result[32];
+	int inflight;
+};
+
+struct shares {
+	struct shares_config cfg;
+	struct jobs *jobs;
+	struct ledger *ledger;
+	struct upstream *up;
+	struct verifier *verifier;
+	struct mpscq queue;		/* to the share thread */
+	pthread_t thread;
+	shares_event_fn event_fn;
+	void *event_arg;
+
+	/* owned by the share thread */
+	struct outbox_item *outbox;
+	size_t noutbox, capoutbox;
+
+	pthread_mutex_t stats_lock;	/* guards stats */
+	struct shares_stats stats;
+};
+
+static const char *
+reason_message(enum ledger_reason r)
+{
+	switch (r) {
+	case LEDGER_REASON_OK: return "accepted";
+	case LEDGER_REASON_UNKNOWN_JOB: return "unknown job";
+	case LEDGER_REASON_STALE: return "stale job";
+	case LEDGER_REASON_OUTSIDE_LEASE: return "nonce outside your lease";
+	case LEDGER_REASON_DUPLICATE: return "duplicate share";
+	case LEDGER_REASON_BAD_HASH: return "result does not match the RandomX hash";
+	case LEDGER_REASON_LOW_DIFFICULTY: return "low difficulty share";
+	case LEDGER_REASON_UNAUTHORIZED: return "not authorized for this worker id";
+	case LEDGER_REASON_MALFORMED: return "malformed share: nonce must be 4 bytes, result 32";
+	case LEDGER_REASON_COUNT: break;
+	}
+	return "rejected";
+}
+
+static void
+count(struct shares *s, enum ledger_reason r, int block, int retry)
+{
+	pthread_mutex_lock(&s->stats_lock);
+	if (retry) {
+		s->stats.retries++;
+	} else {
+		s->stats.by_reason[r]++;
+		if (r == LEDGER_REASON_OK)
+			s->stats.valid++;
+		else
+			s->stats.invalid++;
+		if (block) {
+			s->stats.blocks++;
+			s->stats.last_block_at = clock_wall_ms();
+		}
+	}
+	pthread_mutex_unlock(&s->stats_lock);
+}
+
+static void
+reply(struct shares *s, struct rpc_share *sh, const char *worker_id,
+    const char *job_id, enum ledger_reason r, double difficulty, int is_block,
+    const char *block_hash)
+{
+	Coopmine__ShareResponse resp = COOPMINE__SHARE_RESPONSE__INIT;
+
+	resp.accepted = r == LEDGER_REASON_OK;
+	resp.reason = (char *)reason_message(r);
+	resp.difficulty = difficulty;
+	resp.is_block = is_block;
+	resp.block_hash = (char *)(block_hash != NULL ? block_hash : "");
+	rpc_share_reply(sh, &resp);
+	count(s, r, is_block, 0);
+	if (r != LEDGER_REASON_OK)
+		log_info("share from %s on job %s rejected: %s", worker_id, job_id,
+		    ledger_reason_name(r));
+	if (s->event_fn != NULL)
+		s->event_fn(s->event_arg, worker_id, job_id, r,
+		    (uint64_t)difficulty, is_block);
+}
+
+static void
+reply_retry(struct shares *s, struct rpc_share *sh, const char *why)
+{
+	Coopmine__ShareResponse resp = COOPMINE__SHARE_RESPONSE__INIT;
+
+	resp.accepted = 0;
+	resp.reason = (char *)why;
+	resp.retry_after_ms = (int32_t)s->cfg.retry_ms;
+	rpc_share_reply(sh, &resp);
+	count(s, LEDGER_REASON_OK, 0, 1);
+}
+
+/* The job id the worker named, as a ledger id (0: not one of ours). */
+static int64_t
+job_ref(const char *job_id, enum ledger_reason r)
+{
+	char *end;
+	unsigned long long v;
+
+	if (r == LEDGER_REASON_UNKNOWN_JOB || job_id == NULL || strlen(job_id) != 16)
+		return 0;
+	v = strtoull(job_id, &end, 16);
+	return *end == '\0' ? (int64_t)v : 0;
+}
+
+/* A share refused before any credit: its row is written (every share is a
+ * row), the worker is answered at once (nothing to make durable first). */
+static void
+reject(struct shares *s, struct rpc_share *sh, const char *worker_id,
+    const char *job_id, uint32_t nonce, const uint8_t *result, int64_t lease_id,
+    uint64_t hashdiff, enum ledger_reason r)
+{
+	struct ledger_share row = { 0 };
+
+	row.job_id = job_ref(job_id, r);
+	row.lease_id = r == LEDGER_REASON_OUTSIDE_LEASE ? 0 : lease_id;
+	row.worker_id = worker_id;
+	row.nonce = nonce;
+	row.result = result;
+	row.hash_difficulty = hashdiff;
+	row.reason = r;
+	row.upstream = LEDGER_FATE_NOT_NEEDED;
+	row.created_at = clock_wall_ms();
+	ledger_append_share(s->ledger, &row, NULL, NULL);
+	reply(s, sh, worker_id, job_id, r, 0, 0, NULL);
+}
+
+static void
+on_commit(void *arg, int64_t share_id, int status)
+{
+	struct pending *p = arg;
+
+	/* Writer thread: hand over, nothing else. */
+	p->share_id = share_id;
+	p->status = status;
+	p->node.type = SH_COMMITTED;
+	mpscq_push(&p->s->queue, &p->node);
+}
+
+/* After the hash: the last two checks, then the ledger. */
+static void
+judge(struct pending *p, const uint8_t hash[32])
+{
+	struct shares *s = p->s;
+	struct ledger_share row = { 0 };
+	enum ledger_reason r = LEDGER_REASON_OK;
+
+	memcpy(p->hash, hash, 32);
+	p->hashdiff = hash_difficulty(hash);
+	if (memcmp(hash, p->claimed, 32) != 0)
+		r = LEDGER_REASON_BAD_HASH;
+	else if (!hash_meets_target64(hash, p->ctx.share_target))
+		r = LEDGER_REASON_LOW_DIFFICULTY;
+	if (r != LEDGER_REASON_OK) {
+		/* The (job, nonce) stays taken: a broken worker cannot make us
+		 * hash the same nonce again and again. */
+		reject(s, p->sh, p->worker_id, p->job_id, p->ctx.nonce, p->claimed,
+		    (int64_t)p->ctx.lease_id, p->hashdiff, r);
+		free(p);
+		return;
+	}
+	p->credited = target_to_difficulty(p->ctx.share_target);
+	p->block = p->ctx.has_block_target &&
+	    hash_meets_target256(hash, p->ctx.block_target);
+	p->to_pool = p->block || hash_meets_target64(hash, p->ctx.upstream_target);
+	row.job_id = (int64_t)p->ctx.job_seq;
+	row.lease_id = (int64_t)p->ctx.lease_id;
+	row.worker_id = p->worker_id;
+	row.nonce = p->ctx.nonce;
+	row.result = p->claimed;
+	row.difficulty = p->credited;
+	row.hash_difficulty = p->hashdiff;
+	row.reason = LEDGER_REASON_OK;
+	row.block_candidate = p->block;
+	row.upstream = p->to_pool ? LEDGER_FATE_PENDING : LEDGER_FATE_NOT_NEEDED;
+	row.created_at = clock_wall_ms();
+	ledger_append_share(s->ledger, &row, on_commit, p);
+}
+
+static void
+on_verified(struct verify_job *vj, void *arg)
+{
+	struct pending *p = arg;
+
+	if (vj->status != 0) {
+		jobs_unreserve(p->s->jobs, p->ctx.job_seq, p->ctx.nonce);
+		reply_retry(p->s, p->sh, "verification unavailable: retry");
+		free(p);
+		return;
+	}
+	judge(p, vj->hash);
+}
+
+void
+shares_submit(struct shares *s, struct rpc_share *sh, const char *worker_id,
+    const Coopmine__ShareRequest *req)
+{
+	struct pending *p;
+	enum ledger_reason r;
+	uint32_t nonce = req->nonce.len == 4 ? le32_read(req->nonce.data) : 0;
+	const uint8_t *result = req->result.len == 32 ? req->result.data : NULL;
+	int rc;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		rpc_share_fail(sh, 8 /* RESOURCE_EXHAUSTED */, "out of memory");
+		return;
+	}
+	p->s = s;
+	p->sh = sh;
+	snprintf(p->worker_id, sizeof(p->worker_id), "%s", worker_id);
+	snprintf(p->job_id, sizeof(p->job_id), "%s", req->job_id ? req->job_id : "");
+	if (result == NULL)
+		r = LEDGER_REASON_MALFORMED;
+	else
+		r = jobs_check_share(s->jobs, worker_id, p->job_id, req->nonce.data,
+		    req->nonce.len, &p->ctx);
+	if (r != LEDGER_REASON_OK) {
+		reject(s, sh, p->worker_id, p->job_id, nonce, result, 0, 0, r);
+		free(p);
+		return;
+	}
+	memcpy(p->claimed, result, 32);
+	if (s->verifier == NULL) {	/* verify = none: trust the worker */
+		judge(p, p->claimed);
+		return;
+	}
+	memcpy(p->vj.seed, p->ctx.seed, p->ctx.seed_len);
+	p->vj.seed_len = p->ctx.seed_len;
+	memcpy(p->vj.input, p->ctx.input, p->ctx.input_len);
+	p->vj.input_len = p->ctx.input_len;
+	p->vj.done = on_verified;
+	p->vj.arg = p;
+	if ((rc = verifier_submit(s->verifier, &p->vj)) != 0) {
+		/* Back-pressure: the worker keeps the share and resends it. */
+		jobs_unreserve(s->jobs, p->ctx.job_seq, p->ctx.nonce);
+		reply_retry(s, sh, rc == -2 ? "verification queue full: retry" :
+		    "coordinator stopping: retry");
+		free(p);
+	}
+}
+
+/* --- the share thread: after the commit --- */
+
+static struct outbox_item *
+outbox_find(struct shares *s, int64_t share_id)
+{
+	for (size_t i = 0; i < s->noutbox; i++)
+		if (s->outbox[i].share_id == share_id)
+			return &s->outbox[i];
+	return NULL;
+}
+
+static void
+outbox_remove(struct shares *s, struct outbox_item *it)
+{
+	size_t i = (size_t)(it - s->outbox);
+
+	memmove(it, it + 1, (s->noutbox - i - 1) * sizeof(*it));
+	s->noutbox--;
+	pthread_mutex_lock(&s->stats_lock);
+	s->stats.outbox = s->noutbox;
+	pthread_mutex_unlock(&s->stats_lock);
+}
+
+static void
+outbox_expire(struct shares *s, struct outbox_item *it, const char *why)
+{
+	int64_t now = clock_wall_ms();
+
+	log_warnx("share %" PRId64 " for upstream job %s not sent: %s", it->share_id,
+	    it->upstream_id, why);
+	ledger_share_fate(s->ledger, it->share_id, LEDGER_FATE_EXPIRED, why, now);
+	if (it->block_id != 0)
+		ledger_block_update(s->ledger, it->block_id, LEDGER_BLOCK_REJECTED, 0, 0,
+		    now);
+	outbox_remove(s, it);
+}
+
+/* Sends one waiting share if the pool is there; 1 when it is gone from
+ * the outbox or in flight, 0 when it must keep waiting. */
+static int
+outbox_send(struct shares *s, struct outbox_item *it)
+{
+	int64_t now = clock_wall_ms();
+	int rc;
+
+	if (s->up == NULL)
+		return 0;
+	rc = upstream_submit(s->up, (uint64_t)it->share_id, it->upstream_id,
+	    it->nonce, it->result);
+	if (rc == 0) {
+		it->inflight = 1;
+		ledger_share_fate(s->ledger, it->share_id, LEDGER_FATE_SUBMITTED, NULL,
+		    now);
+		if (it->block_id != 0)
+			ledger_block_update(s->ledger, it->block_id,
+			    LEDGER_BLOCK_SUBMITTED, 0, 0, now);
+		pthread_mutex_lock(&s->stats_lock);
+		s->stats.upstream_submitted++;
+		pthread_mutex_unlock(&s->stats_lock);
+		return 1;
+	}
+	if (rc == UPSTREAM_ENOTCONN)
+		return 0;
+	outbox_expire(s, it, rc == UPSTREAM_ESTALE ? "job no longer valid upstream" :
+	    "refused by the upstream client");
+	return 1;
+}
+
+static void
+outbox_add(struct shares *s, const struct outbox_item *src)
+{
+	if (s->noutbox == s->capoutbox) {
+		size_t cap = s->capoutbox ? s->capoutbox * 2 : 64;
+		struct outbox_item *n = realloc(s->outbox, cap * sizeof(*n));
+		if (n == NULL) {
+			log_warnx("share %" PRId64 ": no memory for the outbox",
+			    src->share_id);
+			return;
+		}
+		s->outbox = n;
+		s->capoutbox = cap;
+	}
+	if (s->noutbox >= s->cfg.outbox_max && s->noutbox > 0) {
+		/* Bounded: the oldest waiting share is the least likely to
+		 * still be wanted. */
+		for (size_t i = 0; i < s->noutbox; i++) {
+			if (!s->outbox[i].inflight) {
+				outbox_expire(s, &s->outbox[i], "outbox full");
+				break;
+			}
+		}
+	}
+	s->outbox[s->noutbox++] = *src;
+	pthread_mutex_lock(&s->stats_lock);
+	s->stats.outbox = s->noutbox;
+	pthread_mutex_unlock(&s->stats_lock);
+	outbox_send(s, &s->outbox[s->noutbox - 1]);
+}
+
+/* OpenSY block id: double SHA-256 of the header, shown reversed. */
+static void
+block_hash(const struct pending *p, uint8_t out[32], char hex[65])
+{
+	uint8_t h1[32], h2[32];
+
+	if (p->ctx.input_len == 80) {
+		SHA256(p->ctx.input, 80, h1);
+		SHA256(h1, 32, h2);
+		for (int i = 0; i < 32; i++)
+			out[i] = h2[31 - i];
+	} else {
+		memcpy(out, p->hash, 32);
+	}
+	hex_encode(out, 32, hex, 65);
+}
+
+static void
+committed(struct shares *s, struct pending *p)
+{
+	struct outbox_item it;
+	uint8_t bh[32];
+	char bhex[65] = "";
+	int64_t block_id = 0;
+
+	if (p->status != LEDGER_COMMITTED) {
+		jobs_unreserve(s->jobs, p->ctx.job_seq, p->ctx.nonce);
+		log_warnx("share from %s not recorded (%s): asking it to retry",
+		    p->worker_id, ledger_status_name(p->status));
+		reply_retry(s, p->sh, "ledger cannot write now: retry");
+		return;
+	}
+	if (p->block) {
+		struct ledger_block b = { 0 };
+		double netdiff = target256_difficulty(p->ctx.block_target);
+		block_hash(p, bh, bhex);
+		b.share_id = p->share_id;
+		b.height = p->ctx.height > 0 ? (uint64_t)p->ctx.height : 0;
+		b.hash = bh;
+		b.hash_len = 32;
+		b.network_difficulty = netdiff >= 1.8e19 ? UINT64_MAX : (uint64_t)netdiff;
+		b.window_n = pplns_window_n(b.network_difficulty,
+		    s->cfg.window_factor_milli, s->cfg.window_abs);
+		b.fee_bps = s->cfg.fee_bps;
+		b.status = LEDGER_BLOCK_CANDIDATE;
+		b.has_reward = s->cfg.block_reward > 0;
+		b.reward = s->cfg.block_reward;
+		b.found_at = clock_wall_ms();
+		block_id = ledger_block_add(s->ledger, &b);
+		log_info("BLOCK candidate %s at height %" PRId64 " by %s (share %"
+		    PRId64 ", block %" PRId64 ")", bhex, p->ctx.height, p->worker_id,
+		    p->share_id, block_id);
+	}
+	reply(s, p->sh, p->worker_id, p->job_id, LEDGER_REASON_OK,
+	    (double)p->credited, p->block, bhex);
+	jobs_share_credited(s->jobs, p->worker_id, clock_wall_ms());
+	if (p->to_pool) {
+		memset(&it, 0, sizeof(it));
+		it.share_id = p->share_id;
+		it.block_id = block_id;
+		memcpy(it.upstream_id, p->ctx.upstream_id, sizeof(it.upstream_id));
+		le32_write(it.nonce, p->ctx.nonce);
+		memcpy(it.result, p->hash, 32);
+		outbox_add(s, &it);
+	}
+}
+
+static void
+upstream_answered(struct shares *s, const struct upstream_submit_result *res)
+{
+	struct outbox_item *it = outbox_find(s, (int64_t)res->share_id);
+	int64_t now = clock_wall_ms();
+
+	if (it == NULL)
+		return;
+	it->inflight = 0;
+	if (!res->accepted && (res->reason == UPSTREAM_REJ_LOST ||
+	    res->reason == UPSTREAM_REJ_TIMEOUT)) {
+		/* Verdict unknown: wait and send it again on reconnect. */
+		ledger_share_fate(s->ledger, it->share_id, LEDGER_FATE_PENDING,
+		    upstream_reject_name(res->reason), now);
+		return;
+	}
+	ledger_share_fate(s->ledger, it->share_id, res->accepted ?
+	    LEDGER_FATE_ACCEPTED : LEDGER_FATE_REJECTED,
+	    res->accepted ? NULL : res->message, now);
+	if (it->block_id != 0)
+		ledger_block_update(s->ledger, it->block_id, res->accepted ?
+		    LEDGER_BLOCK_ACCEPTED : LEDGER_BLOCK_REJECTED, 0, 0, now);
+	pthread_mutex_lock(&s->stats_lock);
+	if (res->accepted)
+		s->stats.upstream_accepted++;
+	else
+		s->stats.upstream_rejected++;
+	pthread_mutex_unlock(&s->stats_lock);
+	if (!res->accepted)
+		log_warnx("pool rejected share %" PRId64 ": %s (%s)", it->share_id,
+		    upstream_reject_name(res->reason), res->message);
+	outbox_remove(s, it);
+}
+
+static void
+outbox_flush(struct shares *s)
+{
+	size_t i = 0;
+
+	while (i < s->noutbox) {
+		struct outbox_item *it = &s->outbox[i];
+		size_t before = s->noutbox;
+		if (it->inflight) {
+			i++;
+			continue;
+		}
+		if (!outbox_send(s, it))
+			break;		/* not connected after all */
+		if (s->noutbox == before)
+			i++;		/* now in flight; else it was removed */
+	}
+}
+
+static void *
+share_thread(void *arg)
+{
+	struct shares *s = arg;
+	struct mpscq_node *n;
+
+	while ((n = mpscq_pop(&s->queue, -1)) != NULL) {
+		switch ((enum sh_msg)n->type) {
+		case SH_COMMITTED:
+			committed(s, (struct pending *)n);
+			free(n);
+			break;
+		case SH_UP_RESULT:
+			upstream_answered(s, &((struct up_result *)n)->res);
+			free(n);
+			break;
+		case SH_UP_CONNECTED:
+			outbox_flush(s);
+			free(n);
+			break;
+		default:
+			fatalx("shares: unexpected message %d", n->type);
+		}
+	}
+	return NULL;
+}
+
+struct shares *
+shares_new(const struct shares_config *cfg, struct jobs *jobs,
+    struct ledger *ledger)
+{
+	struct shares *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->cfg = *cfg;
+	if (s->cfg.outbox_max == 0)
+		s->cfg.outbox_max = 100000;
+	s->jobs = jobs;
+	s->ledger = ledger;
+	pthread_mutex_init(&s->stats_lock, NULL);
+	mpscq_init(&s->queue, 0);
+	if (cfg->verify != VERIFY_NONE) {
+		s->verifier = verifier_new(cfg->verify, cfg->verify_threads,
+		    cfg->verify_queue);
+		if (s->verifier == NULL) {
+			mpscq_destroy(&s->queue);
+			free(s);
+			return NULL;
+		}
+	} else {
+		log_warnx("verify = none: shares are credited WITHOUT recomputing "
+		    "their RandomX hash; any worker can claim any result");
+	}
+	if (pthread_create(&s->thread, NULL, share_thread, s) != 0) {
+		verifier_free(s->verifier);
+		mpscq_destroy(&s->queue);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+shares_set_upstream(struct shares *s, struct upstream *up)
+{
+	s->up = up;
+}
+
+void
+shares_set_event_cb(struct shares *s, shares_event_fn fn, void *arg)
+{
+	s->event_fn = fn;
+	s->event_arg = arg;
+}
+
+void
+shares_restore(struct shares *s, const struct ledger_recovery *rec)
+{
+	pthread_mutex_lock(&s->stats_lock);
+	s->stats.valid = rec->totals.shares_valid;
+	s->stats.invalid = rec->totals.shares_invalid;
+	memcpy(s->stats.by_reason, rec->totals.by_reason,
+	    sizeof(s->stats.by_reason));
+	s->stats.blocks = rec->totals.blocks_total;
+	s->stats.last_block_at = rec->totals.last_block_at;
+	pthread_mutex_unlock(&s->stats_lock);
+	/* Before the share thread sees anything else: it is idle now. */
+	for (size_t i = 0; i < rec->noutbox; i++) {
+		const struct ledger_outbox_share *o = &rec->outbox[i];
+		struct outbox_item it = { 0 };
+		it.share_id = o->share_id;
+		for (size_t b = 0; b < rec->nblocks; b++)
+			if (rec->blocks[b].share_id == o->share_id)
+				it.block_id = rec->blocks[b].id;
+		snprintf(it.upstream_id, sizeof(it.upstream_id), "%s",
+		    o->upstream_job_id);
+		le32_write(it.nonce, o->nonce);
+		memcpy(it.result, o->result, 32);
+		if (s->noutbox == s->capoutbox) {
+			size_t cap = s->capoutbox ? s->capoutbox * 2 : 64;
+			struct outbox_item *nb = realloc(s->outbox, cap * sizeof(*nb));
+			if (nb == NULL)
+				break;
+			s->outbox = nb;
+			s->capoutbox = cap;
+		}
+		s->outbox[s->noutbox++] = it;
+	}
+	if (s->noutbox > 0)
+		log_info("outbox: %zu shares from before the restart wait for the pool",
+		    s->noutbox);
+	pthread_mutex_lock(&s->stats_lock);
+	s->stats.outbox = s->noutbox;
+	pthread_mutex_unlock(&s->stats_lock);
+}
+
+void
+shares_upstream_result(struct shares *s, const struct upstream_submit_result *res)
+{
+	struct up_result *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return;
+	m->res = *res;
+	m->node.type = SH_UP_RESULT;
+	mpscq_push(&s->queue, &m->node);
+}
+
+void
+shares_upstream_connected(struct shares *s)
+{
+	struct mpscq_node *n = calloc(1, sizeof(*n));
+
+	if (n == NULL)
+		return;
+	n->type = SH_UP_CONNECTED;
+	mpscq_push(&s->queue, n);
+}
+
+void
+shares_get_stats(struct shares *s, struct shares_stats *st)
+{
+	pthread_mutex_lock(&s->stats_lock);
+	*st = s->stats;
+	pthread_mutex_unlock(&s->stats_lock);
+	if (s->verifier != NULL)
+		verifier_get_stats(s->verifier, &st->verify);
+	else
+		memset(&st->verify, 0, sizeof(st->verify));
+}
+
+void
+shares_free(struct shares *s)
+{
+	if (s == NULL)
+		return;
+	/* Hash what is queued (their rows go to the ledger), wait for the
+	 * commits to come back, then drain the share thread. */
+	verifier_free(s->verifier);
+	ledger_flush(s->ledger, 10000);
+	mpscq_close(&s->queue);
+	pthread_join(s->thread, NULL);
+	mpscq_destroy(&s->queue);
+	pthread_mutex_destroy(&s->stats_lock);
+	free(s->outbox);
+	free(s);
+}
