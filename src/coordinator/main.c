@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "coordinator/registry.h"
 #include "coordinator/rpc_server.h"
+#include "rpc/grpclog.h"
 
 static char *cluster_id, *cluster_name, *grpc_listen;
 static char *tls_cert, *tls_key, *tls_ca, *log_level, *log_file;
@@ -112,6 +113,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	grpc_init();
+	rpc_grpclog_init();
 	if ((reg = registry_new(heartbeat_ms, 0)) == NULL)
 		fatalx("out of memory");
 	rcfg.listen = grpc_listen;

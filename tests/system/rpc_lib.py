@@ -2,6 +2,13 @@
 # for the coordinator: Debian's grpcio with stubs generated from proto/ at
 # test time, certificates from contrib/gen_certs.sh, processes on 127.0.0.1
 # in a private temporary directory, TAP output, cleanup on every exit.
+#
+# Sanitizer builds: the servers run with leak detection on and must exit 0
+# (lsan.supp names only gRPC's own exit-time allocations).  Valgrind: run a
+# test with the servers under memcheck (timing checks may then be slow):
+#   cd build && COOPMINE_VALGRIND=1 make check TESTS=tests/system/rpc_core.py
+# A definite leak or a memory error makes the server exit 24 and the
+# "clean exit" check fail.
 import atexit
 import os
 import re

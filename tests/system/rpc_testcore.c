@@ -28,6 +28,7 @@
 #include "common/mpscq.h"
 #include "coordinator/registry.h"
 #include "coordinator/rpc_server.h"
+#include "rpc/grpclog.h"
 
 #define KEEP_JOBS 100	/* jobs still valid for shares */
 
@@ -398,6 +399,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	grpc_init();
+	rpc_grpclog_init();
 	mpscq_init(&tc.shares, 4096);
 	reg = registry_new(cfg.heartbeat_ms, 0);
 	if ((srv = rpc_server_new(&cfg, reg)) == NULL) {
