@@ -1075,15 +1075,16 @@ rpc_server_new(const struct rpc_server_config *cfg, struct registry *reg)
 		goto fail;
 	}
 
-	/* Keepalive both ways: we ping idle workers, and accept their pings
-	 * (even with no call open) as often as every 5 s without calling
-	 * them abusive. */
+	/* Keepalive both ways: we ping idle workers (a busy machine may take
+	 * seconds to answer: the timeout is at least 5 s), and accept their
+	 * pings (even with no call open) as often as every 5 s without
+	 * calling them abusive. */
 	args[0] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
 	    { .integer = RPC_MAX_MESSAGE } };
 	args[1] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_KEEPALIVE_TIME_MS,
 	    { .integer = (int)keepalive } };
 	args[2] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
-	    { .integer = (int)keepalive } };
+	    { .integer = (int)(keepalive > 5000 ? keepalive : 5000) } };
 	args[3] = (grpc_arg){ GRPC_ARG_INTEGER,
 	    GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, { .integer = 1 } };
 	args[4] = (grpc_arg){ GRPC_ARG_INTEGER,

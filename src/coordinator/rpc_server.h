@@ -77,7 +77,10 @@ struct rpc_server_config {
 	const char *cluster_id, *cluster_name;
 	int64_t heartbeat_ms;		/* told to workers; offline after 3 missed */
 	int64_t job_timeout_ms;		/* told to workers */
-	int64_t keepalive_ms;		/* transport pings; 0: heartbeat_ms */
+	int64_t keepalive_ms;		/* ping idle workers this often (>= 1 s;
+					 * 0: heartbeat_ms); answer within
+					 * max(keepalive_ms, 5 s).  Workers may
+					 * ping every >= 5 s. */
 	int threads;			/* completion-queue threads; 0: 2 */
 	int insecure;			/* plaintext, identity from requests */
 	const char *tls_ca, *tls_cert, *tls_key;	/* PEM files (mTLS) */

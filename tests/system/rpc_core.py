@@ -6,6 +6,8 @@
 # memory, and a clean stop with streams and shares in flight.
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -136,6 +138,37 @@ L.ok(core.wait_log(r"stream_close w2", 2) is not None and time.time() - t0 < 1.0
      "a dropped stream reaches the source's stream_close at once")
 L.ok(L.worker_status(s1, "w2") == "offline", "and the worker shows offline")
 
+# A frozen worker (SIGSTOP: its kernel still ACKs TCP, but nothing answers
+# HTTP/2 pings): offline after 3 missed heartbeats, and keepalive ends its
+# stream so the source gets its leases back.
+FROZEN = r"""
+import sys, time
+sys.path.insert(0, %r)
+import rpc_lib as L
+from rpc_lib import pb
+s = L.stub(L.channel(%d, %r, "w3"))
+s.Register(pb.RegisterRequest(worker_id="w3"), timeout=5)
+st = s.StreamJobs(pb.StreamJobsRequest(worker_id="w3"))
+next(st)
+print("ready", flush=True)
+while True:
+    s.Heartbeat(pb.HeartbeatRequest(worker_id="w3", hashrate=5), timeout=5)
+    time.sleep(0.1)
+""" % (os.path.dirname(os.path.abspath(__file__)), port, certs)
+fz = subprocess.Popen([sys.executable, "-c", FROZEN], stdout=subprocess.PIPE,
+                      env=dict(os.environ, COOPMINE_SRCDIR=L.S, COOPMINE_BUILDDIR=L.B))
+L._procs.append(fz)
+L.ok(fz.stdout.readline().strip() == b"ready" and L.worker_status(s1, "w3") == "online",
+     "a worker streams and heartbeats")
+fz.send_signal(signal.SIGSTOP)
+t0 = time.time()
+L.ok(L.wait_until(lambda: L.worker_status(s1, "w3") == "offline", 5, 0.02) and
+     time.time() - t0 < 3 * 0.4 + 0.6,
+     "frozen: offline within 3 heartbeat intervals (%.0f ms)" % ((time.time() - t0) * 1000))
+L.ok(core.wait_log(r"stream_close w3", 20) is not None,
+     "frozen: keepalive ends its stream after %.1f s" % (time.time() - t0))
+fz.kill()
+
 # A worker that does not read its stream is cut off, not buffered forever.
 ss = L.stub(L.channel(port, certs, "slow"))
 ss.Register(pb.RegisterRequest(worker_id="slow"), timeout=5)
@@ -152,7 +185,8 @@ except grpc.RpcError as e:
     end = e.code()
 L.ok(end == grpc.StatusCode.RESOURCE_EXHAUSTED, "its stream ends RESOURCE_EXHAUSTED (%s)" % end)
 L.ok(core.wait_log(r"stream_close slow", 5) is not None, "and the source is told")
-L.ok(rt.is_alive() and L.worker_status(s1, "w1") == "online",
+time.sleep(0.5)
+L.ok(rt.is_alive() and "stream_close w1" not in core.text(),
      "a worker that keeps reading survives the burst")
 
 # Stop with a stream open and a share in the sink.
