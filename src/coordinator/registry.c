@@ -1,8 +1,8 @@
 /*
  * registry.c: the worker table behind Register/Heartbeat/stats (see
- * registry.h).  A plain array searched linearly under workers_lock: a
- * cluster has tens to a few thousand workers and every operation copies a
- * few hundred bytes, so this stays far below the cost of the RPC itself.
+ * registry.h).  Rows live in an array that only grows (a worker that leaves
+ * keeps its row and counters); an open-addressing hash of the ids finds
+ * them, since every job sent and every heartbeat looks a worker up.
  */
 #include "config.h"
 
@@ -31,6 +31,8 @@ struct registry {
 	pthread_mutex_t workers_lock;	/* guards everything below */
 	struct worker *workers;
 	size_t n, cap;
+	size_t *index;			/* row + 1, 0 empty; nindex slots */
+	size_t nindex;			/* a power of two >= 2 * cap */
 	uint64_t shares_valid, shares_invalid, blocks_found;
 	int64_t started_at, first_block_time, last_block_time;
 };
@@ -68,6 +70,7 @@ registry_free(struct registry *r)
 	if (r == NULL)
 		return;
 	pthread_mutex_destroy(&r->workers_lock);
+	free(r->index);
 	free(r->workers);
 	free(r);
 }
@@ -91,14 +94,62 @@ copy_text(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src != NULL ? src : "");
 }
 
+static size_t
+hash_id(const char *id)
+{
+	size_t h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 1099511628211ULL;
+	return h;
+}
+
+/* The index slot holding id, or the empty slot where it would go.
+ * Callers hold workers_lock; nindex > n, so an empty slot exists. */
+static size_t *
+slot(struct registry *r, const char *id)
+{
+	size_t i = hash_id(id) & (r->nindex - 1);
+
+	while (r->index[i] != 0 && strcmp(r->workers[r->index[i] - 1].w.id, id) != 0)
+		i = (i + 1) & (r->nindex - 1);
+	return &r->index[i];
+}
+
 /* Callers hold workers_lock. */
 static struct worker *
 find(struct registry *r, const char *id)
 {
+	size_t *sl;
+
+	if (r->nindex == 0 || id == NULL)
+		return NULL;
+	sl = slot(r, id);
+	return *sl != 0 ? &r->workers[*sl - 1] : NULL;
+}
+
+/* Room for one more row and its index slot.  Locked. */
+static int
+grow(struct registry *r)
+{
+	size_t cap = r->cap ? r->cap * 2 : 16, nindex = 32;
+	struct worker *nw;
+	size_t *ni;
+
+	while (nindex < 2 * cap)
+		nindex *= 2;
+	if ((nw = realloc(r->workers, cap * sizeof(*nw))) == NULL)
+		return -ENOMEM;
+	r->workers = nw;
+	if ((ni = calloc(nindex, sizeof(*ni))) == NULL)
+		return -ENOMEM;
+	free(r->index);
+	r->index = ni;
+	r->nindex = nindex;
+	r->cap = cap;
 	for (size_t i = 0; i < r->n; i++)
-		if (strcmp(r->workers[i].w.id, id) == 0)
-			return &r->workers[i];
-	return NULL;
+		*slot(r, r->workers[i].w.id) = i + 1;
+	return 0;
 }
 
 /* Sets a worker's status, noting a change for the callback.  Locked. */
@@ -152,20 +203,15 @@ registry_register(struct registry *r, const char *id, const char *name,
 			pthread_mutex_unlock(&r->workers_lock);
 			return -ENOSPC;
 		}
-		if (r->n == r->cap) {
-			size_t cap = r->cap ? r->cap * 2 : 16;
-			struct worker *nw = realloc(r->workers, cap * sizeof(*nw));
-			if (nw == NULL) {
-				pthread_mutex_unlock(&r->workers_lock);
-				return -ENOMEM;
-			}
-			r->workers = nw;
-			r->cap = cap;
+		if (r->n == r->cap && grow(r) != 0) {
+			pthread_mutex_unlock(&r->workers_lock);
+			return -ENOMEM;
 		}
-		wk = &r->workers[r->n++];
+		wk = &r->workers[r->n];
 		memset(wk, 0, sizeof(*wk));
 		copy_text(wk->w.id, sizeof(wk->w.id), id);
 		wk->w.status = status_name(0);
+		*slot(r, id) = ++r->n;
 	}
 	if (name != NULL && *name != '\0')
 		copy_text(wk->w.name, sizeof(wk->w.name), name);

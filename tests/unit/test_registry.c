@@ -4,9 +4,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "coordinator/registry.h"
 #include "tap.h"
 
@@ -110,5 +112,27 @@ main(void)
 	    strcmp(all[2].id, "w3") == 0 && !all[2].online, "list sorted by id");
 	free(all);
 	registry_free(r);
+
+	/* Many workers: the id index survives growth. */
+	{
+		struct registry *big = registry_new(1000, 5000);
+		char id[32];
+		int found = 0;
+
+		log_set_level(LOG_LVL_WARN);
+		for (int i = 0; i < 3000; i++) {
+			snprintf(id, sizeof(id), "worker-%d", i);
+			registry_register(big, id, "", 1, "", "", "", 1000);
+		}
+		for (int i = 0; i < 3000; i++) {
+			snprintf(id, sizeof(id), "worker-%d", i);
+			found += registry_get(big, id, &w) == 0 && strcmp(w.id, id) == 0;
+		}
+		ok(found == 3000, "3000 workers registered and found (%d)", found);
+		ok(registry_get(big, "worker-3000", &w) == -ENOENT, "a missing one is not found");
+		registry_totals(big, &t);
+		ok(t.workers_total == 3000 && t.workers_online == 3000, "3000 online");
+		registry_free(big);
+	}
 	return tap_done();
 }
