@@ -203,6 +203,7 @@ miner_main(void *arg)
 			if (ctx == NULL)
 				break;
 			vm = rx_vm_new(ctx);
+			continue;	/* building took a while: take the newest job */
 		}
 		if (lows < low_diff) {
 			if (find_nonce(vm, &j, 0, &nonce, hash) == 0) {

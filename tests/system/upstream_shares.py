@@ -9,7 +9,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from upstream_lib import (Driver, Pool, done, kv, make_cert, ok, read)  # noqa: E402
 
 # --- plain TCP: one of every verdict --------------------------------------
-pool = Pool("tcp", "--job-interval", "300ms")
+pool = Pool("tcp", "--job-interval", "500ms")
 d = Driver("tcp", "--pool-address", pool.url(), "--mine", "2", "--low-diff", "1",
            "--duplicate", "--bad-hash", "--old-job-after", "10",
            "--exit-after-results", "6", "--run-for", "60s", wallet="WALLET.rig1")
