@@ -97,7 +97,7 @@ struct stratum {
 	struct upstream_callbacks cb;
 
 	pthread_t thr;
-	int running;
+	atomic_int running;		/* read by upstream_submit's callers */
 	atomic_int stop;
 	int wake[2];
 	struct mpscq q;
@@ -1209,7 +1209,7 @@ stratum_start(void *impl)
 		log_warnx("upstream: cannot start the I/O thread: %s", strerror(rc));
 		return -rc;
 	}
-	s->running = 1;
+	atomic_store(&s->running, 1);
 	return 0;
 }
 
@@ -1218,12 +1218,12 @@ stratum_stop(void *impl)
 {
 	struct stratum *s = impl;
 
-	if (!s->running)
+	if (!atomic_load(&s->running))
 		return;
 	atomic_store(&s->stop, 1);
 	wake(s);
 	pthread_join(s->thr, NULL);
-	s->running = 0;
+	atomic_store(&s->running, 0);
 	close(s->wake[0]);
 	close(s->wake[1]);
 	s->wake[0] = s->wake[1] = -1;
@@ -1242,7 +1242,7 @@ stratum_submit(void *impl, uint64_t share_id, const char *job_id,
 	if (strlen(job_id) >= UPSTREAM_JOB_ID_MAX)
 		return UPSTREAM_EINVAL;
 	pthread_mutex_lock(&s->stats_lock);
-	if (s->stats.state != UPSTREAM_CONNECTED || !s->running) {
+	if (s->stats.state != UPSTREAM_CONNECTED || !atomic_load(&s->running)) {
 		pthread_mutex_unlock(&s->stats_lock);
 		return UPSTREAM_ENOTCONN;
 	}

@@ -97,8 +97,8 @@ class Pool:
     def __init__(self, name, *args, port=None):
         self.name = name
         self.port = port or free_port()
-        self.log = os.path.join(T, name + ".log")
-        self.summary = os.path.join(T, name + ".summary.json")
+        self.log = os.path.join(T, "pool-" + name + ".log")
+        self.summary = os.path.join(T, "pool-" + name + ".summary.json")
         self.args = ["--listen", "127.0.0.1:%d" % self.port, "--summary-file",
                      self.summary, "--difficulty", "5", "--job-interval", "1s"] + list(args)
         self.proc = None
@@ -149,8 +149,8 @@ class Driver:
     """tests/upstream-driver: events on stdout (self.out), logs (self.log)."""
 
     def __init__(self, name, *args, wallet="WALLET"):
-        self.out = os.path.join(T, name + ".events")
-        self.log = os.path.join(T, name + ".log")
+        self.out = os.path.join(T, "driver-" + name + ".events")
+        self.log = os.path.join(T, "driver-" + name + ".log")
         argv = [DRIVER, "--pool-wallet", wallet] + list(args)
         self.proc = subprocess.Popen(argv, stdout=open(self.out, "w"),
                                      stderr=open(self.log, "w"))
