@@ -272,6 +272,24 @@ issue_work(struct jobs *j, struct wstate *w, int64_t now_ms, struct work *out)
 	return 0;
 }
 
+/* Sends the worker's current lease again (a new stream).  0, or -1 when
+ * it has none on the current job. */
+static int
+resend_work(struct jobs *j, struct wstate *w, int64_t now_ms)
+{
+	struct job *jb = current_job(j);
+	const struct lease *l;
+	struct work wk;
+
+	if (jb == NULL || jb->stale || w->lease_job != jb->seq ||
+	    (l = lease_get(jb->space, w->lease_id)) == NULL || l->released)
+		return -1;
+	work_fill(jb, l, &wk, now_ms);
+	if (j->ev.send_work != NULL)
+		j->ev.send_work(j->arg, w->id, &wk);
+	return 0;
+}
+
 static int
 template_check(const struct job_template *t)
 {
@@ -418,8 +436,9 @@ jobs_worker_stream(struct jobs *j, const char *worker_id, int open,
 	if ((w = worker_find(j, worker_id)) != NULL) {
 		int was = w->streaming;
 		w->streaming = open;
-		/* A stream that opens after Register gets the work at once. */
-		if (open && !was)
+		/* A stream that opens gets work at once: the lease it was given
+		 * at Register if that is still on the current job. */
+		if (open && !was && resend_work(j, w, now_ms) != 0)
 			issue_work(j, w, now_ms, NULL);
 	}
 	pthread_mutex_unlock(&j->jobs_lock);

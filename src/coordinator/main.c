@@ -1,8 +1,8 @@
 /*
  * main.c: coopmine-coordinator.  Reads the configuration (INI < COOPMINE_*
- * environment < flags, the seed's names), starts the worker registry and the
- * gRPC server, and waits for signals: SIGTERM/SIGINT stop it cleanly,
- * SIGHUP reopens the log file.
+ * environment < flags, with the seed's names), builds the coordinator
+ * (core.c) and waits for signals: SIGTERM/SIGINT stop it cleanly (the
+ * ledger is flushed), SIGHUP reopens the log file.
  */
 #include "config.h"
 
@@ -17,14 +17,23 @@
 
 #include "common/conf.h"
 #include "common/log.h"
-#include "coordinator/registry.h"
-#include "coordinator/rpc_server.h"
+#include "coordinator/core.h"
+#include "coordinator/pool_conf.h"
 #include "rpc/grpclog.h"
 
 static char *cluster_id, *cluster_name, *grpc_listen;
 static char *tls_cert, *tls_key, *tls_ca, *log_level, *log_file;
 static int insecure, use_syslog;
 static int64_t heartbeat_ms, job_timeout_ms, keepalive_ms, grpc_threads;
+static struct pool_settings ps;
+static char *ledger_path, *ledger_sync, *verify_mode;
+static int64_t batch_rows, batch_ms, hb_retention, verify_threads, verify_queue;
+static double window_factor, lease_seconds_d;
+static int64_t window_abs, fee_bps, block_reward;
+static int64_t share_interval, retarget, min_diff, max_diff;
+static int64_t lease_secs, renew_secs, lease_min, hashrate_guess, outbox_max;
+static char *dash_listen, *dash_ws_listen, *dash_static, *dash_token;
+static int64_t dash_ws_max;
 
 static const struct conf_opt opts[] = {
 	{ "cluster", "id", "cluster-id", "COOPMINE_CLUSTER_ID", CONF_STR,
@@ -52,11 +61,75 @@ static const struct conf_opt opts[] = {
 	  "transport keepalive ping interval (0: the heartbeat interval)" },
 	{ "coordinator", "heartbeat_interval", "heartbeat-interval",
 	  "COOPMINE_HEARTBEAT_INTERVAL", CONF_DURATION, &heartbeat_ms, "30s",
-	  100, 3600000, 0,
-	  "how often workers report; offline after 3 missed" },
+	  100, 3600000, 0, "how often workers report; offline after 3 missed" },
 	{ "coordinator", "job_timeout", "job-timeout", "COOPMINE_JOB_TIMEOUT",
 	  CONF_DURATION, &job_timeout_ms, "5m", 1000, 86400000, 0,
-	  "how long a worker may work on a job without a new one" },
+	  "with no pool for this long, workers pause instead of mining air" },
+	POOL_CONF_OPTS(ps),
+	{ "ledger", "path", "ledger-path", "COOPMINE_LEDGER_PATH", CONF_STR,
+	  &ledger_path, "ledger.db", 0, 0, 0, "the SQLite ledger file" },
+	{ "ledger", "synchronous", "ledger-synchronous", "COOPMINE_LEDGER_SYNCHRONOUS",
+	  CONF_STR, &ledger_sync, "full", 0, 0, 0,
+	  "off | normal | full | extra (full: a share is on disk before it is "
+	  "acknowledged)" },
+	{ "ledger", "batch_rows", "ledger-batch-rows", NULL, CONF_INT, &batch_rows,
+	  "256", 1, 100000, 0, "rows per group commit at most" },
+	{ "ledger", "batch_ms", "ledger-batch-ms", NULL, CONF_INT, &batch_ms, "5",
+	  0, 1000, 0, "how long a group commit may wait for more rows" },
+	{ "ledger", "heartbeat_retention", "ledger-heartbeat-retention", NULL,
+	  CONF_DURATION, &hb_retention, "7d", 0, 0, 0,
+	  "heartbeat rows older than this become hourly aggregates (0: keep)" },
+	{ "pplns", "window_factor", "pplns-window-factor", "COOPMINE_PPLNS_WINDOW_FACTOR",
+	  CONF_DOUBLE, &window_factor, "2", 0.001, 1000, 0,
+	  "PPLNS window N as a multiple of the block's network difficulty" },
+	{ "pplns", "window", "pplns-window", "COOPMINE_PPLNS_WINDOW", CONF_INT,
+	  &window_abs, "0", 0, 0, 0, "absolute PPLNS window N (wins when > 0)" },
+	{ "pplns", "fee_bps", "pplns-fee-bps", "COOPMINE_PPLNS_FEE_BPS", CONF_INT,
+	  &fee_bps, "0", 0, 10000, 0, "coordinator fee in basis points" },
+	{ "pplns", "block_reward", "pplns-block-reward", "COOPMINE_PPLNS_BLOCK_REWARD",
+	  CONF_INT, &block_reward, "0", 0, 0, 0,
+	  "reward of a block in atomic units when known (0: give it at report time)" },
+	{ "verify", "mode", "verify", "COOPMINE_VERIFY", CONF_STR, &verify_mode,
+	  "light", 0, 0, 0, "light | full | none: how shares are recomputed" },
+	{ "verify", "threads", "verify-threads", "COOPMINE_VERIFY_THREADS", CONF_INT,
+	  &verify_threads, "1", 1, 64, 0, "verification threads" },
+	{ "verify", "queue", "verify-queue", NULL, CONF_INT, &verify_queue, "1024",
+	  1, 1000000, 0, "shares waiting for verification before workers are "
+	  "asked to retry" },
+	{ "vardiff", "share_interval", "share-interval", "COOPMINE_SHARE_INTERVAL",
+	  CONF_DURATION, &share_interval, "15s", 100, 3600000, 0,
+	  "wanted time between one worker's shares" },
+	{ "vardiff", "retarget", "vardiff-retarget", NULL, CONF_DURATION, &retarget,
+	  "60s", 100, 3600000, 0, "how often a worker's difficulty may change" },
+	{ "vardiff", "min_difficulty", "min-difficulty", NULL, CONF_INT, &min_diff,
+	  "100", 1, 0, 0, "lowest share difficulty" },
+	{ "vardiff", "max_difficulty", "max-difficulty", NULL, CONF_INT, &max_diff,
+	  "1000000000000", 1, 0, 0, "highest share difficulty" },
+	{ "leases", "seconds", "lease-seconds", NULL, CONF_INT, &lease_secs, "120",
+	  1, 86400, 0, "a lease is this many seconds of a worker's hashing" },
+	{ "leases", "renew", "lease-renew", NULL, CONF_INT, &renew_secs, "30", 1,
+	  86400, 0, "renew a lease when fewer seconds of it are left" },
+	{ "leases", "min", "lease-min", NULL, CONF_INT, &lease_min, "4096", 1,
+	  16777216, 0, "smallest lease, in nonces" },
+	{ "leases", "hashrate_guess", "hashrate-guess", NULL, CONF_INT,
+	  &hashrate_guess, "200", 1, 1000000, 0,
+	  "H/s per thread assumed for a new worker until it reports" },
+	{ "coordinator", "outbox_max", "outbox-max", NULL, CONF_INT, &outbox_max,
+	  "100000", 1, 100000000, 0, "shares kept for a pool that is away" },
+	{ "dashboard", "listen", "dashboard-listen", "COOPMINE_DASHBOARD_LISTEN",
+	  CONF_STR, &dash_listen, "127.0.0.1:8080", 0, 0, 0,
+	  "dashboard, REST API, /metrics, /health (empty: off)" },
+	{ "dashboard", "ws_listen", "dashboard-ws-listen", "COOPMINE_DASHBOARD_WS_LISTEN",
+	  CONF_STR, &dash_ws_listen, "127.0.0.1:8081", 0, 0, 0,
+	  "live feed WebSocket listener (path /ws)" },
+	{ "dashboard", "static_dir", "dashboard-static-dir", NULL, CONF_STR,
+	  &dash_static, NULL, 0, 0, 0,
+	  "serve the page from here instead of the installed www/" },
+	{ "dashboard", "token", "dashboard-token", "COOPMINE_DASHBOARD_TOKEN",
+	  CONF_STR, &dash_token, NULL, 0, 0, 1,
+	  "bearer token for pause/resume/kick (unset: those are disabled)" },
+	{ "dashboard", "ws_max_clients", "dashboard-ws-max-clients", NULL, CONF_INT,
+	  &dash_ws_max, "64", 1, 10000, 0, "live feed clients at most" },
 	{ "log", "level", "log-level", "COOPMINE_LOG_LEVEL", CONF_STR,
 	  &log_level, "info", 0, 0, 0, "error | warn | info | debug" },
 	{ "log", "file", "log-file", "COOPMINE_LOG_FILE", CONF_STR,
@@ -66,35 +139,128 @@ static const struct conf_opt opts[] = {
 };
 static const struct conf_spec spec = {
 	"coopmine-coordinator",
-	"the CoopMine coordinator: registers workers and serves them jobs over gRPC",
+	"the CoopMine coordinator: one pool connection, many workers, every share "
+	"verified and recorded",
 	opts, sizeof(opts) / sizeof(opts[0])
 };
+
+/* Everything the table cannot check alone; 0 or -1 with err set. */
+static int
+build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
+    size_t errlen)
+{
+	enum log_level level;
+	int sync;
+
+	if (log_level_parse(log_level, &level) != 0) {
+		snprintf(err, errlen, "[log] level (--log-level): '%s' is not one of "
+		    "error, warn, info, debug", log_level);
+		return -1;
+	}
+	log_set_level(level);
+	if (ps.address == NULL || *ps.address == '\0') {
+		snprintf(err, errlen, "[pool] address (--pool-address, "
+		    "COOPMINE_POOL_ADDRESS) is required: the pool to mine for, e.g. "
+		    "stratum+tcp://127.0.0.1:3333");
+		return -1;
+	}
+	if (pool_conf_build(&ps, &cc->upstream, pools, err, errlen) != 0)
+		return -1;
+	cc->pool_url = ps.address;
+	if ((sync = ledger_synchronous_parse(ledger_sync)) < 0) {
+		snprintf(err, errlen, "[ledger] synchronous: '%s' is not one of off, "
+		    "normal, full, extra", ledger_sync);
+		return -1;
+	}
+	if (verify_mode_parse(verify_mode, &cc->shares.verify) != 0) {
+		snprintf(err, errlen, "[verify] mode (--verify): '%s' is not one of "
+		    "light, full, none", verify_mode);
+		return -1;
+	}
+	if (min_diff > max_diff) {
+		snprintf(err, errlen, "[vardiff] min_difficulty %lld is above "
+		    "max_difficulty %lld", (long long)min_diff, (long long)max_diff);
+		return -1;
+	}
+	if (renew_secs >= lease_secs) {
+		snprintf(err, errlen, "[leases] renew (%lld s) must be shorter than "
+		    "seconds (%lld s)", (long long)renew_secs, (long long)lease_secs);
+		return -1;
+	}
+	cc->rpc.listen = grpc_listen;
+	cc->rpc.cluster_id = cluster_id;
+	cc->rpc.cluster_name = cluster_name;
+	cc->rpc.heartbeat_ms = heartbeat_ms;
+	cc->rpc.job_timeout_ms = job_timeout_ms;
+	cc->rpc.keepalive_ms = keepalive_ms;
+	cc->rpc.threads = (int)grpc_threads;
+	cc->rpc.insecure = insecure;
+	cc->rpc.tls_ca = tls_ca;
+	cc->rpc.tls_cert = tls_cert;
+	cc->rpc.tls_key = tls_key;
+
+	ledger_opts_default(&cc->ledger);
+	cc->ledger.path = ledger_path;
+	cc->ledger.synchronous = sync;
+	cc->ledger.batch_rows = (int)batch_rows;
+	cc->ledger.batch_ms = (int)batch_ms;
+	cc->ledger.heartbeat_retention_ms = hb_retention;
+
+	cc->jobs.vardiff.target_ms = share_interval;
+	cc->jobs.vardiff.retarget_ms = retarget;
+	cc->jobs.vardiff.min_diff = (uint64_t)min_diff;
+	cc->jobs.vardiff.max_diff = (uint64_t)max_diff;
+	cc->jobs.vardiff.tolerance = 0.3;
+	cc->jobs.lease_seconds = (double)lease_secs;
+	cc->jobs.renew_seconds = (double)renew_secs;
+	cc->jobs.lease_min = (uint64_t)lease_min;
+	cc->jobs.lease_max = (uint64_t)1 << 32;
+	cc->jobs.job_timeout_ms = job_timeout_ms;
+	cc->jobs.keep_jobs = 16;
+
+	cc->shares.verify_threads = (int)verify_threads;
+	cc->shares.verify_queue = (size_t)verify_queue;
+	cc->shares.retry_ms = 1000;
+	cc->shares.window_factor_milli = (uint64_t)(window_factor * 1000.0 + 0.5);
+	cc->shares.window_abs = (uint64_t)window_abs;
+	cc->shares.fee_bps = (unsigned)fee_bps;
+	cc->shares.block_reward = (uint64_t)block_reward;
+	cc->shares.outbox_max = (size_t)outbox_max;
+	cc->hashrate_per_thread = (double)hashrate_guess;
+
+	cc->dash_listen = dash_listen;
+	cc->dash_ws_listen = dash_ws_listen;
+	cc->dash_static_dir = dash_static;
+	cc->dash_token = dash_token;
+	cc->dash_ws_max_clients = (size_t)dash_ws_max;
+	(void)lease_seconds_d;
+	return 0;
+}
 
 int
 main(int argc, char **argv)
 {
-	struct rpc_server_config rcfg = { 0 };
-	struct rpc_server *srv;
-	struct registry *reg;
-	enum log_level level;
+	struct core_config cc;
+	struct upstream_pool pools[POOL_CONF_MAX];
+	struct core *core = NULL;
 	sigset_t sigs;
-	char err[512];
+	char err[1024];
 	int rc, sig, status = 0;
 
 	log_init("coopmine-coordinator", LOG_LVL_INFO, 0);
+	memset(&cc, 0, sizeof(cc));
 	if ((rc = conf_load(&spec, argc, argv, err, sizeof(err))) != 0) {
 		if (rc < 0)
 			fprintf(stderr, "coopmine-coordinator: %s\n", err);
 		conf_free(&spec);
 		return rc < 0 ? 2 : 0;
 	}
-	if (log_level_parse(log_level, &level) != 0) {
-		fprintf(stderr, "coopmine-coordinator: [log] level (--log-level): "
-		    "'%s' is not one of error, warn, info, debug\n", log_level);
+	if (build_config(&cc, pools, err, sizeof(err)) != 0) {
+		fprintf(stderr, "coopmine-coordinator: %s\n", err);
 		conf_free(&spec);
 		return 2;
 	}
-	log_init("coopmine-coordinator", level, use_syslog);
+	log_init("coopmine-coordinator", log_get_level(), use_syslog);
 	if (log_file != NULL && log_reopen(log_file) != 0) {
 		fprintf(stderr, "coopmine-coordinator: cannot open log file %s: %s\n",
 		    log_file, strerror(errno));
@@ -114,31 +280,19 @@ main(int argc, char **argv)
 
 	grpc_init();
 	rpc_grpclog_init();
-	if ((reg = registry_new(heartbeat_ms, 0)) == NULL)
-		fatalx("out of memory");
-	rcfg.listen = grpc_listen;
-	rcfg.cluster_id = cluster_id;
-	rcfg.cluster_name = cluster_name;
-	rcfg.heartbeat_ms = heartbeat_ms;
-	rcfg.job_timeout_ms = job_timeout_ms;
-	rcfg.keepalive_ms = keepalive_ms;
-	rcfg.threads = (int)grpc_threads;
-	rcfg.insecure = insecure;
-	rcfg.tls_ca = tls_ca;
-	rcfg.tls_cert = tls_cert;
-	rcfg.tls_key = tls_key;
-	if ((srv = rpc_server_new(&rcfg, reg)) == NULL) {
-		log_error("cannot start the gRPC server; see above");
+	if ((core = core_new(&cc, err, sizeof(err))) == NULL) {
+		log_error("%s", err);
 		status = 1;
 		goto out;
 	}
-	if (rpc_server_start(srv) != 0) {
+	if ((rc = core_start(core)) != 0) {
+		log_error("cannot start: %s", strerror(-rc));
 		status = 1;
 		goto out;
 	}
-	log_info("coordinator up: cluster %s, gRPC port %d, heartbeat %lld ms "
-	    "(no job source yet: workers connect and report, no jobs are served)",
-	    cluster_id, rpc_server_port(srv), (long long)heartbeat_ms);
+	log_info("coordinator up: cluster %s, gRPC port %d, pool %s, verify %s, "
+	    "ledger %s", cluster_id, core_grpc_port(core), cc.pool_url,
+	    verify_mode, ledger_path);
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
@@ -147,17 +301,17 @@ main(int argc, char **argv)
 			log_info("SIGHUP: reopening the log");
 			if (log_file != NULL && log_reopen(log_file) != 0)
 				log_warn("cannot reopen %s", log_file);
+			core_reload(core);
 			continue;
 		}
 		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		break;
 	}
 out:
-	rpc_server_free(srv);
-	registry_free(reg);
+	core_free(core);
 	grpc_shutdown();
 	conf_free(&spec);
 	if (status == 0)
-		log_info("stopped");
+		log_info("stopped; the ledger is flushed");
 	return status;
 }

@@ -469,3 +469,55 @@ registry_totals(struct registry *r, struct registry_totals *out)
 		    r->first_block_time) / 1000.0 / (double)(r->blocks_found - 1);
 	pthread_mutex_unlock(&r->workers_lock);
 }
+
+int
+registry_restore(struct registry *r, const char *id, const char *name,
+    int threads, const char *version, uint64_t shares_valid,
+    uint64_t shares_invalid, int64_t first_seen, int64_t last_seen)
+{
+	struct worker *wk;
+	size_t len = id != NULL ? strlen(id) : 0;
+
+	if (len == 0 || len >= REGISTRY_ID_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&r->workers_lock);
+	if ((wk = find(r, id)) == NULL) {
+		if (r->n == r->max_workers) {
+			pthread_mutex_unlock(&r->workers_lock);
+			return -ENOSPC;
+		}
+		if (r->n == r->cap && grow(r) != 0) {
+			pthread_mutex_unlock(&r->workers_lock);
+			return -ENOMEM;
+		}
+		wk = &r->workers[r->n];
+		memset(wk, 0, sizeof(*wk));
+		copy_text(wk->w.id, sizeof(wk->w.id), id);
+		*slot(r, id) = ++r->n;
+	}
+	copy_text(wk->w.name, sizeof(wk->w.name),
+	    name != NULL && *name != '\0' ? name : id);
+	copy_text(wk->w.version, sizeof(wk->w.version), version);
+	wk->w.threads = threads;
+	wk->w.online = 0;
+	wk->w.status = status_name(0);
+	wk->unregistered = 1;
+	wk->w.shares_valid = shares_valid;
+	wk->w.shares_invalid = shares_invalid;
+	wk->w.registered_at = first_seen;
+	wk->w.last_seen = last_seen;
+	pthread_mutex_unlock(&r->workers_lock);
+	return 0;
+}
+
+void
+registry_restore_totals(struct registry *r, uint64_t shares_valid,
+    uint64_t shares_invalid, uint64_t blocks_found, int64_t last_block_time)
+{
+	pthread_mutex_lock(&r->workers_lock);
+	r->shares_valid = shares_valid;
+	r->shares_invalid = shares_invalid;
+	r->blocks_found = blocks_found;
+	r->last_block_time = last_block_time;
+	pthread_mutex_unlock(&r->workers_lock);
+}

@@ -123,4 +123,14 @@ int registry_get(struct registry *r, const char *id, struct registry_worker *out
 int registry_list(struct registry *r, struct registry_worker **out, size_t *n);
 void registry_totals(struct registry *r, struct registry_totals *out);
 
+/* At start, from the ledger: a worker known from earlier runs, offline,
+ * with its counters, so stats continue across restarts.  0, -ENOSPC,
+ * -EINVAL. */
+int registry_restore(struct registry *r, const char *id, const char *name,
+    int threads, const char *version, uint64_t shares_valid,
+    uint64_t shares_invalid, int64_t first_seen, int64_t last_seen);
+/* The cluster counters of earlier runs. */
+void registry_restore_totals(struct registry *r, uint64_t shares_valid,
+    uint64_t shares_invalid, uint64_t blocks_found, int64_t last_block_time);
+
 #endif

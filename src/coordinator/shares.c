@@ -603,8 +603,8 @@ shares_restore(struct shares *s, const struct ledger_recovery *rec)
 		for (size_t b = 0; b < rec->nblocks; b++)
 			if (rec->blocks[b].share_id == o->share_id)
 				it.block_id = rec->blocks[b].id;
-		snprintf(it.upstream_id, sizeof(it.upstream_id), "%s",
-		    o->upstream_job_id);
+		snprintf(it.upstream_id, sizeof(it.upstream_id), "%.*s",
+		    (int)sizeof(it.upstream_id) - 1, o->upstream_job_id);
 		le32_write(it.nonce, o->nonce);
 		memcpy(it.result, o->result, 32);
 		if (s->noutbox == s->capoutbox) {

@@ -96,7 +96,8 @@ main(void)
 	ok(nsent == 0, "no stream yet: nothing sent");
 	jobs_worker_stream(j, "alice", 1, now);
 	ok(nsent == 1 && strcmp(sent_to[0], "alice") == 0 &&
-	    sent[0].nonce_start >= wb.nonce_end, "an opened stream gets a fresh lease");
+	    sent[0].lease_id == wa.lease_id && sent[0].nonce_start == wa.nonce_start,
+	    "an opened stream gets the lease given at Register (none wasted)");
 	wa = sent[0];
 
 	/* Share checks. */

@@ -1,0 +1,573 @@
+/*
+ * core.c: the coordinator's wiring.  Each module owns its own state and
+ * threads; this file connects their hooks: upstream jobs go to the job
+ * manager, which hands work to the workers' streams and records jobs and
+ * leases in the ledger; shares go to the share path; heartbeats feed
+ * lease renewal; the ledger's recovery seeds everything at start.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/target.h"
+#include "coordinator/core.h"
+#include "coordinator/registry.h"
+
+struct stream_ref {
+	char worker_id[REGISTRY_ID_MAX];
+	struct rpc_stream *s;
+};
+
+struct core {
+	struct core_config cfg;
+	struct registry *reg;
+	struct rpc_server *rpc;
+	struct jobs *jobs;
+	struct shares *shares;
+	struct ledger *ledger;
+	struct upstream *up;
+
+	pthread_mutex_t streams_lock;	/* guards streams[] */
+	struct stream_ref *streams;
+	size_t nstreams, capstreams;
+
+	pthread_mutex_t session_lock;	/* guards the upstream session ids */
+	int64_t session_id;		/* ledger id of the pool connection */
+	uint64_t last_job_seq;		/* to mark it superseded */
+	uint64_t id_mismatch;
+
+	pthread_t tick;
+	pthread_mutex_t tick_lock;	/* guards stopping */
+	pthread_cond_t tick_cond;
+	int stopping, started;
+};
+
+/* --- the job streams of the workers --- */
+
+static struct rpc_stream *
+stream_get(struct core *c, const char *worker_id)
+{
+	struct rpc_stream *s = NULL;
+
+	pthread_mutex_lock(&c->streams_lock);
+	for (size_t i = 0; i < c->nstreams && s == NULL; i++)
+		if (strcmp(c->streams[i].worker_id, worker_id) == 0) {
+			s = c->streams[i].s;
+			rpc_stream_ref(s);
+		}
+	pthread_mutex_unlock(&c->streams_lock);
+	return s;
+}
+
+static void
+work_to_msg(const struct work *w, Coopmine__JobMessage *m, uint8_t target[8])
+{
+	coopmine__job_message__init(m);
+	m->job_id = (char *)w->job_id;
+	m->blob.data = (uint8_t *)w->blob;
+	m->blob.len = w->blob_len;
+	le64_write(target, w->share_target);
+	m->target.data = target;
+	m->target.len = 8;
+	m->seed_hash.data = (uint8_t *)w->seed;
+	m->seed_hash.len = w->seed_len;
+	m->height = w->height;
+	m->timestamp = w->timestamp_ms;
+	m->clean_jobs = w->clean;
+	m->algo = (char *)w->algo;
+	m->nonce_offset = w->nonce_offset;
+	m->nonce_start = w->nonce_start;
+	m->nonce_end = w->nonce_end;
+	if (w->has_block_target) {
+		m->block_target.data = (uint8_t *)w->block_target;
+		m->block_target.len = 32;
+	}
+	m->lease_id = w->lease_id;
+	m->difficulty = w->difficulty;
+}
+
+/* jobs event (jobs_lock held): queue work on the worker's stream. */
+static void
+ev_send_work(void *arg, const char *worker_id, const struct work *w)
+{
+	struct core *c = arg;
+	Coopmine__JobMessage m;
+	uint8_t target[8];
+	struct rpc_stream *s = stream_get(c, worker_id);
+	int rc;
+
+	if (s == NULL)
+		return;
+	work_to_msg(w, &m, target);
+	if ((rc = rpc_stream_send(s, &m)) != 0 && rc != -EPIPE)
+		log_warnx("job %s for worker %s not sent: %s", w->job_id, worker_id,
+		    strerror(-rc));
+	rpc_stream_unref(s);
+}
+
+static void
+id_check(struct core *c, const char *what, int64_t got, uint64_t want)
+{
+	if (got == (int64_t)want)
+		return;
+	if (c->id_mismatch++ == 0)
+		log_error("ledger %s id %" PRId64 " differs from the coordinator's %"
+		    PRIu64 ": the audit will show it", what, got, want);
+}
+
+static void
+ev_job_added(void *arg, const struct job_info *j)
+{
+	struct core *c = arg;
+	struct ledger_job lj = { 0 };
+	int64_t id;
+
+	pthread_mutex_lock(&c->session_lock);
+	lj.session_id = c->session_id;
+	if (c->last_job_seq != 0 && j->tpl->clean)
+		ledger_job_supersede(c->ledger, (int64_t)c->last_job_seq, j->received_ms);
+	c->last_job_seq = j->seq;
+	pthread_mutex_unlock(&c->session_lock);
+	lj.upstream_job_id = j->tpl->upstream_id;
+	lj.blob = j->tpl->blob;
+	lj.blob_len = j->tpl->blob_len;
+	lj.seed = j->tpl->seed;
+	lj.seed_len = j->tpl->seed_len;
+	lj.height = j->tpl->height > 0 ? (uint64_t)j->tpl->height : 0;
+	lj.target64 = j->tpl->target64;
+	lj.difficulty = target_to_difficulty(j->tpl->target64);
+	lj.nbits = j->tpl->opensy ? le32_read(j->tpl->blob + 72) : 0;
+	lj.block_target = j->has_block_target ? j->block_target : NULL;
+	lj.received_at = j->received_ms;
+	lj.clean = j->tpl->clean;
+	id = ledger_job_add(c->ledger, &lj);
+	id_check(c, "job", id, j->seq);
+}
+
+static void
+ev_lease_issued(void *arg, uint64_t job_seq, const struct lease *l)
+{
+	struct core *c = arg;
+	int64_t id = ledger_lease_add(c->ledger, (int64_t)job_seq, l->owner,
+	    l->start, l->end, l->issued_ms);
+
+	id_check(c, "lease", id, l->id);
+}
+
+static void
+ev_lease_released(void *arg, uint64_t lease_id, int64_t now_ms)
+{
+	struct core *c = arg;
+
+	ledger_lease_release(c->ledger, (int64_t)lease_id, now_ms);
+}
+
+static void
+ev_space_exhausted(void *arg, uint64_t job_seq)
+{
+	log_warnx("job %016" PRIx64 ": its nonce space cannot feed the cluster; "
+	    "workers wait for the next job (a second upstream session is not "
+	    "opened by this version)", job_seq);
+}
+
+/* --- gRPC hooks (completion-queue threads) --- */
+
+static void
+hook_register(void *arg, const char *worker_id,
+    const Coopmine__RegisterRequest *req, Coopmine__RegisterResponse *resp)
+{
+	struct core *c = arg;
+	struct ledger_worker lw = { 0 };
+	struct work w;
+	Coopmine__JobMessage m;
+	uint8_t target[8];
+	int64_t now = clock_wall_ms();
+	double guess = c->cfg.hashrate_per_thread * (req->threads > 0 ? req->threads : 1);
+
+	lw.id = worker_id;
+	lw.name = req->worker_name;
+	lw.threads = req->threads;
+	lw.version = req->version;
+	lw.seen_at = now;
+	ledger_worker_seen(c->ledger, &lw);
+	if (jobs_worker_join(c->jobs, worker_id, guess, now, &w) == 0) {
+		work_to_msg(&w, &m, target);
+		rpc_register_set_job(resp, &m);
+		if (resp->config != NULL)
+			resp->config->target_difficulty = w.difficulty;
+	}
+}
+
+static int
+hook_stream_open(void *arg, struct rpc_stream *s, const char *worker_id)
+{
+	struct core *c = arg;
+
+	pthread_mutex_lock(&c->streams_lock);
+	for (size_t i = 0; i < c->nstreams; i++) {
+		if (strcmp(c->streams[i].worker_id, worker_id) == 0) {
+			/* A second stream of the same worker replaces the first. */
+			rpc_stream_unref(c->streams[i].s);
+			c->streams[i].s = s;
+			pthread_mutex_unlock(&c->streams_lock);
+			jobs_worker_stream(c->jobs, worker_id, 1, clock_wall_ms());
+			return 0;
+		}
+	}
+	if (c->nstreams == c->capstreams) {
+		size_t cap = c->capstreams ? c->capstreams * 2 : 64;
+		struct stream_ref *n = realloc(c->streams, cap * sizeof(*n));
+		if (n == NULL) {
+			pthread_mutex_unlock(&c->streams_lock);
+			return -ENOMEM;
+		}
+		c->streams = n;
+		c->capstreams = cap;
+	}
+	snprintf(c->streams[c->nstreams].worker_id, REGISTRY_ID_MAX, "%s", worker_id);
+	c->streams[c->nstreams++].s = s;
+	pthread_mutex_unlock(&c->streams_lock);
+	jobs_worker_stream(c->jobs, worker_id, 1, clock_wall_ms());
+	return 0;
+}
+
+static void
+hook_stream_close(void *arg, struct rpc_stream *s, const char *worker_id)
+{
+	struct core *c = arg;
+	int found = 0, last = 1;
+
+	pthread_mutex_lock(&c->streams_lock);
+	for (size_t i = 0; i < c->nstreams; i++) {
+		if (c->streams[i].s == s) {
+			c->streams[i] = c->streams[--c->nstreams];
+			found = 1;
+			break;
+		}
+	}
+	for (size_t i = 0; i < c->nstreams; i++)
+		if (strcmp(c->streams[i].worker_id, worker_id) == 0)
+			last = 0;
+	pthread_mutex_unlock(&c->streams_lock);
+	/* A replaced stream's reference was dropped when it was replaced. */
+	if (found)
+		rpc_stream_unref(s);
+	if (last)
+		jobs_worker_stream(c->jobs, worker_id, 0, clock_wall_ms());
+}
+
+static void
+hook_submit_share(void *arg, struct rpc_share *sh, const char *worker_id,
+    const Coopmine__ShareRequest *req)
+{
+	struct core *c = arg;
+
+	shares_submit(c->shares, sh, worker_id, req);
+}
+
+static Coopmine__WorkerCommand
+hook_heartbeat(void *arg, const char *worker_id,
+    const Coopmine__HeartbeatRequest *req)
+{
+	struct core *c = arg;
+	struct ledger_heartbeat h = { 0 };
+	int64_t now = clock_wall_ms();
+
+	h.worker_id = worker_id;
+	h.at = now;
+	h.hashrate = req->hashrate;
+	h.shares_valid = req->shares_valid;
+	h.shares_invalid = req->shares_invalid;
+	h.hashes_total = req->hashes_total;
+	h.uptime_ms = req->uptime_ms;
+	h.cpu_usage = req->cpu_usage;
+	h.memory_usage = req->memory_usage;
+	h.temperature = req->temperature;
+	ledger_heartbeat(c->ledger, &h);
+	return (Coopmine__WorkerCommand)jobs_worker_heartbeat(c->jobs, worker_id,
+	    req->hashrate, req->lease_id, req->lease_hashes_done, req->want_lease,
+	    now);
+}
+
+static void
+hook_worker_status(void *arg, const char *worker_id, int online,
+    enum registry_reason why)
+{
+	struct core *c = arg;
+
+	log_info("worker %s is %s (%s)", worker_id, online ? "online" : "offline",
+	    why == REGISTRY_UNREGISTERED ? "unregistered" :
+	    why == REGISTRY_STREAM_CLOSED ? "stream closed" :
+	    why == REGISTRY_TIMED_OUT ? "missed heartbeats" :
+	    why == REGISTRY_REGISTERED ? "registered" : "heard again");
+	/* Gone: its leases go back (never to anyone else for those jobs). */
+	if (!online)
+		jobs_worker_leave(c->jobs, worker_id, clock_wall_ms());
+}
+
+/* --- upstream callbacks (its I/O thread) --- */
+
+static void
+up_job(void *arg, const struct upstream_job *uj)
+{
+	struct core *c = arg;
+	struct job_template t;
+
+	memset(&t, 0, sizeof(t));
+	snprintf(t.upstream_id, sizeof(t.upstream_id), "%s", uj->job_id);
+	t.session = uj->session;
+	memcpy(t.blob, uj->blob, uj->blob_len);
+	t.blob_len = uj->blob_len;
+	t.nonce_offset = uj->nonce_offset;
+	if (uj->has_seed) {
+		memcpy(t.seed, uj->seed_hash, 32);
+		t.seed_len = 32;
+	}
+	t.height = uj->height;
+	snprintf(t.algo, sizeof(t.algo), "%.*s", (int)sizeof(t.algo) - 1, uj->algo);
+	t.target64 = uj->target;
+	t.reserved_byte = uj->nicehash ? uj->nicehash_byte : -1;
+	t.clean = uj->clean;
+	t.opensy = uj->nonce_offset == UPSTREAM_NONCE_OFFSET_OPENSY &&
+	    uj->blob_len == 80;
+	jobs_add(c->jobs, &t, clock_wall_ms());
+}
+
+static void
+up_result(void *arg, const struct upstream_submit_result *res)
+{
+	struct core *c = arg;
+
+	shares_upstream_result(c->shares, res);
+}
+
+static void
+up_state(void *arg, const struct upstream_state_change *ch)
+{
+	struct core *c = arg;
+	int64_t now = clock_wall_ms();
+
+	pthread_mutex_lock(&c->session_lock);
+	if (ch->event == UPSTREAM_EV_CONNECTED) {
+		if (c->session_id != 0)
+			ledger_session_end(c->ledger, c->session_id, now);
+		c->session_id = ledger_session_begin(c->ledger, ch->url, now);
+	} else if (ch->event == UPSTREAM_EV_LOST && c->session_id != 0) {
+		ledger_session_end(c->ledger, c->session_id, now);
+		c->session_id = 0;
+	}
+	pthread_mutex_unlock(&c->session_lock);
+	switch (ch->event) {
+	case UPSTREAM_EV_CONNECTED:
+		shares_upstream_connected(c->shares);
+		break;
+	case UPSTREAM_EV_LOST:
+		jobs_upstream_down(c->jobs, now);
+		break;
+	case UPSTREAM_EV_SWITCHED:
+		log_info("upstream switched to pool %u (%" PRIu64 " switches)",
+		    ch->pool_index, ch->switches);
+		break;
+	}
+}
+
+/* --- the tick: once a second --- */
+
+static void *
+tick_thread(void *arg)
+{
+	struct core *c = arg;
+	struct shares_stats st;
+
+	pthread_mutex_lock(&c->tick_lock);
+	while (!c->stopping) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&c->tick_cond, &c->tick_lock, &ts);
+		if (c->stopping)
+			break;
+		pthread_mutex_unlock(&c->tick_lock);
+		shares_get_stats(c->shares, &st);
+		jobs_set_verify_capacity(c->jobs, st.verify.capacity);
+		jobs_tick(c->jobs, clock_wall_ms());
+		pthread_mutex_lock(&c->tick_lock);
+	}
+	pthread_mutex_unlock(&c->tick_lock);
+	return NULL;
+}
+
+/* --- life cycle --- */
+
+static int
+recover(struct core *c, char *err, size_t errlen)
+{
+	struct ledger_recovery rec;
+	uint64_t window_n = c->cfg.shares.window_abs;
+
+	if (ledger_recover(c->ledger, window_n, &rec, err, errlen) != 0)
+		return -1;
+	jobs_set_next_ids(c->jobs, (uint64_t)rec.next_job_id,
+	    (uint64_t)rec.next_lease_id);
+	shares_restore(c->shares, &rec);
+	for (size_t i = 0; i < rec.nworkers; i++) {
+		const struct ledger_worker_state *w = &rec.workers[i];
+		registry_restore(c->reg, w->id, w->name, w->threads, w->version,
+		    w->shares_valid, w->shares_invalid, w->first_seen, w->last_seen);
+	}
+	registry_restore_totals(c->reg, rec.totals.shares_valid,
+	    rec.totals.shares_invalid, rec.totals.blocks_total,
+	    rec.totals.last_block_at);
+	log_info("ledger: %zu workers, %" PRIu64 " valid and %" PRIu64 " invalid "
+	    "shares, %" PRIu64 " blocks, %zu shares in the outbox; next job %" PRId64
+	    ", lease %" PRId64 ", share %" PRId64, rec.nworkers,
+	    rec.totals.shares_valid, rec.totals.shares_invalid,
+	    rec.totals.blocks_total, rec.noutbox, rec.next_job_id, rec.next_lease_id,
+	    rec.next_share_id);
+	ledger_recovery_free(&rec);
+	return 0;
+}
+
+struct core *
+core_new(const struct core_config *cfg, char *err, size_t errlen)
+{
+	static const struct jobs_events jev = { ev_send_work, ev_job_added,
+		ev_lease_issued, ev_lease_released, ev_space_exhausted };
+	struct rpc_hooks hooks = { hook_register, hook_stream_open,
+		hook_stream_close, hook_submit_share, hook_heartbeat,
+		hook_worker_status };
+	struct upstream_callbacks ucb = { up_job, up_result, up_state, NULL };
+	struct rpc_server_config rcfg = cfg->rpc;
+	struct core *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->cfg = *cfg;
+	pthread_mutex_init(&c->streams_lock, NULL);
+	pthread_mutex_init(&c->session_lock, NULL);
+	pthread_mutex_init(&c->tick_lock, NULL);
+	{
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&c->tick_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if ((c->ledger = ledger_open(&cfg->ledger, err, errlen)) == NULL)
+		goto fail;
+	if ((c->reg = registry_new(cfg->rpc.heartbeat_ms, 0)) == NULL ||
+	    (c->jobs = jobs_new(&cfg->jobs, &jev, c)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if ((c->shares = shares_new(&cfg->shares, c->jobs, c->ledger)) == NULL) {
+		snprintf(err, errlen, "cannot start share verification (%s mode)",
+		    verify_mode_name(cfg->shares.verify));
+		goto fail;
+	}
+	if (recover(c, err, errlen) != 0)
+		goto fail;
+	ucb.arg = c;
+	if ((c->up = upstream_new(&cfg->upstream, &ucb, err, errlen)) == NULL)
+		goto fail;
+	shares_set_upstream(c->shares, c->up);
+	rcfg.hooks = &hooks;
+	rcfg.hooks_arg = c;
+	if ((c->rpc = rpc_server_new(&rcfg, c->reg)) == NULL) {
+		snprintf(err, errlen, "cannot start the gRPC server on %s (see above)",
+		    cfg->rpc.listen);
+		goto fail;
+	}
+	return c;
+fail:
+	core_free(c);
+	return NULL;
+}
+
+int
+core_start(struct core *c)
+{
+	int rc;
+
+	if ((rc = rpc_server_start(c->rpc)) != 0)
+		return rc;
+	if ((rc = upstream_start(c->up)) != 0)
+		return rc;
+	if (pthread_create(&c->tick, NULL, tick_thread, c) != 0)
+		return -errno;
+	c->started = 1;
+	return 0;
+}
+
+void
+core_stop(struct core *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->tick_lock);
+	c->stopping = 1;
+	pthread_cond_broadcast(&c->tick_cond);
+	pthread_mutex_unlock(&c->tick_lock);
+	if (c->started) {
+		pthread_join(c->tick, NULL);
+		c->started = 0;
+	}
+	/* Workers first (no new shares), then the shares in flight are
+	 * answered and committed, then the pool goes, then the ledger. */
+	if (c->rpc != NULL)
+		rpc_server_stop(c->rpc);
+	if (c->shares != NULL) {
+		shares_free(c->shares);
+		c->shares = NULL;
+	}
+	if (c->up != NULL)
+		upstream_stop(c->up);
+	pthread_mutex_lock(&c->streams_lock);
+	for (size_t i = 0; i < c->nstreams; i++)
+		rpc_stream_unref(c->streams[i].s);
+	c->nstreams = 0;
+	pthread_mutex_unlock(&c->streams_lock);
+	if (c->ledger != NULL && c->session_id != 0)
+		ledger_session_end(c->ledger, c->session_id, clock_wall_ms());
+	c->session_id = 0;
+}
+
+void
+core_free(struct core *c)
+{
+	if (c == NULL)
+		return;
+	core_stop(c);
+	rpc_server_free(c->rpc);
+	upstream_free(c->up);
+	jobs_free(c->jobs);
+	registry_free(c->reg);
+	ledger_close(c->ledger);
+	free(c->streams);
+	pthread_mutex_destroy(&c->streams_lock);
+	pthread_mutex_destroy(&c->session_lock);
+	pthread_mutex_destroy(&c->tick_lock);
+	pthread_cond_destroy(&c->tick_cond);
+	free(c);
+}
+
+int
+core_grpc_port(const struct core *c)
+{
+	return rpc_server_port(c->rpc);
+}
+
+void
+core_reload(struct core *c)
+{
+	log_info("SIGHUP: configuration reload is limited to the log file in "
+	    "this version");
+}

@@ -1,0 +1,48 @@
+/*
+ * core.h: the coordinator assembled.  core.c owns every module (registry,
+ * gRPC server, job manager, share path, ledger, upstream, dashboard) and
+ * wires their hooks together: upstream jobs -> jobs -> worker streams;
+ * SubmitShare -> shares -> ledger -> upstream.  main.c only reads the
+ * configuration and waits for signals.
+ */
+#ifndef COOPMINE_CORE_H
+#define COOPMINE_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coordinator/jobs.h"
+#include "coordinator/ledger.h"
+#include "coordinator/rpc_server.h"
+#include "coordinator/shares.h"
+#include "coordinator/upstream.h"
+
+struct core_config {
+	struct rpc_server_config rpc;	/* hooks are filled by the core */
+	struct upstream_config upstream;
+	const char *pool_url;		/* shown on the dashboard (no secrets) */
+	struct ledger_opts ledger;
+	struct jobs_config jobs;
+	struct shares_config shares;
+	double hashrate_per_thread;	/* a new worker's guess until it reports */
+	/* the dashboard: empty listen disables it */
+	const char *dash_listen, *dash_ws_listen, *dash_static_dir, *dash_token;
+	size_t dash_ws_max_clients;
+};
+
+struct core;
+
+/* Opens the ledger (refusing a bad one), rebuilds state from it, creates
+ * the servers (binding their ports).  NULL with a message in err. */
+struct core *core_new(const struct core_config *cfg, char *err, size_t errlen);
+/* Starts serving workers, connects upstream, starts the dashboard. */
+int core_start(struct core *c);
+/* Stops everything in order and flushes the ledger.  Then free. */
+void core_stop(struct core *c);
+void core_free(struct core *c);
+int core_grpc_port(const struct core *c);
+/* SIGHUP: what can be reloaded without a restart (the log is reopened by
+ * main.c). */
+void core_reload(struct core *c);
+
+#endif
