@@ -5,12 +5,21 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
 #include "coordinator/dash_json.h"
+
+/* JSON has no NaN or infinity (jansson refuses them): a gauge that has
+ * no value yet shows 0. */
+static double
+num(double v)
+{
+	return isfinite(v) ? v : 0.0;
+}
 
 void
 dash_url_redact(const char *in, char *out, size_t outlen)
@@ -48,25 +57,25 @@ dash_json_stats(const struct dash_stats *st)
 	    "cluster_name", st->cluster_name,
 	    "workers_online", st->workers_online,
 	    "workers_total", st->workers_total,
-	    "total_hashrate", st->total_hashrate,
+	    "total_hashrate", num(st->total_hashrate),
 	    "shares_valid", (json_int_t)st->shares_valid,
 	    "shares_invalid", (json_int_t)st->shares_invalid,
 	    "blocks_found", (json_int_t)st->blocks_found,
 	    "uptime_ms", (json_int_t)st->uptime_ms,
 	    "last_block_time", (json_int_t)st->last_block_time,
-	    "avg_block_time", st->avg_block_time,
+	    "avg_block_time", num(st->avg_block_time),
 	    "rejections", rej,
 	    "pool",
 	    "url", url,
 	    "connected", st->pool_connected,
-	    "latency_ms", st->pool_latency_ms,
+	    "latency_ms", num(st->pool_latency_ms),
 	    "switches", (json_int_t)st->pool_switches,
 	    "verification",
 	    "queue_depth", (json_int_t)st->verify_queue_depth,
-	    "latency_ms", st->verify_latency_ms,
+	    "latency_ms", num(st->verify_latency_ms),
 	    "ledger",
 	    "writable", st->ledger_writable,
-	    "commit_latency_ms", st->ledger_commit_ms,
+	    "commit_latency_ms", num(st->ledger_commit_ms),
 	    "time", (json_int_t)clock_wall_ms());
 }
 
@@ -86,11 +95,11 @@ dash_json_worker(const struct dash_worker *w)
 	    "worker_id", w->id,
 	    "worker_name", w->name,
 	    "status", w->status,
-	    "hashrate", w->hashrate,
+	    "hashrate", num(w->hashrate),
 	    "shares", (json_int_t)w->shares_valid,
 	    "shares_valid", (json_int_t)w->shares_valid,
 	    "shares_invalid", (json_int_t)w->shares_invalid,
-	    "rejected_pct", rejected,
+	    "rejected_pct", num(rejected),
 	    "last_seen", (json_int_t)w->last_seen,
 	    "connected_at", (json_int_t)w->connected_at,
 	    "threads", w->threads,
@@ -98,7 +107,7 @@ dash_json_worker(const struct dash_worker *w)
 	    "lease",
 	    "done", (json_int_t)w->lease_done,
 	    "size", (json_int_t)w->lease_size,
-	    "progress", progress);
+	    "progress", num(progress));
 }
 
 json_t *
@@ -109,7 +118,7 @@ dash_json_history(const struct dash_point *p, size_t n)
 
 	for (i = 0; i < n; i++)
 		json_array_append_new(a, json_pack("[I, f]",
-		    (json_int_t)p[i].t, p[i].hashrate));
+		    (json_int_t)p[i].t, num(p[i].hashrate)));
 	return a;
 }
 

@@ -48,6 +48,7 @@ struct req {
 	struct MHD_Connection	*conn;
 	const char		*url;
 	const char		*method;
+	const char		*allow;	/* the methods of this path, for 405 */
 	int			 get;	/* GET or HEAD */
 };
 
@@ -69,9 +70,7 @@ reply(struct req *r, unsigned int status, const char *type, char *body,
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(resp, "Allow",
-		    strstr(r->url, "/pause") || strstr(r->url, "/resume") ||
-		    strstr(r->url, "/kick") ? "POST" : "GET, HEAD");
+		MHD_add_response_header(resp, "Allow", r->allow);
 	if (status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, "WWW-Authenticate",
 		    "Bearer realm=\"coopmine\"");
@@ -379,6 +378,7 @@ api_command(struct req *r, const char *id, const char *verb)
 		cmd = DASH_CMD_KICK;
 	else
 		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint");
+	r->allow = "POST";
 	if (strcmp(r->method, MHD_HTTP_METHOD_POST) != 0)
 		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    "commands take POST");
@@ -575,6 +575,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 	r.conn = conn;
 	r.url = url;
 	r.method = method;
+	r.allow = "GET, HEAD";
 	r.get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	return route(&r);

@@ -48,6 +48,7 @@ struct live {
 	lws_sorted_usec_list_t	 tick;
 	pthread_t		 thread;
 	atomic_int		 stop;
+	int			 running;	/* the service thread exists */
 	int			 port;
 
 	pthread_mutex_t		 ring_lock;	/* guards ring, head, tail, bytes */
@@ -403,7 +404,6 @@ live_new(const struct live_config *cfg, const struct dash_source *src)
 	if (lv->cfg.snapshot_ms <= 0)
 		lv->cfg.snapshot_ms = 1000;
 	listen = cfg->listen ? cfg->listen : LIVE_DEFAULT_LISTEN;
-	lv->cfg.listen = NULL;
 	pthread_mutex_init(&lv->ring_lock, NULL);
 	if ((lv->ring = calloc(lv->cfg.backlog, sizeof(*lv->ring))) == NULL ||
 	    live_listen(lv, listen) != 0) {
@@ -416,7 +416,7 @@ live_new(const struct live_config *cfg, const struct dash_source *src)
 		live_free(lv);
 		return NULL;
 	}
-	lv->cfg.listen = "";	/* marks the thread as started */
+	lv->running = 1;
 	log_info("live: feed on ws://%s%s (port %d, at most %zu clients)",
 	    listen, LIVE_PATH, lv->port, lv->cfg.max_clients);
 	return lv;
@@ -427,7 +427,7 @@ live_free(struct live *lv)
 {
 	if (lv == NULL)
 		return;
-	if (lv->cfg.listen) {
+	if (lv->running) {
 		atomic_store(&lv->stop, 1);
 		lws_cancel_service(lv->ctx);
 		pthread_join(lv->thread, NULL);

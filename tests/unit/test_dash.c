@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,5 +122,23 @@ main(void)
 	ok(m && !strstr(m, "coopmine_dashboard_live"), "no live metrics "
 	    "without a feed");
 	free(m);
+
+	{
+		struct dash_stats st;
+		json_t *j;
+
+		memset(&st, 0, sizeof(st));
+		stub_stats(NULL, &st);
+		st.pool_latency_ms = NAN;
+		st.total_hashrate = INFINITY;
+		j = dash_json_stats(&st);
+		ok(j != NULL && json_real_value(json_object_get(j,
+		    "total_hashrate")) == 0.0, "a NaN or infinite gauge still "
+		    "gives JSON (as 0)");
+		ok(j && strcmp(json_string_value(json_object_get(json_object_get(
+		    j, "pool"), "url")), "stratum+ssl://h:1") == 0,
+		    "/api/stats shows the pool without credentials");
+		json_decref(j);
+	}
 	return tap_done();
 }
