@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +113,8 @@ http_parse_count(const char *s, long long min, long long max, long long *out)
 	if (s == NULL || *s == '\0' || strlen(s) > 19)
 		return -EINVAL;
 	for (p = s; *p; p++) {
-		if (!isdigit((unsigned char)*p))
+		if (!isdigit((unsigned char)*p) ||
+		    v > (LLONG_MAX - (*p - '0')) / 10)
 			return -EINVAL;
 		v = v * 10 + (*p - '0');
 	}

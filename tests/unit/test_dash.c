@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -73,6 +74,10 @@ main(void)
 	ok(http_parse_count(" 1", 0, 5, &v) == -EINVAL, "a space");
 	ok(http_parse_count("99999999999999999999", 0, 5, &v) == -EINVAL,
 	    "more digits than fit");
+	ok(http_parse_count("9999999999999999999", 0, 5, &v) == -EINVAL,
+	    "19 digits beyond the range of long long (found by the fuzzer)");
+	ok(http_parse_count("9223372036854775807", 0, LLONG_MAX, &v) == 0 &&
+	    v == LLONG_MAX, "the largest long long");
 
 	ok(dash_listen_parse("127.0.0.1:8080", host, sizeof(host), &port) == 0
 	    && strcmp(host, "127.0.0.1") == 0 && port == 8080, "host:port");
