@@ -1,14 +1,41 @@
 // dashboard.mjs: drives headless Chromium (Debian's, through playwright-core)
 // against a running dashboard: the page loads without console errors, shows
 // the workers, its numbers move with the live feed, sorting works, it fits
-// a phone; screenshots go to OUTDIR.  Run by tests/system/dash_browser.sh:
-//   node dashboard.mjs BASE_URL OUTDIR
+// a phone, and it reconnects by itself when the coordinator restarts;
+// screenshots go to OUTDIR.  Run by tests/system/dash_browser.sh:
+//   node dashboard.mjs OUTDIR FIXTURE [FIXTURE-ARGS...]
 import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const [base, outdir] = process.argv.slice(2);
+const [outdir, fixture, ...fixtureArgs] = process.argv.slice(2);
+
+// Starts the fixture coordinator; resolves to { proc, http, ws }.
+function startFixture(extra) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(fixture, fixtureArgs.concat(extra), { stdio: ['ignore', 'pipe', 'inherit'] });
+    let buf = '';
+    proc.on('error', reject);
+    proc.on('exit', (c) => reject(new Error('fixture exited with ' + c)));
+    proc.stdout.on('data', (d) => {
+      buf += d;
+      const m = /HTTP_PORT=(\d+) WS_PORT=(\d+)/.exec(buf);
+      if (m) resolve({ proc, http: Number(m[1]), ws: Number(m[2]) });
+    });
+  });
+}
+function stopFixture(f) {
+  return new Promise((resolve) => {
+    f.proc.removeAllListeners('exit');
+    f.proc.on('exit', (code, sig) => resolve(code === null ? sig : code));
+    f.proc.kill('SIGTERM');
+  });
+}
+
+let fx = await startFixture([]);
+const base = 'http://127.0.0.1:' + fx.http;
 let n = 0, failed = 0;
 function ok(cond, desc, detail) {
   n++;
@@ -103,11 +130,27 @@ try {
   await page.waitForTimeout(1200);
   await page.screenshot({ path: join(outdir, 'dashboard-dark.png'), fullPage: true });
   ok(problems.length === 0, 'no console errors, failed or outside requests', problems);
+
+  // The coordinator restarts: the page notices, then reconnects by itself.
+  const rc = await stopFixture(fx);
+  ok(rc === 0, 'the fixture stops cleanly', rc);
+  ok(await until(async () => (await page.textContent('#live-badge')) !== 'live', 10000),
+    'the page shows the feed is lost', await page.textContent('#live-badge'));
+  fx = await startFixture(['--http-port', String(fx.http), '--ws-port', String(fx.ws)]);
+  ok(await until(async () => (await page.textContent('#live-badge')) === 'live', 20000),
+    'the page reconnects its live feed by itself', await page.textContent('#live-badge'));
+  const s1 = await page.textContent('#c-shares');
+  ok(await until(async () => (await page.textContent('#c-shares')) !== s1, 10000),
+    'numbers move again after the reconnect', s1);
 } catch (e) {
   ok(false, 'the browser run completed', String(e));
 } finally {
   await ctx.close();
   rmSync(profile, { recursive: true, force: true });
+  if (fx) {
+    const rc = await stopFixture(fx);
+    ok(rc === 0, 'the fixture stops cleanly at the end', rc);
+  }
 }
 console.log(`1..${n}`);
 process.exit(failed ? 1 : 0);

@@ -26,15 +26,6 @@ fi
 out=$B/tests/system/out
 mkdir -p "$out"
 
-start fx "$B/tests/system/dash_fixture" --static "$S/www" --tick-ms 400
-wait_for "$T/fx.log" HTTP_PORT= 10
-port=$(sed -n 's/^HTTP_PORT=\([0-9]*\) .*/\1/p' "$T/fx.log")
-
-CHROMIUM=$CHROMIUM node "$drv/dashboard.mjs" "http://127.0.0.1:$port" "$out"
-rc=$?
-kill -TERM "$PID_fx"
-wait "$PID_fx"
-frc=$?
-PIDS=""
-echo "# fixture exit status $frc"
-[ $rc -eq 0 ] && [ $frc -eq 0 ]
+# The driver starts (and restarts) the fixture coordinator itself.
+node "$drv/dashboard.mjs" "$out" "$B/tests/system/dash_fixture" \
+    --static "$S/www" --tick-ms 400

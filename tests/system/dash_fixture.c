@@ -513,10 +513,18 @@ burst(void)
 static void *
 ticker(void *arg)
 {
+	pid_t parent = getppid();
+
 	(void)arg;
 	while (!atomic_load(&fx.stop)) {
 		usleep((useconds_t)fx.tick_ms * 1000);
 		step();
+		/* a test driver that died must not leave us running */
+		if (getppid() != parent) {
+			log_warnx("the test driver is gone: stopping");
+			kill(getpid(), SIGTERM);
+			break;
+		}
 	}
 	return NULL;
 }
