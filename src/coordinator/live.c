@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -351,6 +353,7 @@ static int
 live_listen(struct live *lv, const char *listen)
 {
 	struct lws_context_creation_info info;
+	struct rlimit rl;
 	char host[128];
 	int port;
 
@@ -366,9 +369,12 @@ live_listen(struct live *lv, const char *listen)
 	info.user = lv;
 	info.gid = -1;
 	info.uid = -1;
-	/* The fd table is sized from this: keep it near the client bound
-	 * rather than the process limit (which may be a million). */
-	info.fd_limit_per_thread = (unsigned int)lv->cfg.max_clients + 16;
+	/* libwebsockets indexes a table by fd number, so the bound must
+	 * cover every fd the coordinator may have open (gRPC peers, ledger),
+	 * not just our clients; only a huge process limit is capped. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rl.rlim_cur == RLIM_INFINITY
+	    || rl.rlim_cur > 65536))
+		info.fd_limit_per_thread = 65536;
 	info.timeout_secs = 10;
 	if ((lv->ctx = lws_create_context(&info)) == NULL) {
 		log_warnx("live: cannot create the libwebsockets context");
