@@ -646,7 +646,9 @@ http_new(const struct http_config *cfg, const struct dash_source *src,
 		http_free(h);
 		return NULL;
 	}
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* AUTO: epoll or poll, as select() fails past fd 1023 */
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+	    MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
