@@ -28,8 +28,16 @@ for p in $PKGS; do
 done
 if [ -z "$missing" ]; then
 	echo "install-deps: all packages present"
-	exit 0
+else
+	echo "install-deps: installing:$missing"
+	$SUDO apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
 fi
-echo "install-deps: installing:$missing"
-$SUDO apt-get update -q
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+
+# The dashboard's browser test drives Debian's chromium with playwright-core,
+# pinned by tests/browser/package-lock.json (it downloads no browser).
+browser="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+if [ "${1:-}" != "--build" ] && [ ! -d "$browser/node_modules/playwright-core" ]; then
+	echo "install-deps: npm ci in tests/browser"
+	npm ci --prefix "$browser" --no-audit --no-fund
+fi

@@ -1,0 +1,217 @@
+/*
+ * dash_json.c: turns the coordinator's dash_source snapshots into the JSON
+ * that the REST API and the live feed send.  Called by http.c and live.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "coordinator/dash_json.h"
+
+/* JSON has no NaN or infinity (jansson refuses them): a gauge that has
+ * no value yet shows 0. */
+static double
+num(double v)
+{
+	return isfinite(v) ? v : 0.0;
+}
+
+void
+dash_url_redact(const char *in, char *out, size_t outlen)
+{
+	const char *host, *at, *slash;
+
+	if (outlen == 0)
+		return;
+	host = strstr(in, "://");
+	host = host ? host + 3 : in;
+	slash = strchr(host, '/');
+	at = strchr(host, '@');
+	if (at && (!slash || at < slash))
+		snprintf(out, outlen, "%.*s%s", (int)(host - in), in, at + 1);
+	else
+		snprintf(out, outlen, "%s", in);
+}
+
+json_t *
+dash_json_stats(const struct dash_stats *st)
+{
+	char url[DASH_URL_MAX];
+	json_t *rej;
+	size_t i;
+
+	rej = json_object();
+	for (i = 0; i < st->nrejections && i < DASH_REJECT_REASONS; i++)
+		json_object_set_new(rej, st->rejections[i].reason,
+		    json_integer((json_int_t)st->rejections[i].count));
+	dash_url_redact(st->pool_url, url, sizeof(url));
+	return json_pack("{s:s, s:s, s:i, s:i, s:f, s:I, s:I, s:I, s:I, s:I,"
+	    " s:f, s:o, s:{s:s, s:b, s:f, s:I}, s:{s:I, s:f}, s:{s:b, s:f},"
+	    " s:I}",
+	    "cluster_id", st->cluster_id,
+	    "cluster_name", st->cluster_name,
+	    "workers_online", st->workers_online,
+	    "workers_total", st->workers_total,
+	    "total_hashrate", num(st->total_hashrate),
+	    "shares_valid", (json_int_t)st->shares_valid,
+	    "shares_invalid", (json_int_t)st->shares_invalid,
+	    "blocks_found", (json_int_t)st->blocks_found,
+	    "uptime_ms", (json_int_t)st->uptime_ms,
+	    "last_block_time", (json_int_t)st->last_block_time,
+	    "avg_block_time", num(st->avg_block_time),
+	    "rejections", rej,
+	    "pool",
+	    "url", url,
+	    "connected", st->pool_connected,
+	    "latency_ms", num(st->pool_latency_ms),
+	    "switches", (json_int_t)st->pool_switches,
+	    "verification",
+	    "queue_depth", (json_int_t)st->verify_queue_depth,
+	    "latency_ms", num(st->verify_latency_ms),
+	    "ledger",
+	    "writable", st->ledger_writable,
+	    "commit_latency_ms", num(st->ledger_commit_ms),
+	    "time", (json_int_t)clock_wall_ms());
+}
+
+json_t *
+dash_json_worker(const struct dash_worker *w)
+{
+	uint64_t all = w->shares_valid + w->shares_invalid;
+	double rejected = all ? 100.0 * (double)w->shares_invalid / (double)all
+	    : 0.0;
+	double progress = w->lease_size ?
+	    (double)w->lease_done / (double)w->lease_size : 0.0;
+
+	if (progress > 1.0)
+		progress = 1.0;
+	return json_pack("{s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:f, s:I, s:I,"
+	    " s:i, s:s, s:{s:I, s:I, s:f}}",
+	    "worker_id", w->id,
+	    "worker_name", w->name,
+	    "status", w->status,
+	    "hashrate", num(w->hashrate),
+	    "shares", (json_int_t)w->shares_valid,
+	    "shares_valid", (json_int_t)w->shares_valid,
+	    "shares_invalid", (json_int_t)w->shares_invalid,
+	    "rejected_pct", num(rejected),
+	    "last_seen", (json_int_t)w->last_seen,
+	    "connected_at", (json_int_t)w->connected_at,
+	    "threads", w->threads,
+	    "job_id", w->job_id,
+	    "lease",
+	    "done", (json_int_t)w->lease_done,
+	    "size", (json_int_t)w->lease_size,
+	    "progress", num(progress));
+}
+
+json_t *
+dash_json_history(const struct dash_point *p, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("[I, f]",
+		    (json_int_t)p[i].t, num(p[i].hashrate)));
+	return a;
+}
+
+int
+dash_workers_fetch(const struct dash_source *src, struct dash_worker **out,
+    size_t *n)
+{
+	struct dash_worker *w = NULL, *nw;
+	size_t room = 64;
+	int got, tries;
+
+	*out = NULL;
+	*n = 0;
+	/* The registry may grow between the calls: retry a few times. */
+	for (tries = 0; tries < 4; tries++) {
+		if ((nw = realloc(w, room * sizeof(*w))) == NULL) {
+			free(w);
+			return -ENOMEM;
+		}
+		w = nw;
+		got = src->workers(src->ctx, w, room);
+		if (got < 0) {
+			free(w);
+			return got;
+		}
+		if ((size_t)got <= room) {
+			*out = w;
+			*n = (size_t)got;
+			return 0;
+		}
+		room = (size_t)got + 16;
+	}
+	free(w);
+	return -EAGAIN;
+}
+
+json_t *
+dash_json_snapshot(const struct dash_source *src)
+{
+	struct dash_stats st;
+	struct dash_worker *w;
+	json_t *snap, *arr;
+	size_t i, n;
+
+	memset(&st, 0, sizeof(st));
+	if (src->stats(src->ctx, &st) != 0)
+		return NULL;
+	if ((snap = dash_json_stats(&st)) == NULL)
+		return NULL;
+	if (dash_workers_fetch(src, &w, &n) != 0) {
+		json_decref(snap);
+		return NULL;
+	}
+	arr = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, dash_json_worker(&w[i]));
+	free(w);
+	json_object_set_new(snap, "workers", arr);
+	return snap;
+}
+
+int
+dash_listen_parse(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *colon, *h = s;
+	size_t hl;
+	char *end;
+	long p;
+
+	if (s == NULL || hostlen == 0)
+		return -EINVAL;
+	if (*s == '[') {
+		if ((colon = strstr(s, "]:")) == NULL)
+			return -EINVAL;
+		h = s + 1;
+		hl = (size_t)(colon - h);
+		colon++;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return -EINVAL;
+		hl = (size_t)(colon - s);
+		if (memchr(s, ':', hl) != NULL)
+			return -EINVAL;	/* bare IPv6 needs brackets */
+	}
+	if (hl >= hostlen)
+		return -EINVAL;
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p < 0 ||
+	    p > 65535)
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (int)p;
+	return 0;
+}

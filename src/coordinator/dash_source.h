@@ -1,0 +1,108 @@
+/*
+ * dash_source.h: what the dashboard (http.c, live.c, metrics.c) reads from
+ * the coordinator.  The coordinator fills one struct dash_source with its
+ * functions at start-up; the dashboard never sees the registry or ledger.
+ * Every function may be called from the HTTP and WebSocket service threads
+ * at any time, so each must take its own locks and return quickly.
+ */
+#ifndef COOPMINE_DASH_SOURCE_H
+#define COOPMINE_DASH_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define DASH_ID_MAX		64
+#define DASH_NAME_MAX		128
+#define DASH_URL_MAX		256
+#define DASH_REASON_MAX		32
+#define DASH_REJECT_REASONS	16
+#define DASH_HISTORY_MAX	720	/* one hour at 5 s steps */
+
+struct dash_reject {
+	char		reason[DASH_REASON_MAX];	/* "stale", "duplicate", ... */
+	uint64_t	count;
+};
+
+/* One snapshot of the whole cluster (also the inputs of /health). */
+struct dash_stats {
+	char		cluster_id[DASH_ID_MAX];
+	char		cluster_name[DASH_NAME_MAX];
+	int		workers_online;
+	int		workers_total;
+	double		total_hashrate;		/* H/s */
+	uint64_t	shares_valid;		/* since the ledger began */
+	uint64_t	shares_invalid;
+	uint64_t	blocks_found;
+	int64_t		uptime_ms;
+	int64_t		last_block_time;	/* epoch ms; 0: none yet */
+	double		avg_block_time;		/* seconds; 0: unknown */
+	struct dash_reject rejections[DASH_REJECT_REASONS];
+	size_t		nrejections;
+	/* upstream; pool_url may carry user:pass@, the dashboard strips it */
+	char		pool_url[DASH_URL_MAX];
+	int		pool_connected;
+	double		pool_latency_ms;
+	uint64_t	pool_switches;
+	/* share verification and the ledger */
+	uint64_t	verify_queue_depth;
+	double		verify_latency_ms;	/* recent mean */
+	int		ledger_writable;
+	double		ledger_commit_ms;	/* recent mean */
+};
+
+struct dash_worker {
+	char		id[DASH_ID_MAX];
+	char		name[DASH_NAME_MAX];
+	char		status[16];		/* "online", "paused", "offline" */
+	double		hashrate;		/* H/s */
+	uint64_t	shares_valid;
+	uint64_t	shares_invalid;
+	int64_t		last_seen;		/* epoch ms */
+	int64_t		connected_at;		/* epoch ms */
+	int		threads;
+	char		job_id[DASH_ID_MAX];	/* current lease's job; "" none */
+	uint64_t	lease_done;		/* nonces hashed of the lease */
+	uint64_t	lease_size;		/* nonces in the lease; 0 none */
+};
+
+struct dash_point {
+	int64_t		t;			/* epoch ms */
+	double		hashrate;		/* H/s */
+};
+
+enum dash_cmd { DASH_CMD_PAUSE, DASH_CMD_RESUME, DASH_CMD_KICK };
+
+struct dash_source {
+	void	*ctx;	/* handed back as the first argument of each */
+
+	/* Fills *out.  0, or -errno when no snapshot can be made. */
+	int	(*stats)(void *ctx, struct dash_stats *out);
+	/* Copies at most max workers into out (oldest registration first);
+	 * returns how many there are in all (may exceed max: call again with
+	 * room for that many), or -errno. */
+	int	(*workers)(void *ctx, struct dash_worker *out, size_t max);
+	/* One worker by id: 0, or -ENOENT. */
+	int	(*worker)(void *ctx, const char *id, struct dash_worker *out);
+	/* Hashrate samples of the last hour, oldest first, at most max;
+	 * id NULL: the cluster total.  Returns the count, or -ENOENT. */
+	int	(*history)(void *ctx, const char *id, struct dash_point *out,
+		    size_t max);
+	/* Lists, newest first: a new reference to a JSON array of at most
+	 * limit objects after skipping offset, and *total set to the size of
+	 * the whole list; NULL on failure.  Row fields: docs/dashboard.md. */
+	json_t	*(*jobs)(void *ctx, size_t limit, size_t offset, size_t *total);
+	json_t	*(*shares)(void *ctx, size_t limit, size_t offset,
+		    size_t *total);
+	json_t	*(*blocks)(void *ctx, size_t limit, size_t offset,
+		    size_t *total);
+	/* The PPLNS split of one block: a new reference to a JSON object, or
+	 * NULL with *err = -ENOENT (unknown block) or another -errno. */
+	json_t	*(*payouts)(void *ctx, int64_t block_id, int *err);
+	/* Pause, resume or kick a worker: 0, -ENOENT (unknown worker),
+	 * -EALREADY (already in that state), or another -errno. */
+	int	(*command)(void *ctx, const char *id, enum dash_cmd cmd);
+};
+
+#endif

@@ -1,0 +1,694 @@
+/*
+ * http.c: the dashboard's HTTP side.  libmicrohttpd calls handle() on its
+ * own thread for each request; route() sends it to the page (static files),
+ * the REST API, /metrics or /health.  Reads go to the coordinator's
+ * dash_source; POST commands need the configured bearer token.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "common/log.h"
+#include "coordinator/dash_json.h"
+#include "coordinator/http.h"
+#include "coordinator/metrics.h"
+
+#define STATIC_MAX	(16 << 20)
+
+struct http {
+	struct MHD_Daemon	*mhd;
+	const struct dash_source *src;
+	struct live		*live;
+	char			*static_dir;
+	char			*ws_url;
+	char			*version;
+	unsigned char		 token_hash[SHA256_DIGEST_LENGTH];
+	int			 has_token;
+	int			 port;
+};
+
+struct req {
+	struct http		*h;
+	struct MHD_Connection	*conn;
+	const char		*url;
+	const char		*method;
+	const char		*allow;	/* the methods of this path, for 405 */
+	int			 get;	/* GET or HEAD */
+};
+
+/* ---- responses ---- */
+
+static enum MHD_Result
+reply(struct req *r, unsigned int status, const char *type, char *body,
+    size_t len)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", type);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, "Allow", r->allow);
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(resp, "WWW-Authenticate",
+		    "Bearer realm=\"coopmine\"");
+	ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Takes j. */
+static enum MHD_Result
+reply_json(struct req *r, unsigned int status, json_t *j)
+{
+	char *text;
+
+	if (j == NULL)
+		return MHD_NO;
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (text == NULL)
+		return MHD_NO;
+	return reply(r, status, "application/json", text, strlen(text));
+}
+
+static enum MHD_Result
+reply_error(struct req *r, unsigned int status, const char *msg)
+{
+	return reply_json(r, status, json_pack("{s:s, s:i}", "error", msg,
+	    "status", (int)status));
+}
+
+/* ---- query parameters ---- */
+
+int
+http_parse_count(const char *s, long long min, long long max, long long *out)
+{
+	long long v = 0;
+	const char *p;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 19)
+		return -EINVAL;
+	for (p = s; *p; p++) {
+		if (!isdigit((unsigned char)*p) ||
+		    v > (LLONG_MAX - (*p - '0')) / 10)
+			return -EINVAL;
+		v = v * 10 + (*p - '0');
+	}
+	if (v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* limit and offset of a list; replies 400 itself and returns -1. */
+static int
+paging(struct req *r, size_t *limit, size_t *offset, enum MHD_Result *ret)
+{
+	const char *l, *o;
+	long long v;
+
+	*limit = HTTP_LIMIT_DEFAULT;
+	*offset = 0;
+	l = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    "limit");
+	o = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    "offset");
+	if (l) {
+		if (http_parse_count(l, 1, HTTP_LIMIT_MAX, &v) != 0) {
+			*ret = reply_error(r, MHD_HTTP_BAD_REQUEST,
+			    "limit must be an integer from 1 to 500");
+			return -1;
+		}
+		*limit = (size_t)v;
+	}
+	if (o) {
+		if (http_parse_count(o, 0, HTTP_OFFSET_MAX, &v) != 0) {
+			*ret = reply_error(r, MHD_HTTP_BAD_REQUEST,
+			    "offset must be an integer from 0 to 1000000");
+			return -1;
+		}
+		*offset = (size_t)v;
+	}
+	return 0;
+}
+
+/* ---- read endpoints ---- */
+
+static enum MHD_Result
+api_stats(struct req *r)
+{
+	struct dash_stats st;
+
+	memset(&st, 0, sizeof(st));
+	if (r->h->src->stats(r->h->src->ctx, &st) != 0)
+		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "no statistics yet");
+	return reply_json(r, MHD_HTTP_OK, dash_json_stats(&st));
+}
+
+static enum MHD_Result
+api_workers(struct req *r)
+{
+	struct dash_worker *w;
+	size_t limit, offset, n, i;
+	enum MHD_Result ret;
+	json_t *arr;
+
+	if (paging(r, &limit, &offset, &ret) != 0)
+		return ret;
+	if (dash_workers_fetch(r->h->src, &w, &n) != 0)
+		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "the worker registry did not answer");
+	arr = json_array();
+	/* newest registration first */
+	for (i = offset; i < n && i < offset + limit; i++)
+		json_array_append_new(arr, dash_json_worker(&w[n - 1 - i]));
+	free(w);
+	return reply_json(r, MHD_HTTP_OK, json_pack("{s:o, s:I, s:I, s:I}",
+	    "workers", arr, "total", (json_int_t)n, "limit",
+	    (json_int_t)limit, "offset", (json_int_t)offset));
+}
+
+static json_t *
+history_json(const struct dash_source *src, const char *id)
+{
+	struct dash_point *p;
+	json_t *j;
+	int n;
+
+	if ((p = calloc(DASH_HISTORY_MAX, sizeof(*p))) == NULL)
+		return NULL;
+	n = src->history(src->ctx, id, p, DASH_HISTORY_MAX);
+	j = n >= 0 ? dash_json_history(p, (size_t)n) : json_array();
+	free(p);
+	return j;
+}
+
+static enum MHD_Result
+api_worker(struct req *r, const char *id)
+{
+	struct dash_worker w;
+	json_t *j;
+
+	memset(&w, 0, sizeof(w));
+	if (r->h->src->worker(r->h->src->ctx, id, &w) != 0)
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such worker");
+	j = dash_json_worker(&w);
+	json_object_set_new(j, "history", history_json(r->h->src, id));
+	return reply_json(r, MHD_HTTP_OK, j);
+}
+
+/* Every hashrate series of the last hour, for the page's chart. */
+static enum MHD_Result
+api_hashrate(struct req *r)
+{
+	struct dash_worker *w;
+	json_t *per;
+	size_t i, n;
+
+	if (dash_workers_fetch(r->h->src, &w, &n) != 0)
+		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "the worker registry did not answer");
+	per = json_object();
+	for (i = 0; i < n; i++)
+		json_object_set_new(per, w[i].id,
+		    history_json(r->h->src, w[i].id));
+	free(w);
+	return reply_json(r, MHD_HTTP_OK, json_pack("{s:o, s:o}",
+	    "total", history_json(r->h->src, NULL), "workers", per));
+}
+
+typedef json_t *(*list_fn)(void *, size_t, size_t, size_t *);
+
+static enum MHD_Result
+api_list(struct req *r, const char *key, list_fn fn)
+{
+	size_t limit, offset, total = 0;
+	enum MHD_Result ret;
+	json_t *arr;
+
+	if (paging(r, &limit, &offset, &ret) != 0)
+		return ret;
+	if ((arr = fn(r->h->src->ctx, limit, offset, &total)) == NULL)
+		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "the ledger did not answer");
+	return reply_json(r, MHD_HTTP_OK, json_pack("{s:o, s:I, s:I, s:I}",
+	    key, arr, "total", (json_int_t)total, "limit", (json_int_t)limit,
+	    "offset", (json_int_t)offset));
+}
+
+static enum MHD_Result
+api_payouts(struct req *r)
+{
+	const char *b;
+	long long block;
+	json_t *j;
+	int err = 0;
+
+	b = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    "block");
+	if (b == NULL || http_parse_count(b, 0, (1LL << 62), &block) != 0)
+		return reply_error(r, MHD_HTTP_BAD_REQUEST,
+		    "block must be given as a non-negative integer id");
+	if ((j = r->h->src->payouts(r->h->src->ctx, block, &err)) == NULL)
+		return err == -ENOENT ?
+		    reply_error(r, MHD_HTTP_NOT_FOUND, "no such block") :
+		    reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "the ledger did not answer");
+	return reply_json(r, MHD_HTTP_OK, j);
+}
+
+static enum MHD_Result
+api_config(struct req *r)
+{
+	struct dash_stats st;
+	json_t *j;
+
+	memset(&st, 0, sizeof(st));
+	(void)r->h->src->stats(r->h->src->ctx, &st);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:b}",
+	    "cluster_id", st.cluster_id, "cluster_name", st.cluster_name,
+	    "version", r->h->version, "ws_path", LIVE_PATH,
+	    "commands_enabled", r->h->has_token);
+	json_object_set_new(j, "ws_port", r->h->live ?
+	    json_integer(live_port(r->h->live)) : json_null());
+	json_object_set_new(j, "ws_url", r->h->ws_url ?
+	    json_string(r->h->ws_url) : json_null());
+	return reply_json(r, MHD_HTTP_OK, j);
+}
+
+static enum MHD_Result
+health(struct req *r)
+{
+	struct dash_stats st;
+	int ok;
+
+	memset(&st, 0, sizeof(st));
+	if (r->h->src->stats(r->h->src->ctx, &st) != 0)
+		return reply_json(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    json_pack("{s:s, s:i, s:b}", "status", "unhealthy",
+		    "workers", 0, "pool_connected", 0));
+	ok = st.pool_connected && st.ledger_writable;
+	return reply_json(r, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+	    json_pack("{s:s, s:i, s:b, s:i, s:b}",
+	    "status", ok ? "healthy" : "unhealthy",
+	    "workers", st.workers_total,
+	    "pool_connected", st.pool_connected,
+	    "workers_online", st.workers_online,
+	    "ledger_writable", st.ledger_writable));
+}
+
+static enum MHD_Result
+metrics(struct req *r)
+{
+	struct live_counters lc;
+	size_t len;
+	char *text;
+
+	if (r->h->live)
+		live_counters(r->h->live, &lc);
+	if ((text = metrics_render(r->h->src, r->h->live ? &lc : NULL,
+	    &len)) == NULL)
+		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "no statistics yet");
+	return reply(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+	    text, len);
+}
+
+/* ---- commands ---- */
+
+static void
+token_hash(const char *token, size_t len, unsigned char out[SHA256_DIGEST_LENGTH])
+{
+	SHA256((const unsigned char *)token, len, out);
+}
+
+/* Compares hashes, so neither the length nor the content of the token
+ * leaks through timing. */
+static int
+authorized(struct req *r)
+{
+	unsigned char got[SHA256_DIGEST_LENGTH];
+	const char *a;
+
+	a = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+		return 0;
+	a += 7;
+	while (*a == ' ')
+		a++;
+	token_hash(a, strlen(a), got);
+	return CRYPTO_memcmp(got, r->h->token_hash, sizeof(got)) == 0;
+}
+
+static enum MHD_Result
+api_command(struct req *r, const char *id, const char *verb)
+{
+	enum dash_cmd cmd;
+	int rc;
+
+	if (strcmp(verb, "pause") == 0)
+		cmd = DASH_CMD_PAUSE;
+	else if (strcmp(verb, "resume") == 0)
+		cmd = DASH_CMD_RESUME;
+	else if (strcmp(verb, "kick") == 0)
+		cmd = DASH_CMD_KICK;
+	else
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint");
+	r->allow = "POST";
+	if (strcmp(r->method, MHD_HTTP_METHOD_POST) != 0)
+		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "commands take POST");
+	if (!r->h->has_token)
+		return reply_error(r, MHD_HTTP_FORBIDDEN,
+		    "commands are disabled: no dashboard token is configured");
+	if (!authorized(r)) {
+		log_warnx("http: refused %s of worker %s: bad or missing token",
+		    verb, id);
+		return reply_error(r, MHD_HTTP_UNAUTHORIZED,
+		    "a valid bearer token is required");
+	}
+	rc = r->h->src->command(r->h->src->ctx, id, cmd);
+	if (rc == -ENOENT)
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such worker");
+	if (rc == -EALREADY)
+		return reply_error(r, MHD_HTTP_CONFLICT,
+		    "the worker is already in that state");
+	if (rc != 0)
+		return reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    strerror(-rc));
+	log_info("http: %s of worker %s requested from the dashboard", verb, id);
+	return reply_json(r, MHD_HTTP_OK, json_pack("{s:b, s:s, s:s}",
+	    "ok", 1, "worker_id", id, "command", verb));
+}
+
+/* ---- static files ---- */
+
+static const char *
+content_type(const char *path)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },
+		{ ".ico", "image/x-icon" },
+		{ ".json", "application/json" },
+		{ ".txt", "text/plain; charset=utf-8" },
+	};
+	const char *dot = strrchr(path, '.');
+	size_t i;
+
+	for (i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+/* Only plain names below static_dir: no "..", no hidden files. */
+static int
+static_path_ok(const char *url)
+{
+	const char *p;
+
+	if (url[0] != '/' || strlen(url) > 200)
+		return 0;
+	for (p = url; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("/._-", *p))
+			return 0;
+	return strstr(url, "/.") == NULL && strstr(url, "//") == NULL;
+}
+
+static enum MHD_Result
+static_file(struct req *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char path[1024];
+	struct stat sb;
+	const char *url = strcmp(r->url, "/") == 0 ? "/index.html" : r->url;
+	int fd;
+
+	if (!static_path_ok(url))
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "not found");
+	if (!r->get)
+		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method not allowed");
+	if ((size_t)snprintf(path, sizeof(path), "%s%s", r->h->static_dir,
+	    url) >= sizeof(path))
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "not found");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "not found");
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size > STATIC_MAX) {
+		close(fd);
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "not found");
+	}
+	if ((resp = MHD_create_response_from_fd((uint64_t)sb.st_size, fd))
+	    == NULL) {
+		close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", content_type(url));
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+	    "default-src 'self'; connect-src 'self' ws: wss:; "
+	    "img-src 'self' data:; frame-ancestors 'none'");
+	ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ---- routing ---- */
+
+static enum MHD_Result
+route_worker(struct req *r, const char *rest)
+{
+	char id[DASH_ID_MAX];
+	const char *slash = strchr(rest, '/');
+	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+
+	if (n == 0 || n >= sizeof(id))
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such worker");
+	memcpy(id, rest, n);
+	id[n] = '\0';
+	if (slash)
+		return api_command(r, id, slash + 1);
+	if (!r->get)
+		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method not allowed");
+	return api_worker(r, id);
+}
+
+static enum MHD_Result
+route_api(struct req *r)
+{
+	const char *p = r->url + 4;	/* after "/api" */
+	const struct dash_source *s = r->h->src;
+
+	if (strncmp(p, "/workers/", 9) == 0)
+		return route_worker(r, p + 9);
+	if (strcmp(p, "/stats") && strcmp(p, "/workers") && strcmp(p, "/jobs")
+	    && strcmp(p, "/shares") && strcmp(p, "/blocks") &&
+	    strcmp(p, "/payouts") && strcmp(p, "/config") &&
+	    strcmp(p, "/hashrate"))
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint");
+	if (!r->get)
+		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method not allowed");
+	if (strcmp(p, "/stats") == 0)
+		return api_stats(r);
+	if (strcmp(p, "/workers") == 0)
+		return api_workers(r);
+	if (strcmp(p, "/jobs") == 0)
+		return api_list(r, "jobs", s->jobs);
+	if (strcmp(p, "/shares") == 0)
+		return api_list(r, "shares", s->shares);
+	if (strcmp(p, "/blocks") == 0)
+		return api_list(r, "blocks", s->blocks);
+	if (strcmp(p, "/payouts") == 0)
+		return api_payouts(r);
+	if (strcmp(p, "/hashrate") == 0)
+		return api_hashrate(r);
+	return api_config(r);
+}
+
+static enum MHD_Result
+route(struct req *r)
+{
+	if (strcmp(r->url, "/api") == 0 || strncmp(r->url, "/api/", 5) == 0)
+		return route_api(r);
+	if (strcmp(r->url, "/health") == 0 || strcmp(r->url, "/metrics") == 0) {
+		if (!r->get)
+			return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+			    "method not allowed");
+		return r->url[1] == 'h' ? health(r) : metrics(r);
+	}
+	return static_file(r);
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	static int seen;
+	struct req r;
+
+	/* First call: headers only.  Then any body arrives in pieces; no
+	 * endpoint takes one, so it is read and dropped. */
+	if (*con_cls == NULL) {
+		*con_cls = &seen;
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	r.h = cls;
+	r.conn = conn;
+	r.url = url;
+	r.method = method;
+	r.allow = "GET, HEAD";
+	r.get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	return route(&r);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_warnx("http: %s", line);
+}
+
+static struct addrinfo *
+resolve(const char *listen)
+{
+	struct addrinfo hints, *ai = NULL;
+	char host[128], port[8];
+	int p;
+
+	if (dash_listen_parse(listen, host, sizeof(host), &p) != 0) {
+		log_warnx("http: bad listen address \"%s\" (want host:port)",
+		    listen);
+		return NULL;
+	}
+	snprintf(port, sizeof(port), "%d", p);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (getaddrinfo(host[0] ? host : NULL, port, &hints, &ai) != 0) {
+		log_warnx("http: cannot resolve listen address \"%s\"", listen);
+		return NULL;
+	}
+	return ai;
+}
+
+struct http *
+http_new(const struct http_config *cfg, const struct dash_source *src,
+    struct live *live)
+{
+	const union MHD_DaemonInfo *info;
+	const char *listen = cfg->listen ? cfg->listen : HTTP_DEFAULT_LISTEN;
+	struct addrinfo *ai;
+	struct http *h;
+	unsigned int flags;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->src = src;
+	h->live = live;
+	h->static_dir = strdup(cfg->static_dir ? cfg->static_dir :
+	    COOPMINE_DATADIR "/www");
+	h->ws_url = cfg->ws_url && cfg->ws_url[0] ? strdup(cfg->ws_url) : NULL;
+	h->version = strdup(cfg->version ? cfg->version : PACKAGE_VERSION);
+	if (cfg->token && cfg->token[0]) {
+		token_hash(cfg->token, strlen(cfg->token), h->token_hash);
+		h->has_token = 1;
+	}
+	if ((ai = resolve(listen)) == NULL) {
+		http_free(h);
+		return NULL;
+	}
+	/* AUTO: epoll or poll, as select() fails past fd 1023 */
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+	    MHD_USE_ERROR_LOG;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)64,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (h->mhd == NULL) {
+		log_warnx("http: cannot listen on %s", listen);
+		http_free(h);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info ? info->port : 0;
+	log_info("http: dashboard on %s (port %d), page from %s, commands %s",
+	    listen, h->port, h->static_dir,
+	    h->has_token ? "enabled" : "disabled (no token)");
+	return h;
+}
+
+void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->mhd)
+		MHD_stop_daemon(h->mhd);
+	OPENSSL_cleanse(h->token_hash, sizeof(h->token_hash));
+	free(h->static_dir);
+	free(h->ws_url);
+	free(h->version);
+	free(h);
+}
+
+int
+http_port(const struct http *h)
+{
+	return h->port;
+}

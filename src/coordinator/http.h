@@ -1,0 +1,45 @@
+/*
+ * http.h: the dashboard's HTTP server (libmicrohttpd): the page from www/,
+ * the REST API (/api/...), /metrics and /health.  The coordinator creates
+ * it at start-up with its dash_source and the live feed; it runs on
+ * libmicrohttpd's own thread until http_free().
+ */
+#ifndef COOPMINE_HTTP_H
+#define COOPMINE_HTTP_H
+
+#include <stddef.h>
+
+#include "coordinator/dash_source.h"
+#include "coordinator/live.h"
+
+#define HTTP_DEFAULT_LISTEN	"127.0.0.1:8080"
+#define HTTP_LIMIT_DEFAULT	50
+#define HTTP_LIMIT_MAX		500
+#define HTTP_OFFSET_MAX		1000000
+
+struct http_config {
+	const char	*listen;	/* "host:port"; NULL: HTTP_DEFAULT_LISTEN */
+	const char	*static_dir;	/* NULL: COOPMINE_DATADIR "/www" */
+	const char	*token;		/* bearer token of POST commands;
+					 * NULL or "": commands disabled */
+	const char	*ws_url;	/* the feed's public URL, for proxies;
+					 * NULL: the page uses its own host and
+					 * the live feed's port */
+	const char	*version;	/* shown by /api/config; NULL: ours */
+};
+
+struct http;
+
+/* Binds and starts serving; NULL (logged) when it cannot.  src and live
+ * (which may be NULL: no feed) must outlive the server. */
+struct http	*http_new(const struct http_config *cfg,
+		    const struct dash_source *src, struct live *live);
+void		 http_free(struct http *h);
+/* The port actually bound (useful with port 0). */
+int		 http_port(const struct http *h);
+/* Parses a decimal query parameter within [min, max]: 0, or -EINVAL.
+ * The one parser of /api query numbers (also fuzzed). */
+int		 http_parse_count(const char *s, long long min, long long max,
+		    long long *out);
+
+#endif

@@ -1,0 +1,156 @@
+// dashboard.mjs: drives headless Chromium (Debian's, through playwright-core)
+// against a running dashboard: the page loads without console errors, shows
+// the workers, its numbers move with the live feed, sorting works, it fits
+// a phone, and it reconnects by itself when the coordinator restarts;
+// screenshots go to OUTDIR.  Run by tests/system/dash_browser.sh:
+//   node dashboard.mjs OUTDIR FIXTURE [FIXTURE-ARGS...]
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [outdir, fixture, ...fixtureArgs] = process.argv.slice(2);
+
+// Starts the fixture coordinator; resolves to { proc, http, ws }.
+function startFixture(extra) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(fixture, fixtureArgs.concat(extra), { stdio: ['ignore', 'pipe', 'inherit'] });
+    let buf = '';
+    proc.on('error', reject);
+    proc.on('exit', (c) => reject(new Error('fixture exited with ' + c)));
+    proc.stdout.on('data', (d) => {
+      buf += d;
+      const m = /HTTP_PORT=(\d+) WS_PORT=(\d+)/.exec(buf);
+      if (m) resolve({ proc, http: Number(m[1]), ws: Number(m[2]) });
+    });
+  });
+}
+function stopFixture(f) {
+  return new Promise((resolve) => {
+    f.proc.removeAllListeners('exit');
+    f.proc.on('exit', (code, sig) => resolve(code === null ? sig : code));
+    f.proc.kill('SIGTERM');
+  });
+}
+
+let fx = await startFixture([]);
+const base = 'http://127.0.0.1:' + fx.http;
+let n = 0, failed = 0;
+function ok(cond, desc, detail) {
+  n++;
+  if (!cond) failed++;
+  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${desc}`);
+  if (!cond && detail !== undefined) console.log('#   ' + JSON.stringify(detail));
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'coopmine-chromium.'));
+const ctx = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--headless', '--disable-gpu',
+    '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run'],
+  viewport: { width: 1366, height: 900 },
+});
+const problems = [];
+// Polls from node: page.waitForFunction would need eval, which the page's
+// Content-Security-Policy (rightly) forbids.
+async function until(probe, ms) {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await probe()) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+try {
+  const page = ctx.pages()[0] || await ctx.newPage();
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(String(e)));
+  page.on('requestfailed', (r) => problems.push('failed: ' + r.url()));
+  page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('ws://127.0.0.1')) problems.push('outside: ' + r.url()); });
+
+  const resp = await page.goto(base + '/', { waitUntil: 'load' });
+  ok(resp && resp.status() === 200, 'the page loads');
+  await page.waitForSelector('#workers tbody tr[data-worker="rig-alpha"]', { timeout: 10000 });
+  const ids = await page.$$eval('#workers tbody tr', (rows) => rows.map((r) => r.dataset.worker));
+  ok(ids.includes('rig-alpha') && ids.includes('vm-gamma') && ids.length >= 4,
+    'the workers table shows the cluster\'s workers', ids);
+  ok(ids.includes('odd"id\\x'), 'an odd worker id is shown as text', ids);
+
+  ok(await until(async () => (await page.textContent('#live-badge')) === 'live', 10000),
+    'the live feed connects');
+  const shares0 = await page.textContent('#c-shares');
+  const feed0 = await page.$$eval('#shares li', (l) => l.length);
+  ok(await until(async () => (await page.textContent('#c-shares')) !== shares0, 10000),
+    'the shares card changes as the feed arrives', shares0);
+  const rate0 = await page.textContent('#c-hashrate');
+  ok(await until(async () => (await page.textContent('#c-hashrate')) !== rate0, 10000),
+    'the hashrate card changes as the feed arrives', rate0);
+  const hr = await page.textContent('#c-hashrate');
+  ok(/[0-9.]+ (k|M)?H\/s/.test(hr), 'the hashrate card shows a rate', hr);
+  const feed1 = await page.$$eval('#shares li', (l) => l.length);
+  ok(feed1 > 0 && feed1 >= feed0, 'the live shares feed fills', [feed0, feed1]);
+  await page.waitForSelector('#blocks .block .split div', { timeout: 15000 })
+    .then(() => ok(true, 'a found block shows its PPLNS split'),
+      () => ok(false, 'a found block shows its PPLNS split'));
+  await page.waitForSelector('#workers tbody tr[data-worker="late-delta"]', { timeout: 10000 })
+    .then(() => ok(true, 'a worker that joins appears without a reload'),
+      () => ok(false, 'a worker that joins appears without a reload'));
+
+  // the chart has been drawn: some non-transparent pixels
+  const painted = await page.$eval('#chart', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let k = 0;
+    for (let i = 3; i < d.length; i += 16) if (d[i]) k++;
+    return k;
+  });
+  ok(painted > 500, 'the hashrate chart is drawn', painted);
+
+  // sorting
+  await page.click('#workers th[data-key="worker_id"]');
+  let first = await page.$eval('#workers tbody tr', (r) => r.dataset.worker);
+  ok(first === 'laptop-beta', 'sorting by worker name', first);
+  await page.click('#workers th[data-key="hashrate"]');
+  first = await page.$eval('#workers tbody tr', (r) => r.dataset.worker);
+  ok(first === 'rig-alpha', 'sorting by hashrate puts the fastest first', first);
+
+  await page.waitForTimeout(1200);
+  await page.screenshot({ path: join(outdir, 'dashboard.png'), fullPage: true });
+  ok(true, 'screenshot saved: ' + join(outdir, 'dashboard.png'));
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(800);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  ok(overflow <= 0, 'on a phone-sized screen nothing overflows sideways', overflow);
+  await page.screenshot({ path: join(outdir, 'dashboard-phone.png'), fullPage: true });
+  await page.setViewportSize({ width: 1366, height: 900 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.waitForTimeout(1200);
+  await page.screenshot({ path: join(outdir, 'dashboard-dark.png'), fullPage: true });
+  ok(problems.length === 0, 'no console errors, failed or outside requests', problems);
+
+  // The coordinator restarts: the page notices, then reconnects by itself.
+  const rc = await stopFixture(fx);
+  ok(rc === 0, 'the fixture stops cleanly', rc);
+  ok(await until(async () => (await page.textContent('#live-badge')) !== 'live', 10000),
+    'the page shows the feed is lost', await page.textContent('#live-badge'));
+  fx = await startFixture(['--http-port', String(fx.http), '--ws-port', String(fx.ws)]);
+  ok(await until(async () => (await page.textContent('#live-badge')) === 'live', 20000),
+    'the page reconnects its live feed by itself', await page.textContent('#live-badge'));
+  const s1 = await page.textContent('#c-shares');
+  ok(await until(async () => (await page.textContent('#c-shares')) !== s1, 10000),
+    'numbers move again after the reconnect', s1);
+} catch (e) {
+  ok(false, 'the browser run completed', String(e));
+} finally {
+  await ctx.close();
+  rmSync(profile, { recursive: true, force: true });
+  if (fx) {
+    const rc = await stopFixture(fx);
+    ok(rc === 0, 'the fixture stops cleanly at the end', rc);
+  }
+}
+console.log(`1..${n}`);
+process.exit(failed ? 1 : 0);

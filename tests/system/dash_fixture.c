@@ -1,0 +1,657 @@
+/*
+ * dash_fixture.c: a test double of the coordinator for the dashboard
+ * tests.  It fills a dash_source with deterministic data that changes as
+ * time goes on (workers join, shares arrive, jobs change, a block is found
+ * with its PPLNS split), publishes the matching live events, and serves it
+ * all through the real http.c and live.c.  Started by tests/system/dash_*.
+ *
+ *   dash_fixture --static DIR [--http-port P] [--ws-port P] [--token T]
+ *       [--max-clients N] [--backlog N] [--tick-ms MS]
+ * Prints "HTTP_PORT=p WS_PORT=q" once listening.  SIGUSR1 publishes a
+ * burst of big events (to choke slow clients), SIGUSR2 toggles the pool
+ * connection, SIGTERM/SIGINT stop it cleanly.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "coordinator/dash_json.h"
+#include "coordinator/http.h"
+#include "coordinator/live.h"
+
+#define NWORKERS	5
+#define HIST		DASH_HISTORY_MAX
+#define HIST_STEP_MS	5000
+
+struct fx_worker {
+	struct dash_worker	w;
+	int			present;
+	double			base;		/* H/s */
+	struct dash_point	hist[HIST];	/* ring */
+	size_t			nhist, hhead;
+};
+
+struct fx {
+	pthread_mutex_t		lock;	/* guards everything below */
+	struct fx_worker	wk[NWORKERS];
+	struct dash_point	total[HIST];
+	size_t			ntotal, thead;
+	int64_t			started, last_hist;
+	uint64_t		tick, share_seq, job_seq, valid, invalid;
+	uint64_t		rej_stale, rej_dup, rej_low, switches;
+	int			pool_up;
+	json_t			*jobs, *shares, *blocks, *payouts;
+	struct live		*live;
+	atomic_int		stop;
+	int			tick_ms;
+};
+
+static struct fx fx;
+
+static const struct {
+	const char *id, *name;
+	double base;
+	int threads, join_tick;
+} seeds[NWORKERS] = {
+	{ "rig-alpha", "Desktop (Ryzen 7)", 4200, 16, 0 },
+	{ "laptop-beta", "ThinkPad X1", 1150, 8, 0 },
+	{ "vm-gamma", "Cloud c5.xlarge", 2300, 4, 0 },
+	{ "odd\"id\\x", "Label escaping \"test\"", 640, 2, 0 },
+	{ "late-delta", "Joins after a while", 1800, 4, 6 },
+};
+
+/* ---- the dash_source functions (any thread) ---- */
+
+static int
+src_stats(void *ctx, struct dash_stats *st)
+{
+	size_t i;
+
+	(void)ctx;
+	pthread_mutex_lock(&fx.lock);
+	snprintf(st->cluster_id, sizeof(st->cluster_id), "test-cluster");
+	snprintf(st->cluster_name, sizeof(st->cluster_name),
+	    "CoopMine Test Cluster");
+	for (i = 0; i < NWORKERS; i++) {
+		if (!fx.wk[i].present)
+			continue;
+		st->workers_total++;
+		if (strcmp(fx.wk[i].w.status, "offline") != 0) {
+			st->workers_online++;
+			st->total_hashrate += fx.wk[i].w.hashrate;
+		}
+	}
+	st->shares_valid = fx.valid;
+	st->shares_invalid = fx.invalid;
+	st->blocks_found = json_array_size(fx.blocks);
+	if (st->blocks_found)
+		st->last_block_time = json_integer_value(json_object_get(
+		    json_array_get(fx.blocks, st->blocks_found - 1), "time"));
+	st->uptime_ms = clock_wall_ms() - fx.started;
+	snprintf(st->rejections[0].reason, DASH_REASON_MAX, "stale");
+	st->rejections[0].count = fx.rej_stale;
+	snprintf(st->rejections[1].reason, DASH_REASON_MAX, "duplicate");
+	st->rejections[1].count = fx.rej_dup;
+	snprintf(st->rejections[2].reason, DASH_REASON_MAX, "low_difficulty");
+	st->rejections[2].count = fx.rej_low;
+	st->nrejections = 3;
+	/* the password must never come out of the dashboard */
+	snprintf(st->pool_url, sizeof(st->pool_url),
+	    "stratum+tcp://wallet123:SECRETPASS@127.0.0.1:3333");
+	st->pool_connected = fx.pool_up;
+	st->pool_latency_ms = 12.5 + (double)(fx.tick % 5);
+	st->pool_switches = fx.switches;
+	st->verify_queue_depth = fx.tick % 3;
+	st->verify_latency_ms = 31.0;
+	st->ledger_writable = 1;
+	st->ledger_commit_ms = 2.25;
+	pthread_mutex_unlock(&fx.lock);
+	return 0;
+}
+
+static int
+src_workers(void *ctx, struct dash_worker *out, size_t max)
+{
+	size_t i, n = 0;
+
+	(void)ctx;
+	pthread_mutex_lock(&fx.lock);
+	for (i = 0; i < NWORKERS; i++) {
+		if (!fx.wk[i].present)
+			continue;
+		if (n < max)
+			out[n] = fx.wk[i].w;
+		n++;
+	}
+	pthread_mutex_unlock(&fx.lock);
+	return (int)n;
+}
+
+static struct fx_worker *
+find_locked(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < NWORKERS; i++)
+		if (fx.wk[i].present && strcmp(fx.wk[i].w.id, id) == 0)
+			return &fx.wk[i];
+	return NULL;
+}
+
+static int
+src_worker(void *ctx, const char *id, struct dash_worker *out)
+{
+	struct fx_worker *w;
+
+	(void)ctx;
+	pthread_mutex_lock(&fx.lock);
+	if ((w = find_locked(id)) != NULL)
+		*out = w->w;
+	pthread_mutex_unlock(&fx.lock);
+	return w ? 0 : -ENOENT;
+}
+
+static size_t
+ring_copy(const struct dash_point *ring, size_t n, size_t head,
+    struct dash_point *out, size_t max)
+{
+	size_t i, k = n < max ? n : max;
+
+	/* the newest k points, oldest first */
+	for (i = 0; i < k; i++)
+		out[i] = ring[(head + HIST - k + i) % HIST];
+	return k;
+}
+
+static int
+src_history(void *ctx, const char *id, struct dash_point *out, size_t max)
+{
+	struct fx_worker *w;
+	int n = -ENOENT;
+
+	(void)ctx;
+	pthread_mutex_lock(&fx.lock);
+	if (id == NULL)
+		n = (int)ring_copy(fx.total, fx.ntotal, fx.thead, out, max);
+	else if ((w = find_locked(id)) != NULL)
+		n = (int)ring_copy(w->hist, w->nhist, w->hhead, out, max);
+	pthread_mutex_unlock(&fx.lock);
+	return n;
+}
+
+/* Stored oldest first; served newest first. */
+static json_t *
+page(json_t *list, size_t limit, size_t offset, size_t *total)
+{
+	json_t *out = json_array();
+	size_t n, i;
+
+	pthread_mutex_lock(&fx.lock);
+	n = json_array_size(list);
+	for (i = offset; i < n && i < offset + limit; i++)
+		json_array_append(out, json_array_get(list, n - 1 - i));
+	*total = n;
+	pthread_mutex_unlock(&fx.lock);
+	return out;
+}
+
+static json_t *
+src_jobs(void *ctx, size_t limit, size_t offset, size_t *total)
+{
+	(void)ctx;
+	return page(fx.jobs, limit, offset, total);
+}
+
+static json_t *
+src_shares(void *ctx, size_t limit, size_t offset, size_t *total)
+{
+	(void)ctx;
+	return page(fx.shares, limit, offset, total);
+}
+
+static json_t *
+src_blocks(void *ctx, size_t limit, size_t offset, size_t *total)
+{
+	(void)ctx;
+	return page(fx.blocks, limit, offset, total);
+}
+
+static json_t *
+src_payouts(void *ctx, int64_t block_id, int *err)
+{
+	json_t *p;
+	char key[32];
+
+	(void)ctx;
+	snprintf(key, sizeof(key), "%lld", (long long)block_id);
+	pthread_mutex_lock(&fx.lock);
+	p = json_object_get(fx.payouts, key);
+	if (p)
+		json_incref(p);
+	pthread_mutex_unlock(&fx.lock);
+	if (p == NULL)
+		*err = -ENOENT;
+	return p;
+}
+
+static int
+src_command(void *ctx, const char *id, enum dash_cmd cmd)
+{
+	struct fx_worker *w;
+	const char *want;
+	json_t *ev = NULL;
+	int rc = 0;
+
+	(void)ctx;
+	want = cmd == DASH_CMD_PAUSE ? "paused" :
+	    cmd == DASH_CMD_RESUME ? "online" : "offline";
+	pthread_mutex_lock(&fx.lock);
+	if ((w = find_locked(id)) == NULL)
+		rc = -ENOENT;
+	else if (strcmp(w->w.status, want) == 0)
+		rc = -EALREADY;
+	else {
+		snprintf(w->w.status, sizeof(w->w.status), "%s", want);
+		ev = json_pack("{s:s, s:s}", "worker_id", id, "status", want);
+	}
+	pthread_mutex_unlock(&fx.lock);
+	if (ev) {
+		if (cmd == DASH_CMD_KICK)
+			live_publish(fx.live, LIVE_WORKER_LEFT, ev);
+		json_decref(ev);
+	}
+	return rc;
+}
+
+static const struct dash_source source = {
+	NULL, src_stats, src_workers, src_worker, src_history, src_jobs,
+	src_shares, src_blocks, src_payouts, src_command
+};
+
+/* ---- the changing world (ticker thread) ---- */
+
+static double
+rate_at(const struct fx_worker *w, int64_t t)
+{
+	double x = (double)t / 60000.0;
+
+	return w->base * (1.0 + 0.06 * sin(x + w->base) +
+	    0.03 * sin(7.3 * x + w->base / 3.0));
+}
+
+static void
+hist_push(struct dash_point *ring, size_t *n, size_t *head, int64_t t,
+    double h)
+{
+	ring[*head].t = t;
+	ring[*head].hashrate = h;
+	*head = (*head + 1) % HIST;
+	if (*n < HIST)
+		(*n)++;
+}
+
+static void
+sample_locked(int64_t t)
+{
+	double total = 0;
+	size_t i;
+
+	for (i = 0; i < NWORKERS; i++) {
+		struct fx_worker *w = &fx.wk[i];
+
+		if (!w->present)
+			continue;
+		if (strcmp(w->w.status, "online") == 0)
+			w->w.hashrate = rate_at(w, t);
+		else
+			w->w.hashrate = 0;
+		hist_push(w->hist, &w->nhist, &w->hhead, t, w->w.hashrate);
+		total += w->w.hashrate;
+	}
+	hist_push(fx.total, &fx.ntotal, &fx.thead, t, total);
+}
+
+static json_t *
+new_job_locked(int64_t now)
+{
+	char id[32];
+	json_t *job;
+
+	fx.job_seq++;
+	snprintf(id, sizeof(id), "job-%04llu", (unsigned long long)fx.job_seq);
+	job = json_pack("{s:s, s:I, s:f, s:s, s:I, s:b, s:s}", "job_id", id,
+	    "height", (json_int_t)(4200 + fx.job_seq), "difficulty", 120000.0,
+	    "algo", "rx/0", "created_at", (json_int_t)now, "clean", 1,
+	    "upstream", "127.0.0.1:3333");
+	json_array_append(fx.jobs, job);
+	if (json_array_size(fx.jobs) > 200)
+		json_array_remove(fx.jobs, 0);
+	return job;
+}
+
+static json_t *
+new_share_locked(int64_t now)
+{
+	static const char *reasons[] = { "stale", "duplicate",
+	    "low_difficulty" };
+	struct fx_worker *w;
+	const char *reason = "";
+	json_t *share;
+	size_t i;
+	int valid;
+
+	for (i = 0; i < NWORKERS; i++) {
+		w = &fx.wk[(fx.share_seq + 1 + i) % NWORKERS];
+		if (w->present && strcmp(w->w.status, "online") == 0)
+			break;
+	}
+	if (i == NWORKERS)
+		return NULL;	/* nobody is hashing */
+	fx.share_seq++;
+	valid = fx.share_seq % 7 != 0;
+	if (valid) {
+		w->w.shares_valid++;
+		fx.valid++;
+	} else {
+		reason = reasons[(fx.share_seq / 7) % 3];
+		w->w.shares_invalid++;
+		fx.invalid++;
+		if (reason == reasons[0])
+			fx.rej_stale++;
+		else if (reason == reasons[1])
+			fx.rej_dup++;
+		else
+			fx.rej_low++;
+	}
+	w->w.last_seen = now;
+	w->w.lease_done = (w->w.lease_done + 90000) % w->w.lease_size;
+	share = json_pack("{s:I, s:s, s:s, s:f, s:s, s:s, s:b, s:I}",
+	    "share_id", (json_int_t)fx.share_seq, "worker_id", w->w.id,
+	    "job_id", json_string_value(json_object_get(json_array_get(fx.jobs,
+	    json_array_size(fx.jobs) - 1), "job_id")),
+	    "difficulty", 5000.0 + (double)(fx.share_seq % 13) * 250.0,
+	    "status", valid ? "valid" : "invalid", "reason", reason,
+	    "is_block", 0, "time", (json_int_t)now);
+	json_array_append(fx.shares, share);
+	if (json_array_size(fx.shares) > 1000)
+		json_array_remove(fx.shares, 0);
+	return share;
+}
+
+static json_t *
+new_block_locked(int64_t now)
+{
+	json_int_t id = (json_int_t)json_array_size(fx.blocks) + 1;
+	json_int_t reward = 50000000000LL, fee = 500000000LL, rest, given = 0;
+	json_t *block, *parts;
+	double sum = 0;
+	char key[32];
+	size_t i;
+
+	for (i = 0; i < NWORKERS; i++)
+		if (fx.wk[i].present)
+			sum += (double)fx.wk[i].w.shares_valid + 1;
+	parts = json_array();
+	rest = reward - fee;
+	for (i = 0; i < NWORKERS; i++) {
+		double d = (double)fx.wk[i].w.shares_valid + 1;
+		json_int_t amount;
+
+		if (!fx.wk[i].present)
+			continue;
+		amount = (json_int_t)floor((double)rest * d / sum);
+		given += amount;
+		json_array_append_new(parts, json_pack("{s:s, s:f, s:I}",
+		    "worker_id", fx.wk[i].w.id, "difficulty", d * 5000.0,
+		    "amount", amount));
+	}
+	/* the remainder goes to the first part, so the parts sum exactly */
+	json_object_set_new(json_array_get(parts, 0), "amount", json_integer(
+	    json_integer_value(json_object_get(json_array_get(parts, 0),
+	    "amount")) + rest - given));
+	block = json_pack("{s:I, s:I, s:s, s:I, s:s, s:I, s:s}",
+	    "block_id", id, "height", (json_int_t)(4200 + fx.job_seq),
+	    "hash", "00000000a3f1c2e4b5d6978812ab34cd56ef7890123456789abcdef0123456",
+	    "reward", reward, "found_by", "rig-alpha", "time", (json_int_t)now,
+	    "status", "submitted");
+	json_array_append(fx.blocks, block);
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	json_object_set_new(fx.payouts, key, json_pack("{s:I, s:I, s:I, s:I,"
+	    " s:o}", "block_id", id, "height", (json_int_t)(4200 + fx.job_seq),
+	    "reward", reward, "fee", fee, "parts", parts));
+	return block;
+}
+
+static void
+worker_init_locked(size_t i, int64_t now)
+{
+	struct fx_worker *w = &fx.wk[i];
+
+	memset(w, 0, sizeof(*w));
+	w->present = 1;
+	w->base = seeds[i].base;
+	snprintf(w->w.id, sizeof(w->w.id), "%s", seeds[i].id);
+	snprintf(w->w.name, sizeof(w->w.name), "%s", seeds[i].name);
+	snprintf(w->w.status, sizeof(w->w.status), "online");
+	snprintf(w->w.job_id, sizeof(w->w.job_id), "job-%04llu",
+	    (unsigned long long)fx.job_seq);
+	w->w.threads = seeds[i].threads;
+	w->w.connected_at = now;
+	w->w.last_seen = now;
+	w->w.lease_size = 4000000;
+	w->w.lease_done = 400000 * (i + 1);
+	w->w.hashrate = rate_at(w, now);
+}
+
+/* One step of the world; events go out after the lock is dropped. */
+static void
+step(void)
+{
+	json_t *ev[4] = { NULL, NULL, NULL, NULL };
+	enum live_event type[4];
+	int64_t now = clock_wall_ms();
+	size_t i, nev = 0;
+
+	pthread_mutex_lock(&fx.lock);
+	fx.tick++;
+	for (i = 0; i < NWORKERS; i++)
+		if (!fx.wk[i].present && seeds[i].join_tick > 0 &&
+		    fx.tick == (uint64_t)seeds[i].join_tick) {
+			worker_init_locked(i, now);
+			type[nev] = LIVE_WORKER_JOINED;
+			ev[nev++] = dash_json_worker(&fx.wk[i].w);
+		}
+	sample_locked(now);
+	if (fx.tick % 10 == 0) {
+		type[nev] = LIVE_JOB;
+		ev[nev++] = new_job_locked(now);
+	}
+	type[nev] = LIVE_SHARE;
+	if ((ev[nev] = new_share_locked(now)) != NULL)
+		nev++;
+	if (fx.tick == 12) {
+		type[nev] = LIVE_BLOCK;
+		ev[nev++] = new_block_locked(now);
+	}
+	pthread_mutex_unlock(&fx.lock);
+	for (i = 0; i < nev; i++) {
+		live_publish(fx.live, type[i], ev[i]);
+		json_decref(ev[i]);
+	}
+}
+
+static void
+burst(void)
+{
+	char pad[2049];
+	json_t *ev;
+	int i;
+
+	/* 8 MB over about 2 s: more than any socket buffer holds, slow
+	 * enough for a client that reads. */
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	for (i = 0; i < 4000; i++) {
+		ev = json_pack("{s:i, s:s}", "n", i, "pad", pad);
+		live_publish(fx.live, LIVE_JOB, ev);
+		json_decref(ev);
+		usleep(500);
+	}
+	log_info("burst of 4000 events sent");
+}
+
+static void *
+ticker(void *arg)
+{
+	pid_t parent = getppid();
+
+	(void)arg;
+	while (!atomic_load(&fx.stop)) {
+		usleep((useconds_t)fx.tick_ms * 1000);
+		step();
+		/* a test driver that died must not leave us running */
+		if (getppid() != parent) {
+			log_warnx("the test driver is gone: stopping");
+			kill(getpid(), SIGTERM);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void
+world_init(void)
+{
+	int64_t now = clock_wall_ms(), t;
+	size_t i;
+
+	pthread_mutex_init(&fx.lock, NULL);
+	fx.started = now - 3 * 3600 * 1000 - 1234567;
+	fx.pool_up = 1;
+	fx.jobs = json_array();
+	fx.shares = json_array();
+	fx.blocks = json_array();
+	fx.payouts = json_object();
+	json_decref(new_job_locked(now));
+	for (i = 0; i < NWORKERS; i++)
+		if (seeds[i].join_tick == 0)
+			worker_init_locked(i, now - 3600 * 1000);
+	/* an hour of history, so the chart has a past */
+	for (t = now - 3600 * 1000; t < now; t += HIST_STEP_MS)
+		sample_locked(t);
+	for (i = 0; i < 40; i++)
+		json_decref(new_share_locked(now - (int64_t)(40 - i) * 1000));
+
+	for (i = 0; i < NWORKERS; i++)
+		if (fx.wk[i].present)
+			fx.wk[i].w.last_seen = now;
+}
+
+static void
+world_free(void)
+{
+	json_decref(fx.jobs);
+	json_decref(fx.shares);
+	json_decref(fx.blocks);
+	json_decref(fx.payouts);
+	pthread_mutex_destroy(&fx.lock);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct http_config hc = { 0 };
+	struct live_config lc = { 0 };
+	char hl[64], wl[64];
+	const char *hp = "0", *wp = "0";
+	struct http *h;
+	pthread_t tk;
+	sigset_t set;
+	int i, sig;
+
+	log_init("dash_fixture", LOG_LVL_INFO, 0);
+	fx.tick_ms = 500;
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--http-port") == 0)
+			hp = argv[i + 1];
+		else if (strcmp(argv[i], "--ws-port") == 0)
+			wp = argv[i + 1];
+		else if (strcmp(argv[i], "--static") == 0)
+			hc.static_dir = argv[i + 1];
+		else if (strcmp(argv[i], "--token") == 0)
+			hc.token = argv[i + 1];
+		else if (strcmp(argv[i], "--max-clients") == 0)
+			lc.max_clients = (size_t)atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--backlog") == 0)
+			lc.backlog = (size_t)atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--tick-ms") == 0)
+			fx.tick_ms = atoi(argv[i + 1]);
+		else {
+			fprintf(stderr, "dash_fixture: unknown %s\n", argv[i]);
+			return 2;
+		}
+	}
+	snprintf(hl, sizeof(hl), "127.0.0.1:%s", hp);
+	snprintf(wl, sizeof(wl), "127.0.0.1:%s", wp);
+	hc.listen = hl;
+	lc.listen = wl;
+
+	/* Every thread started below inherits this mask; main takes them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	world_init();
+	if ((fx.live = live_new(&lc, &source)) == NULL)
+		return 1;
+	if ((h = http_new(&hc, &source, fx.live)) == NULL) {
+		live_free(fx.live);
+		return 1;
+	}
+	printf("HTTP_PORT=%d WS_PORT=%d\n", http_port(h), live_port(fx.live));
+	fflush(stdout);
+	pthread_create(&tk, NULL, ticker, NULL);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1) {
+			burst();
+			continue;
+		}
+		if (sig == SIGUSR2) {
+			json_t *ev;
+
+			pthread_mutex_lock(&fx.lock);
+			fx.pool_up = !fx.pool_up;
+			fx.switches++;
+			ev = json_pack("{s:s, s:b}", "url", "127.0.0.1:3333",
+			    "connected", fx.pool_up);
+			pthread_mutex_unlock(&fx.lock);
+			live_publish(fx.live, LIVE_POOL_SWITCH, ev);
+			json_decref(ev);
+			continue;
+		}
+		break;
+	}
+	atomic_store(&fx.stop, 1);
+	pthread_join(tk, NULL);
+	http_free(h);
+	live_free(fx.live);
+	world_free();
+	log_info("stopped");
+	return 0;
+}
