@@ -17,6 +17,9 @@
 #include "common/log.h"
 #include "common/target.h"
 #include "coordinator/core.h"
+#include "coordinator/dashsrc.h"
+#include "coordinator/http.h"
+#include "coordinator/live.h"
 #include "coordinator/registry.h"
 
 struct stream_ref {
@@ -32,6 +35,9 @@ struct core {
 	struct shares *shares;
 	struct ledger *ledger;
 	struct upstream *up;
+	struct dashsrc *dash;
+	struct live *live;		/* NULL: no dashboard */
+	struct http *http;
 
 	pthread_mutex_t streams_lock;	/* guards streams[] */
 	struct stream_ref *streams;
@@ -47,6 +53,15 @@ struct core {
 	pthread_cond_t tick_cond;
 	int stopping, started;
 };
+
+/* Sends an event to the live feed (any thread); takes data's reference. */
+static void
+publish(struct core *c, enum live_event ev, json_t *data)
+{
+	if (c->live != NULL && data != NULL)
+		live_publish(c->live, ev, data);
+	json_decref(data);
+}
 
 /* --- the job streams of the workers --- */
 
@@ -196,6 +211,9 @@ hook_register(void *arg, const char *worker_id,
 	lw.version = req->version;
 	lw.seen_at = now;
 	ledger_worker_seen(c->ledger, &lw);
+	publish(c, LIVE_WORKER_JOINED, json_pack("{s:s, s:s, s:i}", "worker_id",
+	    worker_id, "worker_name", req->worker_name ? req->worker_name : "",
+	    "threads", req->threads));
 	if (jobs_worker_join(c->jobs, worker_id, guess, now, &w) == 0) {
 		work_to_msg(&w, &m, target);
 		rpc_register_set_job(resp, &m);
@@ -307,8 +325,11 @@ hook_worker_status(void *arg, const char *worker_id, int online,
 	    why == REGISTRY_TIMED_OUT ? "missed heartbeats" :
 	    why == REGISTRY_REGISTERED ? "registered" : "heard again");
 	/* Gone: its leases go back (never to anyone else for those jobs). */
-	if (!online)
+	if (!online) {
 		jobs_worker_leave(c->jobs, worker_id, clock_wall_ms());
+		publish(c, why == REGISTRY_UNREGISTERED ? LIVE_WORKER_LEFT :
+		    LIVE_WORKER_OFFLINE, json_pack("{s:s}", "worker_id", worker_id));
+	}
 }
 
 /* --- upstream callbacks (its I/O thread) --- */
@@ -336,7 +357,11 @@ up_job(void *arg, const struct upstream_job *uj)
 	t.clean = uj->clean;
 	t.opensy = uj->nonce_offset == UPSTREAM_NONCE_OFFSET_OPENSY &&
 	    uj->blob_len == 80;
-	jobs_add(c->jobs, &t, clock_wall_ms());
+	if (jobs_add(c->jobs, &t, clock_wall_ms()) != 0)
+		publish(c, LIVE_JOB, json_pack("{s:s, s:I, s:f, s:s, s:I, s:b}",
+		    "upstream", t.upstream_id, "height", (json_int_t)t.height,
+		    "difficulty", (double)uj->difficulty, "algo", t.algo,
+		    "created_at", (json_int_t)clock_wall_ms(), "clean", t.clean));
 }
 
 static void
@@ -375,6 +400,26 @@ up_state(void *arg, const struct upstream_state_change *ch)
 		    ch->pool_index, ch->switches);
 		break;
 	}
+	publish(c, LIVE_POOL_SWITCH, json_pack("{s:s, s:b, s:s, s:I}", "url",
+	    ch->url != NULL ? ch->url : "", "connected",
+	    ch->event != UPSTREAM_EV_LOST, "event",
+	    ch->event == UPSTREAM_EV_LOST ? "lost" : ch->event ==
+	    UPSTREAM_EV_SWITCHED ? "switched" : "connected", "switches",
+	    (json_int_t)ch->switches));
+}
+
+static void
+share_event(void *arg, const char *worker_id, const char *job_id,
+    enum ledger_reason reason, uint64_t difficulty, int is_block)
+{
+	struct core *c = arg;
+	int64_t now = clock_wall_ms();
+
+	publish(c, LIVE_SHARE, dashsrc_share_json(worker_id, job_id, reason,
+	    difficulty, is_block, now));
+	if (is_block)
+		publish(c, LIVE_BLOCK, json_pack("{s:s, s:s, s:I}", "found_by",
+		    worker_id, "job_id", job_id, "time", (json_int_t)now));
 }
 
 /* --- the tick: once a second --- */
@@ -384,6 +429,7 @@ tick_thread(void *arg)
 {
 	struct core *c = arg;
 	struct shares_stats st;
+	int64_t last_sample = 0;
 
 	pthread_mutex_lock(&c->tick_lock);
 	while (!c->stopping) {
@@ -397,6 +443,10 @@ tick_thread(void *arg)
 		shares_get_stats(c->shares, &st);
 		jobs_set_verify_capacity(c->jobs, st.verify.capacity);
 		jobs_tick(c->jobs, clock_wall_ms());
+		if (clock_mono_ms() - last_sample >= 5000) {
+			last_sample = clock_mono_ms();
+			dashsrc_sample(c->dash, clock_wall_ms());
+		}
 		pthread_mutex_lock(&c->tick_lock);
 	}
 	pthread_mutex_unlock(&c->tick_lock);
@@ -431,6 +481,44 @@ recover(struct core *c, char *err, size_t errlen)
 	    rec.totals.blocks_total, rec.noutbox, rec.next_job_id, rec.next_lease_id,
 	    rec.next_share_id);
 	ledger_recovery_free(&rec);
+	return 0;
+}
+
+static int
+dash_start(struct core *c, char *err, size_t errlen)
+{
+	const struct core_config *cfg = &c->cfg;
+	struct dashsrc_parts parts = { cfg->rpc.cluster_id, cfg->rpc.cluster_name,
+		cfg->pool_url, cfg->ledger.path, c->reg, c->jobs, c->shares, c->up,
+		c->ledger };
+	struct live_config lc = { 0 };
+	struct http_config hc = { 0 };
+
+	if ((c->dash = dashsrc_new(&parts)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (cfg->dash_listen == NULL || *cfg->dash_listen == '\0') {
+		log_info("dashboard: off ([dashboard] listen is empty)");
+		return 0;
+	}
+	lc.listen = cfg->dash_ws_listen;
+	lc.max_clients = cfg->dash_ws_max_clients;
+	if ((c->live = live_new(&lc, dashsrc_source(c->dash))) == NULL) {
+		snprintf(err, errlen, "cannot start the live feed on %s (see above)",
+		    cfg->dash_ws_listen);
+		return -1;
+	}
+	hc.listen = cfg->dash_listen;
+	hc.static_dir = cfg->dash_static_dir;
+	hc.token = cfg->dash_token;
+	if ((c->http = http_new(&hc, dashsrc_source(c->dash), c->live)) == NULL) {
+		snprintf(err, errlen, "cannot start the dashboard on %s (see above)",
+		    cfg->dash_listen);
+		return -1;
+	}
+	log_info("dashboard: http://%s/ (live feed port %d)", cfg->dash_listen,
+	    live_port(c->live));
 	return 0;
 }
 
@@ -486,6 +574,9 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 		    cfg->rpc.listen);
 		goto fail;
 	}
+	if (dash_start(c, err, errlen) != 0)
+		goto fail;
+	shares_set_event_cb(c->shares, share_event, c);
 	return c;
 fail:
 	core_free(c);
@@ -546,6 +637,10 @@ core_free(struct core *c)
 	if (c == NULL)
 		return;
 	core_stop(c);
+	/* Every event source has stopped: the dashboard can go. */
+	http_free(c->http);
+	live_free(c->live);
+	dashsrc_free(c->dash);
 	rpc_server_free(c->rpc);
 	upstream_free(c->up);
 	jobs_free(c->jobs);

@@ -1,0 +1,545 @@
+/*
+ * dashsrc.c: answers the dashboard's questions from the coordinator's
+ * modules.  Counters come from memory (restored from the ledger at start,
+ * so they continue across restarts); lists come from the ledger through one
+ * read connection, used by one thread at a time (reader_lock).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "coordinator/dashsrc.h"
+
+struct series {
+	char id[DASH_ID_MAX];		/* "" for the cluster total */
+	struct dash_point pts[DASH_HISTORY_MAX];
+	size_t n, head;			/* ring: head is the next slot */
+};
+
+struct dashsrc {
+	struct dashsrc_parts p;
+	struct dash_source src;
+	int64_t started_ms;
+
+	pthread_mutex_t reader_lock;	/* guards reader */
+	struct ledger_reader *reader;
+
+	pthread_mutex_t hist_lock;	/* guards series[] and paused[] */
+	struct series *series;
+	size_t nseries;
+	char (*paused)[DASH_ID_MAX];
+	size_t npaused;
+};
+
+/* Bounded copy that truncates silently: display strings only. */
+static void
+copy(char *dst, size_t len, const char *src)
+{
+	size_t i = 0;
+
+	for (; src != NULL && i + 1 < len && src[i] != '\0'; i++)
+		dst[i] = src[i];
+	dst[i] = '\0';
+}
+
+static int
+is_paused(struct dashsrc *d, const char *id)
+{
+	int p = 0;
+
+	pthread_mutex_lock(&d->hist_lock);
+	for (size_t i = 0; i < d->npaused && !p; i++)
+		p = strcmp(d->paused[i], id) == 0;
+	pthread_mutex_unlock(&d->hist_lock);
+	return p;
+}
+
+void
+dashsrc_set_paused(struct dashsrc *d, const char *worker_id, int paused)
+{
+	pthread_mutex_lock(&d->hist_lock);
+	for (size_t i = 0; i < d->npaused; i++) {
+		if (strcmp(d->paused[i], worker_id) == 0) {
+			if (!paused)
+				memcpy(d->paused[i], d->paused[--d->npaused],
+				    DASH_ID_MAX);
+			pthread_mutex_unlock(&d->hist_lock);
+			return;
+		}
+	}
+	if (paused) {
+		char (*n)[DASH_ID_MAX] = realloc(d->paused,
+		    (d->npaused + 1) * sizeof(*n));
+		if (n != NULL) {
+			d->paused = n;
+			copy(d->paused[d->npaused++], DASH_ID_MAX, worker_id);
+		}
+	}
+	pthread_mutex_unlock(&d->hist_lock);
+}
+
+static int
+src_stats(void *ctx, struct dash_stats *out)
+{
+	struct dashsrc *d = ctx;
+	struct registry_totals rt;
+	struct shares_stats ss;
+	struct upstream_stats us;
+	struct ledger_stats ls;
+
+	memset(out, 0, sizeof(*out));
+	registry_totals(d->p.reg, &rt);
+	shares_get_stats(d->p.shares, &ss);
+	upstream_get_stats(d->p.up, &us);
+	ledger_stats_get(d->p.ledger, &ls);
+	copy(out->cluster_id, sizeof(out->cluster_id), d->p.cluster_id);
+	copy(out->cluster_name, sizeof(out->cluster_name), d->p.cluster_name);
+	out->workers_online = rt.workers_online;
+	out->workers_total = rt.workers_total;
+	out->total_hashrate = rt.total_hashrate;
+	out->shares_valid = ss.valid;
+	out->shares_invalid = ss.invalid;
+	out->blocks_found = ss.blocks;
+	out->uptime_ms = clock_wall_ms() - d->started_ms;
+	out->last_block_time = ss.last_block_at;
+	out->avg_block_time = rt.avg_block_time;
+	for (int r = 1; r < LEDGER_REASON_COUNT && out->nrejections <
+	    DASH_REJECT_REASONS; r++) {
+		if (ss.by_reason[r] == 0)
+			continue;
+		copy(out->rejections[out->nrejections].reason, DASH_REASON_MAX,
+		    ledger_reason_name((enum ledger_reason)r));
+		out->rejections[out->nrejections++].count = ss.by_reason[r];
+	}
+	copy(out->pool_url, sizeof(out->pool_url), d->p.pool_url);
+	out->pool_connected = us.state == UPSTREAM_CONNECTED;
+	out->pool_latency_ms = us.last_latency_ms > 0 ? (double)us.last_latency_ms : 0;
+	out->pool_switches = us.switches;
+	out->verify_queue_depth = ss.verify.queue_depth;
+	out->verify_latency_ms = ss.verify.latency_p50_ms;
+	out->ledger_writable = ls.writable;
+	out->ledger_commit_ms = ls.commits > 0 ?
+	    ls.commit_seconds_sum * 1000.0 / (double)ls.commits : 0;
+	return 0;
+}
+
+static void
+worker_fill(struct dashsrc *d, const struct registry_worker *rw,
+    struct dash_worker *out)
+{
+	uint64_t diff, lid, ls, le, done;
+
+	memset(out, 0, sizeof(*out));
+	copy(out->id, sizeof(out->id), rw->id);
+	copy(out->name, sizeof(out->name), rw->name);
+	copy(out->status, sizeof(out->status), !rw->online ? "offline" :
+	    is_paused(d, rw->id) ? "paused" : "online");
+	out->hashrate = rw->hashrate;
+	out->shares_valid = rw->shares_valid;
+	out->shares_invalid = rw->shares_invalid;
+	out->last_seen = rw->last_seen;
+	out->connected_at = rw->connected_at;
+	out->threads = rw->threads;
+	copy(out->job_id, sizeof(out->job_id), rw->current_job_id);
+	if (rw->online && jobs_worker_info(d->p.jobs, rw->id, &diff, &lid, &ls, &le,
+	    &done) == 0 && le > ls) {
+		out->lease_size = le - ls;
+		out->lease_done = done;
+	}
+}
+
+static int
+by_registration(const void *a, const void *b)
+{
+	const struct registry_worker *x = a, *y = b;
+
+	if (x->registered_at != y->registered_at)
+		return x->registered_at < y->registered_at ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static int
+src_workers(void *ctx, struct dash_worker *out, size_t max)
+{
+	struct dashsrc *d = ctx;
+	struct registry_worker *all;
+	size_t n;
+
+	if (registry_list(d->p.reg, &all, &n) != 0)
+		return -ENOMEM;
+	qsort(all, n, sizeof(*all), by_registration);
+	for (size_t i = 0; i < n && i < max; i++)
+		worker_fill(d, &all[i], &out[i]);
+	free(all);
+	return (int)n;
+}
+
+static int
+src_worker(void *ctx, const char *id, struct dash_worker *out)
+{
+	struct dashsrc *d = ctx;
+	struct registry_worker rw;
+
+	if (registry_get(d->p.reg, id, &rw) != 0)
+		return -ENOENT;
+	worker_fill(d, &rw, out);
+	return 0;
+}
+
+static struct series *
+series_find(struct dashsrc *d, const char *id)
+{
+	for (size_t i = 0; i < d->nseries; i++)
+		if (strcmp(d->series[i].id, id) == 0)
+			return &d->series[i];
+	return NULL;
+}
+
+static void
+series_add(struct dashsrc *d, const char *id, int64_t t, double h)
+{
+	struct series *s = series_find(d, id);
+
+	if (s == NULL) {
+		struct series *n = realloc(d->series, (d->nseries + 1) * sizeof(*n));
+		if (n == NULL)
+			return;
+		d->series = n;
+		s = &d->series[d->nseries++];
+		memset(s, 0, sizeof(*s));
+		copy(s->id, sizeof(s->id), id);
+	}
+	s->pts[s->head] = (struct dash_point){ t, h };
+	s->head = (s->head + 1) % DASH_HISTORY_MAX;
+	if (s->n < DASH_HISTORY_MAX)
+		s->n++;
+}
+
+void
+dashsrc_sample(struct dashsrc *d, int64_t now_ms)
+{
+	struct registry_worker *all;
+	size_t n;
+	double total = 0;
+
+	if (registry_list(d->p.reg, &all, &n) != 0)
+		return;
+	pthread_mutex_lock(&d->hist_lock);
+	for (size_t i = 0; i < n; i++) {
+		double h = all[i].online ? all[i].hashrate : 0;
+		total += h;
+		/* Workers that never mined while we watched take no memory. */
+		if (h > 0 || series_find(d, all[i].id) != NULL)
+			series_add(d, all[i].id, now_ms, h);
+	}
+	series_add(d, "", now_ms, total);
+	pthread_mutex_unlock(&d->hist_lock);
+	free(all);
+}
+
+static int
+src_history(void *ctx, const char *id, struct dash_point *out, size_t max)
+{
+	struct dashsrc *d = ctx;
+	struct series *s;
+	size_t n = 0;
+	int rc;
+
+	pthread_mutex_lock(&d->hist_lock);
+	s = series_find(d, id != NULL ? id : "");
+	if (s == NULL) {
+		rc = id == NULL ? 0 : -ENOENT;
+		if (rc == -ENOENT && registry_get(d->p.reg, id,
+		    &(struct registry_worker){ 0 }) == 0)
+			rc = 0;	/* a known worker with no samples yet */
+		pthread_mutex_unlock(&d->hist_lock);
+		return rc;
+	}
+	for (size_t i = 0; i < s->n && n < max; i++) {
+		size_t k = (s->head + DASH_HISTORY_MAX - s->n + i) % DASH_HISTORY_MAX;
+		out[n++] = s->pts[k];
+	}
+	pthread_mutex_unlock(&d->hist_lock);
+	return (int)n;
+}
+
+/* Runs fn on the shared reader, opening it on first use. */
+static json_t *
+with_reader(struct dashsrc *d, json_t *(*fn)(struct ledger_reader *, void *),
+    void *arg)
+{
+	json_t *res = NULL;
+	char err[256];
+
+	pthread_mutex_lock(&d->reader_lock);
+	if (d->reader == NULL &&
+	    (d->reader = ledger_reader_open(d->p.ledger_path, err, sizeof(err))) == NULL)
+		log_warnx("dashboard: cannot read the ledger: %s", err);
+	if (d->reader != NULL)
+		res = fn(d->reader, arg);
+	pthread_mutex_unlock(&d->reader_lock);
+	return res;
+}
+
+struct page { size_t limit, offset; int64_t block; int err; };
+
+static const char *
+str(json_t *row, const char *key)
+{
+	const char *s = json_string_value(json_object_get(row, key));
+
+	return s != NULL ? s : "";
+}
+
+static json_int_t
+num(json_t *row, const char *key)
+{
+	return json_integer_value(json_object_get(row, key));
+}
+
+static void
+job_hex(char out[17], json_int_t id)
+{
+	snprintf(out, 17, "%016" PRIx64, (uint64_t)id);
+}
+
+static json_t *
+read_jobs(struct ledger_reader *r, void *arg)
+{
+	struct page *pg = arg;
+	json_t *rows = ledger_read_jobs(r, (int)pg->limit, (int)pg->offset), *out;
+	json_t *row;
+	size_t i;
+
+	if (rows == NULL)
+		return NULL;
+	out = json_array();
+	json_array_foreach(rows, i, row) {
+		char id[17];
+		job_hex(id, num(row, "id"));
+		json_array_append_new(out, json_pack("{s:s, s:I, s:f, s:s, s:I, s:b, "
+		    "s:s, s:I}", "job_id", id, "height", num(row, "height"),
+		    "difficulty", (double)num(row, "difficulty"), "algo", "rx/0",
+		    "created_at", num(row, "received_at"), "clean", (int)num(row, "clean"),
+		    "upstream", str(row, "upstream_job_id"),
+		    "shares_valid", num(row, "shares_valid")));
+	}
+	json_decref(rows);
+	return out;
+}
+
+json_t *
+dashsrc_share_json(const char *worker_id, const char *job_id,
+    enum ledger_reason reason, uint64_t difficulty, int is_block, int64_t at)
+{
+	return json_pack("{s:s, s:s, s:f, s:s, s:s, s:b, s:I}", "worker_id",
+	    worker_id, "job_id", job_id, "difficulty", (double)difficulty,
+	    "status", reason == LEDGER_REASON_OK ? "valid" : "invalid",
+	    "reason", reason == LEDGER_REASON_OK ? "" : ledger_reason_name(reason),
+	    "is_block", is_block, "time", (json_int_t)at);
+}
+
+static json_t *
+read_shares(struct ledger_reader *r, void *arg)
+{
+	struct page *pg = arg;
+	json_t *rows = ledger_read_shares(r, 0, NULL, (int)pg->limit,
+	    (int)pg->offset), *out, *row;
+	size_t i;
+
+	if (rows == NULL)
+		return NULL;
+	out = json_array();
+	json_array_foreach(rows, i, row) {
+		char id[17];
+		int reason = ledger_reason_parse(str(row, "reason"));
+		json_t *o;
+		job_hex(id, num(row, "job_id"));
+		o = dashsrc_share_json(str(row, "worker_id"), num(row, "job_id") ? id : "",
+		    reason < 0 ? LEDGER_REASON_COUNT : (enum ledger_reason)reason,
+		    (uint64_t)num(row, "difficulty"), (int)num(row, "block_candidate"),
+		    num(row, "created_at"));
+		json_object_set_new(o, "share_id", json_integer(num(row, "id")));
+		json_object_set_new(o, "upstream", json_string(str(row, "upstream")));
+		json_array_append_new(out, o);
+	}
+	json_decref(rows);
+	return out;
+}
+
+static json_t *
+read_blocks(struct ledger_reader *r, void *arg)
+{
+	struct page *pg = arg;
+	json_t *rows = ledger_read_blocks(r, (int)pg->limit, (int)pg->offset), *out;
+	json_t *row;
+	size_t i;
+
+	if (rows == NULL)
+		return NULL;
+	out = json_array();
+	json_array_foreach(rows, i, row) {
+		json_t *reward = json_object_get(row, "reward");
+		json_array_append_new(out, json_pack("{s:I, s:I, s:s, s:O, s:s, s:I, "
+		    "s:s, s:I}", "block_id", num(row, "id"), "height", num(row, "height"),
+		    "hash", str(row, "hash"), "reward", reward ? reward : json_null(),
+		    "found_by", str(row, "worker_id"), "time", num(row, "found_at"),
+		    "status", str(row, "status"), "share_id", num(row, "share_id")));
+	}
+	json_decref(rows);
+	return out;
+}
+
+static json_t *
+read_payouts(struct ledger_reader *r, void *arg)
+{
+	struct page *pg = arg;
+	struct ledger_block_info info;
+	struct pplns_result res;
+	uint64_t zero = 0;
+	json_t *parts, *out;
+	int rc = ledger_compute_payouts(r, pg->block, NULL, &info, &res);
+
+	if (rc == -ENODATA)	/* reward unknown: show the split of the window */
+		rc = ledger_compute_payouts(r, pg->block, &zero, &info, &res);
+	if (rc != 0) {
+		pg->err = rc;
+		return NULL;
+	}
+	parts = json_array();
+	for (size_t i = 0; i < res.nparts; i++)
+		json_array_append_new(parts, json_pack("{s:s, s:f, s:I, s:I}",
+		    "worker_id", res.parts[i].worker_id,
+		    "difficulty", (double)res.parts[i].difficulty,
+		    "amount", (json_int_t)res.parts[i].amount,
+		    "shares", (json_int_t)res.parts[i].shares));
+	out = json_pack("{s:I, s:I, s:o, s:I, s:I, s:I, s:s, s:o}",
+	    "block_id", (json_int_t)info.id, "height", (json_int_t)info.height,
+	    "reward", info.has_reward ? json_integer((json_int_t)info.reward) :
+	    json_null(), "fee", (json_int_t)res.fee,
+	    "window_n", (json_int_t)res.window_n,
+	    "window_difficulty", (json_int_t)res.window_difficulty,
+	    "status", ledger_block_status_name(info.status), "parts", parts);
+	pplns_result_free(&res);
+	return out;
+}
+
+static json_t *
+src_jobs(void *ctx, size_t limit, size_t offset, size_t *total)
+{
+	struct dashsrc *d = ctx;
+	struct page pg = { limit, offset, 0, 0 };
+	struct jobs_stats st;
+
+	jobs_get_stats(d->p.jobs, &st);
+	*total = (size_t)st.current_seq;
+	return with_reader(d, read_jobs, &pg);
+}
+
+static json_t *
+src_shares(void *ctx, size_t limit, size_t offset, size_t *total)
+{
+	struct dashsrc *d = ctx;
+	struct page pg = { limit, offset, 0, 0 };
+	struct shares_stats st;
+
+	shares_get_stats(d->p.shares, &st);
+	*total = (size_t)(st.valid + st.invalid);
+	return with_reader(d, read_shares, &pg);
+}
+
+static json_t *
+src_blocks(void *ctx, size_t limit, size_t offset, size_t *total)
+{
+	struct dashsrc *d = ctx;
+	struct page pg = { limit, offset, 0, 0 };
+	struct shares_stats st;
+
+	shares_get_stats(d->p.shares, &st);
+	*total = (size_t)st.blocks;
+	return with_reader(d, read_blocks, &pg);
+}
+
+static json_t *
+src_payouts(void *ctx, int64_t block_id, int *err)
+{
+	struct dashsrc *d = ctx;
+	struct page pg = { 0, 0, block_id, 0 };
+	json_t *res = with_reader(d, read_payouts, &pg);
+
+	*err = res == NULL ? (pg.err != 0 ? pg.err : -EIO) : 0;
+	return res;
+}
+
+static int
+src_command(void *ctx, const char *id, enum dash_cmd cmd)
+{
+	struct dashsrc *d = ctx;
+	struct registry_worker rw;
+	int paused;
+
+	if (registry_get(d->p.reg, id, &rw) != 0)
+		return -ENOENT;
+	paused = is_paused(d, id);
+	switch (cmd) {
+	case DASH_CMD_PAUSE:
+		if (paused)
+			return -EALREADY;
+		dashsrc_set_paused(d, id, 1);
+		return registry_set_command(d->p.reg, id, REGISTRY_CMD_PAUSE);
+	case DASH_CMD_RESUME:
+		if (!paused)
+			return -EALREADY;
+		dashsrc_set_paused(d, id, 0);
+		return registry_set_command(d->p.reg, id, REGISTRY_CMD_RESUME);
+	case DASH_CMD_KICK:
+		if (!rw.online)
+			return -EALREADY;
+		log_info("dashboard: kicking worker %s (told to shut down)", id);
+		return registry_set_command(d->p.reg, id, REGISTRY_CMD_SHUTDOWN);
+	}
+	return -EINVAL;
+}
+
+struct dashsrc *
+dashsrc_new(const struct dashsrc_parts *p)
+{
+	struct dashsrc *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	d->p = *p;
+	d->started_ms = clock_wall_ms();
+	pthread_mutex_init(&d->reader_lock, NULL);
+	pthread_mutex_init(&d->hist_lock, NULL);
+	d->src = (struct dash_source){ d, src_stats, src_workers, src_worker,
+		src_history, src_jobs, src_shares, src_blocks, src_payouts,
+		src_command };
+	return d;
+}
+
+const struct dash_source *
+dashsrc_source(struct dashsrc *d)
+{
+	return &d->src;
+}
+
+void
+dashsrc_free(struct dashsrc *d)
+{
+	if (d == NULL)
+		return;
+	ledger_reader_close(d->reader);
+	free(d->series);
+	free(d->paused);
+	pthread_mutex_destroy(&d->reader_lock);
+	pthread_mutex_destroy(&d->hist_lock);
+	free(d);
+}

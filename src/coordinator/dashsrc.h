@@ -1,0 +1,40 @@
+/*
+ * dashsrc.h: the coordinator's side of the dashboard: struct dash_source
+ * filled from the registry, the job manager, the share path, the upstream
+ * and the ledger (through a read connection), plus the hashrate history
+ * the chart draws.  core.c creates it and samples it from its tick.
+ */
+#ifndef COOPMINE_DASHSRC_H
+#define COOPMINE_DASHSRC_H
+
+#include "coordinator/dash_source.h"
+#include "coordinator/jobs.h"
+#include "coordinator/ledger.h"
+#include "coordinator/registry.h"
+#include "coordinator/shares.h"
+#include "coordinator/upstream.h"
+
+struct dashsrc_parts {
+	const char *cluster_id, *cluster_name, *pool_url, *ledger_path;
+	struct registry *reg;
+	struct jobs *jobs;
+	struct shares *shares;
+	struct upstream *up;
+	struct ledger *ledger;
+};
+
+struct dashsrc;
+
+struct dashsrc *dashsrc_new(const struct dashsrc_parts *p);
+void dashsrc_free(struct dashsrc *d);
+/* The table http.c and live.c read through (valid while d lives). */
+const struct dash_source *dashsrc_source(struct dashsrc *d);
+/* Records one point of hashrate history (every 5 s from the tick). */
+void dashsrc_sample(struct dashsrc *d, int64_t now_ms);
+/* A worker paused or resumed by the job manager or an operator. */
+void dashsrc_set_paused(struct dashsrc *d, const char *worker_id, int paused);
+/* One share row as /api/shares and the live feed show it. */
+json_t *dashsrc_share_json(const char *worker_id, const char *job_id,
+    enum ledger_reason reason, uint64_t difficulty, int is_block, int64_t at);
+
+#endif
