@@ -62,6 +62,8 @@ conf_parse_duration(const char *s)
 		v *= 60000;
 	else if (strcmp(end, "h") == 0)
 		v *= 3600000;
+	else if (strcmp(end, "d") == 0)
+		v *= 86400000;
 	else
 		return -1;
 	if (v > 1e15)

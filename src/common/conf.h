@@ -16,7 +16,7 @@ enum conf_type {
 	CONF_DOUBLE,	/* double, within [min, max] */
 	CONF_BOOL,	/* int 0/1; a flag without a value means 1 */
 	CONF_LIST,	/* struct conf_list: comma-separated or repeated key */
-	CONF_DURATION	/* int64_t milliseconds: "30s", "5m", "250ms", "2h", bare = ms */
+	CONF_DURATION	/* int64_t milliseconds: "30s", "5m", "250ms", "2h", "7d"; bare = ms */
 };
 
 struct conf_list {

@@ -145,7 +145,8 @@ main(void)
 	    err);
 	unsetenv("COOPMINE_TEST_THREADS");
 	ok(conf_parse_duration("250ms") == 250 && conf_parse_duration("1.5s") == 1500 &&
-	    conf_parse_duration("2h") == 7200000 && conf_parse_duration("-1s") == -1 &&
+	    conf_parse_duration("2h") == 7200000 &&
+	    conf_parse_duration("7d") == 604800000 && conf_parse_duration("-1s") == -1 &&
 	    conf_parse_duration("5x") == -1, "durations");
 	conf_free(&spec);
 	return tap_done();
