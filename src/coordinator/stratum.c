@@ -215,6 +215,10 @@ pool_init(struct pool *p, const struct upstream_pool *in, char *err,
 		}
 		p->has_pin = 1;
 	}
+	if (p->u.tls && p->tls_insecure && !p->has_pin)
+		log_warnx("upstream: pool %s: TLS certificate NOT checked "
+		    "(tls_insecure): anyone on the path can pose as the pool",
+		    p->url);
 	if (p->u.tls)
 		return pool_tls_init(p, err, errlen);
 	return 0;

@@ -64,7 +64,7 @@ struct upstream_job {
 	uint64_t target;	/* 64-bit share target (4-byte form converted) */
 	uint64_t difficulty;	/* 2^64 / target */
 	uint8_t seed_hash[32];
-	int has_seed;
+	int has_seed;		/* always 1: jobs without a seed are refused */
 	int64_t height;		/* -1 when the pool sent none */
 	char algo[UPSTREAM_ALGO_MAX];	/* "rx/0" when the pool sent none */
 	unsigned nonce_offset;	/* 76 (opensy) or 39 (monero) */
@@ -121,7 +121,8 @@ struct upstream_state_change {
 	const char *msg;	/* why (lost), or "" */
 };
 
-/* Called from the upstream I/O thread; must not block for long. */
+/* Called from the upstream I/O thread; must not block for long.  The
+ * structs (and their strings) are valid only during the call: copy them. */
 struct upstream_callbacks {
 	void (*on_job)(void *arg, const struct upstream_job *job);
 	void (*on_result)(void *arg, const struct upstream_submit_result *res);
