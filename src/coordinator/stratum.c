@@ -314,8 +314,10 @@ set_state(struct stratum *s, enum upstream_state st, unsigned pool)
 	s->stats.state = st;
 	s->stats.pool_index = pool;
 	if (st != UPSTREAM_CONNECTED) {
+		/* The recent job ids stay: after a reconnect to the same pool
+		 * the coordinator's outbox may still submit shares of them, and
+		 * the pool decides whether they are still valid. */
 		s->stats.connected_since_ms = 0;
-		s->nrecent = 0;
 		s->stats.job_id[0] = '\0';
 	}
 	pthread_mutex_unlock(&s->stats_lock);
@@ -804,9 +806,11 @@ logged_in(struct stratum *s, struct conn *c, struct stratum_msg *m)
 	s->stats.session = c->session_no;
 	s->stats.reconnects++;
 	s->stats.connected_since_ms = clock_wall_ms();
-	if (switched)
+	if (switched) {
+		/* Another pool never knew the old jobs. */
 		s->stats.switches++;
-	s->nrecent = 0;
+		s->nrecent = 0;
+	}
 	pthread_mutex_unlock(&s->stats_lock);
 
 	log_info("upstream: logged in to %s (#%u)%s%s", s->pools[pool].url, pool,

@@ -144,7 +144,7 @@ struct upstream_stats {
 
 /* Return codes of upstream_submit (negative errno values). */
 #define UPSTREAM_ENOTCONN	(-ENOTCONN)	/* keep the share in the outbox */
-#define UPSTREAM_ESTALE		(-ESTALE)	/* job not of the current session */
+#define UPSTREAM_ESTALE		(-ESTALE)	/* job unknown to the current pool */
 #define UPSTREAM_EINVAL		(-EINVAL)	/* malformed arguments */
 
 struct upstream;
@@ -170,7 +170,8 @@ int upstream_start(struct upstream *u);
 void upstream_stop(struct upstream *u);
 /* Queues a share for the pool.  Returns 0 (the verdict comes through
  * on_result with this share_id), UPSTREAM_ENOTCONN when not connected,
- * UPSTREAM_ESTALE when job_id is not a job of the current session,
+ * UPSTREAM_ESTALE when job_id is not one of the recent jobs of the pool
+ * connected now (kept across reconnects to the same pool: it judges),
  * UPSTREAM_EINVAL.  Never blocks on the network. */
 int upstream_submit(struct upstream *u, uint64_t share_id, const char *job_id,
     const uint8_t nonce[4], const uint8_t result[32]);
