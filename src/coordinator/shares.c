@@ -47,6 +47,7 @@ struct outbox_item {
 	char upstream_id[JOBS_ID_MAX];
 	uint8_t nonce[4], result[32];
 	int inflight;
+	int resent;		/* sent again after a verdict was lost */
 };
 
 struct shares {
@@ -456,6 +457,20 @@ committed(struct shares *s, struct pending *p)
 }
 
 static void
+upstream_accepted_late(struct shares *s, struct outbox_item *it, int64_t now)
+{
+	ledger_share_fate(s->ledger, it->share_id, LEDGER_FATE_ACCEPTED,
+	    "duplicate of its own earlier send", now);
+	if (it->block_id != 0)
+		ledger_block_update(s->ledger, it->block_id, LEDGER_BLOCK_ACCEPTED, 0, 0,
+		    now);
+	pthread_mutex_lock(&s->stats_lock);
+	s->stats.upstream_accepted++;
+	pthread_mutex_unlock(&s->stats_lock);
+	outbox_remove(s, it);
+}
+
+static void
 upstream_answered(struct shares *s, const struct upstream_submit_result *res)
 {
 	struct outbox_item *it = outbox_find(s, (int64_t)res->share_id);
@@ -467,8 +482,16 @@ upstream_answered(struct shares *s, const struct upstream_submit_result *res)
 	if (!res->accepted && (res->reason == UPSTREAM_REJ_LOST ||
 	    res->reason == UPSTREAM_REJ_TIMEOUT)) {
 		/* Verdict unknown: wait and send it again on reconnect. */
+		it->resent = 1;
 		ledger_share_fate(s->ledger, it->share_id, LEDGER_FATE_PENDING,
 		    upstream_reject_name(res->reason), now);
+		return;
+	}
+	if (!res->accepted && it->resent && res->reason == UPSTREAM_REJ_DUPLICATE) {
+		/* Our first send arrived after all; its answer was lost. */
+		log_info("share %" PRId64 ": the pool already had it (its first "
+		    "answer was lost): counted as accepted", it->share_id);
+		upstream_accepted_late(s, it, now);
 		return;
 	}
 	ledger_share_fate(s->ledger, it->share_id, res->accepted ?
@@ -492,7 +515,7 @@ upstream_answered(struct shares *s, const struct upstream_submit_result *res)
 static void
 outbox_flush(struct shares *s)
 {
-	size_t i = 0;
+	size_t i = 0, sent = 0, waiting = s->noutbox;
 
 	while (i < s->noutbox) {
 		struct outbox_item *it = &s->outbox[i];
@@ -503,9 +526,14 @@ outbox_flush(struct shares *s)
 		}
 		if (!outbox_send(s, it))
 			break;		/* not connected after all */
-		if (s->noutbox == before)
+		if (s->noutbox == before) {
 			i++;		/* now in flight; else it was removed */
+			sent++;
+		}
 	}
+	if (waiting > 0)
+		log_info("outbox: %zu of %zu waiting shares sent after reconnect",
+		    sent, waiting);
 }
 
 static void *
