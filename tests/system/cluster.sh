@@ -1,0 +1,102 @@
+#!/bin/sh
+# cluster.sh: the whole cluster on 127.0.0.1, end to end, for a bounded
+# time: coopmine-testpool, the coordinator (mTLS, light verification,
+# ledger, dashboard) and two workers.  What the pool accepted must equal
+# what the coordinator forwarded and recorded; no (job, nonce) may be
+# hashed by two workers (the ledger's leases and shares prove it through
+# coopmine-cli audit); blocks are split exactly; SIGTERM under load exits 0.
+. "$COOPMINE_SRCDIR/tests/system/lib.sh"
+SECS=${COOPMINE_CLUSTER_SECONDS:-60}
+
+sh "$S/contrib/gen_certs.sh" --out "$T/certs" worker-1 worker-2 >/dev/null
+pool_port=$(free_port); grpc_port=$(free_port); http_port=$(free_port); ws_port=$(free_port)
+
+# Network difficulty ~1024 (nBits 1f400000): blocks every few tens of
+# seconds at the light-mode hashrate, so PPLNS splits get exercised.
+start pool "$B/src/testpool/coopmine-testpool" --listen "127.0.0.1:$pool_port" \
+    --difficulty 40 --nbits 1f400000 --job-interval 10s --block-interval 0 \
+    --summary-file "$T/pool.json"
+wait_for "$T/pool.log" "listening\|serving\|127.0.0.1:$pool_port" 10
+
+start coord "$B/src/coordinator/coopmine-coordinator" \
+    --grpc-listen "127.0.0.1:$grpc_port" --tls-cert "$T/certs/server.crt" \
+    --tls-key "$T/certs/server.key" --tls-ca "$T/certs/ca.crt" \
+    --heartbeat-interval 1s --pool-address "stratum+tcp://127.0.0.1:$pool_port" \
+    --pool-wallet cluster-test --ledger-path "$T/ledger.db" --verify light \
+    --share-interval 2s --vardiff-retarget 10s --min-difficulty 10 \
+    --pplns-block-reward 1000000 --pplns-fee-bps 100 \
+    --dashboard-listen "127.0.0.1:$http_port" --dashboard-ws-listen "127.0.0.1:$ws_port" \
+    --dashboard-static-dir "$S/www"
+wait_for "$T/coord.log" "coordinator up" 20
+ok $? "coordinator starts with mTLS, ledger and dashboard"
+
+for w in worker-1 worker-2; do
+	start "$w" "$B/src/worker/coopmine-worker" --worker-id "$w" \
+	    --coordinator "127.0.0.1:$grpc_port" --tls-ca "$T/certs/ca.crt" \
+	    --tls-cert "$T/certs/$w.crt" --tls-key "$T/certs/$w.key" \
+	    --threads 1 --mode light --print-interval 10s
+done
+sleep "$SECS"
+
+sql() { sqlite3 -batch -noheader "$T/ledger.db" "$1"; }
+w1=$(sql "select count(*) from shares where worker_id='worker-1' and verdict='accepted'")
+w2=$(sql "select count(*) from shares where worker_id='worker-2' and verdict='accepted'")
+echo "# accepted shares: worker-1 $w1, worker-2 $w2"
+[ "${w1:-0}" -gt 0 ] && [ "${w2:-0}" -gt 0 ]
+ok $? "both workers' shares are verified and credited ($w1 + $w2)"
+
+curl -s "http://127.0.0.1:$http_port/api/workers" >"$T/workers.json"
+grep -q '"worker-1"' "$T/workers.json" && grep -q '"worker-2"' "$T/workers.json"
+ok $? "the dashboard lists both workers"
+
+# Stop the workers, then the coordinator (SIGTERM must flush and exit 0),
+# then ask the pool for its summary.
+kill -TERM "$PID_worker_1" "$PID_worker_2" 2>/dev/null
+wait "$PID_worker_1"; wait "$PID_worker_2"
+sleep 2
+kill -TERM "$PID_coord"
+wait "$PID_coord"
+ok $? "coordinator exits 0 on SIGTERM after a run under load"
+kill -TERM "$PID_pool"
+wait "$PID_pool"
+
+up_acc=$(sql "select count(*) from shares where upstream='accepted'")
+up_rej=$(sql "select count(*) from shares where upstream='rejected'")
+pend=$(sql "select count(*) from shares where upstream in ('pending','submitted')")
+pool_acc=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accepted"])' "$T/pool.json")
+pool_dup=$(/usr/bin/python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["shares"]
+seen = [(x["job_id"], x["nonce"]) for x in s if x["verdict"] in ("ok", "accepted")]
+print(len(seen) - len(set(seen)))' "$T/pool.json")
+echo "# pool accepted $pool_acc; ledger: upstream accepted $up_acc, rejected $up_rej, unanswered $pend"
+[ "$pool_acc" -gt 0 ] && [ "$pool_acc" -eq "$up_acc" ]
+ok $? "the pool accepted exactly the shares the ledger records as accepted upstream ($pool_acc)"
+[ "$pool_dup" -eq 0 ]
+ok $? "the pool saw no share twice"
+[ "$pend" -eq 0 ]
+ok $? "no share left unanswered after a clean stop"
+
+"$B/src/cli/coopmine-cli" --db "$T/ledger.db" audit >"$T/audit.log" 2>&1
+ok $? "coopmine-cli audit: leases disjoint, every share inside its sender's lease, no duplicate (job, nonce), payouts exact"
+overlap=$(sql "select count(*) from leases a join leases b on a.job_id=b.job_id and a.id<b.id
+    and a.nonce_start < b.nonce_end and b.nonce_start < a.nonce_end")
+[ "$overlap" -eq 0 ]
+ok $? "no two leases of a job overlap (checked in SQL too)"
+
+blocks=$(sql "select count(*) from blocks")
+echo "# blocks: $blocks"
+if [ "$blocks" -gt 0 ]; then
+	"$B/src/cli/coopmine-cli" --db "$T/ledger.db" payouts --last 1 --format json >"$T/payouts.json"
+	ok $? "payouts report of the last block"
+	/usr/bin/python3 - "$T/payouts.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+blocks = d if isinstance(d, list) else d.get("blocks", [d])
+for b in blocks:
+    total = sum(p["amount"] for p in b["parts"]) + b.get("fee", 0)
+    assert total == b["reward"], (total, b["reward"])
+PY
+	ok $? "each block's PPLNS parts and fee sum to its reward exactly"
+fi
+done_testing
