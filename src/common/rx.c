@@ -214,6 +214,8 @@ cache_region(randomx_cache *cache, const uintptr_t *starts, size_t n,
 	}
 }
 
+static int reserved_pages_fit(size_t bytes);
+
 static randomx_cache *
 alloc_cache(randomx_flags base, enum rx_pages want, struct region *r)
 {
@@ -222,7 +224,8 @@ alloc_cache(randomx_flags base, enum rx_pages want, struct region *r)
 	randomx_cache *cache;
 
 	r->lo = r->hi = 0;
-	if (want == RX_PAGES_AUTO || want == RX_PAGES_LARGE) {
+	if (want == RX_PAGES_LARGE || (want == RX_PAGES_AUTO &&
+	    reserved_pages_fit(RX_CACHE_BYTES))) {
 		cache = randomx_alloc_cache(base | RANDOMX_FLAG_LARGE_PAGES);
 		if (cache != NULL) {
 			r->pages = RX_PAGES_LARGE;
@@ -254,7 +257,8 @@ alloc_dataset(enum rx_pages want, struct region *r)
 {
 	randomx_dataset *ds;
 
-	if (want == RX_PAGES_AUTO || want == RX_PAGES_LARGE) {
+	if (want == RX_PAGES_LARGE || (want == RX_PAGES_AUTO &&
+	    reserved_pages_fit(rx_dataset_bytes()))) {
 		ds = randomx_alloc_dataset(RANDOMX_FLAG_LARGE_PAGES);
 		if (ds != NULL) {
 			r->pages = RX_PAGES_LARGE;
@@ -275,6 +279,31 @@ alloc_dataset(enum rx_pages want, struct region *r)
 	if (want != RX_PAGES_NORMAL && thp_advise(r->lo, r->hi) == 0)
 		r->pages = RX_PAGES_THP;
 	return ds;
+}
+
+/*
+ * Whether enough reserved 2 MiB pages are free for bytes.  Asked first
+ * because a failed RANDOMX_FLAG_LARGE_PAGES allocation costs a page-table
+ * walk and, in librandomx 1.1.10, leaks a small object.
+ */
+static int
+reserved_pages_fit(size_t bytes)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	unsigned long free_pages = 0, page_kb = 0, v;
+
+	if (f == NULL)
+		return 1;	/* cannot tell: let the allocation decide */
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "HugePages_Free: %lu", &v) == 1)
+			free_pages = v;
+		else if (sscanf(line, "Hugepagesize: %lu kB", &v) == 1)
+			page_kb = v;
+	}
+	fclose(f);
+	return page_kb > 0 && (double)free_pages * (double)page_kb * 1024.0 >=
+	    (double)bytes;
 }
 
 /* MemAvailable in MiB; SIZE_MAX when it cannot be read. */
@@ -301,20 +330,33 @@ struct init_part {
 	randomx_dataset *ds;
 	randomx_cache *cache;
 	unsigned long start, count;
+	atomic_int *cancel;
 };
+
+/* Items per step between looks at the cancel flag (~0.2 s of work). */
+#define INIT_STEP 65536UL
 
 static void *
 init_thread(void *arg)
 {
 	struct init_part *p = arg;
+	unsigned long done = 0;
 
-	randomx_init_dataset(p->ds, p->cache, p->start, p->count);
+	while (done < p->count) {
+		unsigned long n = p->count - done < INIT_STEP ?
+		    p->count - done : INIT_STEP;
+		if (p->cancel != NULL && atomic_load(p->cancel))
+			break;
+		randomx_init_dataset(p->ds, p->cache, p->start + done, n);
+		done += n;
+	}
 	return NULL;
 }
 
 /* Splits the dataset initialisation over threads; thread 0 is the caller. */
 static void
-init_dataset(randomx_dataset *ds, randomx_cache *cache, int threads)
+init_dataset(randomx_dataset *ds, randomx_cache *cache, int threads,
+    atomic_int *cancel)
 {
 	unsigned long items = randomx_dataset_item_count();
 	struct init_part *parts;
@@ -335,7 +377,7 @@ init_dataset(randomx_dataset *ds, randomx_cache *cache, int threads)
 	for (int i = 0; i < threads; i++) {
 		unsigned long a = items * (unsigned long)i / (unsigned long)threads;
 		unsigned long b = items * (unsigned long)(i + 1) / (unsigned long)threads;
-		parts[i] = (struct init_part){ ds, cache, a, b - a };
+		parts[i] = (struct init_part){ ds, cache, a, b - a, cancel };
 		if (i > 0)
 			started[i] = pthread_create(&tids[i], NULL, init_thread,
 			    &parts[i]) == 0;
@@ -386,6 +428,13 @@ struct rx_ctx *
 rx_ctx_new(const uint8_t *key, size_t keylen, enum rx_mode mode,
     enum rx_pages pages, int init_threads)
 {
+	return rx_ctx_new_cancel(key, keylen, mode, pages, init_threads, NULL);
+}
+
+struct rx_ctx *
+rx_ctx_new_cancel(const uint8_t *key, size_t keylen, enum rx_mode mode,
+    enum rx_pages pages, int init_threads, atomic_int *cancel)
+{
 	struct rx_ctx *ctx;
 	randomx_flags base = randomx_get_flags();
 	int64_t t0 = clock_mono_ms();
@@ -433,9 +482,18 @@ rx_ctx_new(const uint8_t *key, size_t keylen, enum rx_mode mode,
 			    "RandomX dataset (2080 MiB)");
 			mode = RX_LIGHT;
 		} else {
-			init_dataset(ctx->dataset, ctx->cache, init_threads);
+			init_dataset(ctx->dataset, ctx->cache, init_threads, cancel);
 			ctx->flags |= RANDOMX_FLAG_FULL_MEM;
 		}
+	}
+	if (cancel != NULL && atomic_load(cancel)) {
+		/* Half a dataset must never hash: throw it all away. */
+		log_info("rx: initialisation cancelled");
+		if (ctx->dataset != NULL)
+			randomx_release_dataset(ctx->dataset);
+		randomx_release_cache(ctx->cache);
+		free(ctx);
+		return NULL;
 	}
 	ctx->mode = ctx->info.mode = mode;
 	ctx_count_pages(ctx);

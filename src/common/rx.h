@@ -6,6 +6,7 @@
 #ifndef COOPMINE_RX_H
 #define COOPMINE_RX_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,11 @@ struct rx_ctx_info {
  * (logged). */
 struct rx_ctx *rx_ctx_new(const uint8_t *key, size_t keylen, enum rx_mode mode,
     enum rx_pages pages, int init_threads);
+/* The same, giving up (NULL, logged at info) soon after *cancel becomes
+ * non-zero: a shutdown need not wait for a minute of dataset init. */
+struct rx_ctx *rx_ctx_new_cancel(const uint8_t *key, size_t keylen,
+    enum rx_mode mode, enum rx_pages pages, int init_threads,
+    atomic_int *cancel);
 struct rx_ctx *rx_ctx_ref(struct rx_ctx *ctx);
 void rx_ctx_unref(struct rx_ctx *ctx);
 void rx_ctx_get_info(const struct rx_ctx *ctx, struct rx_ctx_info *info);
