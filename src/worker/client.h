@@ -5,6 +5,9 @@
  *
  * Threads: the client runs its own thread(s).  Callbacks are invoked from
  * them and must not block for long; every client_* verb is thread-safe.
+ * A callback may call client_submit_share, client_set_stats and
+ * client_request_lease, but not client_stop or client_free (they wait for
+ * the thread that runs the callback): hand that to another thread.
  */
 #ifndef COOPMINE_WORKER_CLIENT_H
 #define COOPMINE_WORKER_CLIENT_H
