@@ -229,13 +229,14 @@ static void
 print_speed(struct worker *w, const struct miner_stats *st)
 {
 	char a[32], b[32], c[32], mx[32];
+	double max = hashrate_max(w->rate);
 
 	log_info("speed 10s/60s/15m %s %s %s H/s max %s H/s, shares %" PRIu64
 	    "/%" PRIu64 " (accepted/rejected), %" PRIu64 " hashes%s",
 	    hashrate_format(hashrate_total(w->rate, HASHRATE_SHORT_MS), a, sizeof(a)),
 	    hashrate_format(hashrate_total(w->rate, HASHRATE_MEDIUM_MS), b, sizeof(b)),
 	    hashrate_format(hashrate_total(w->rate, HASHRATE_LARGE_MS), c, sizeof(c)),
-	    hashrate_format(hashrate_max(w->rate), mx, sizeof(mx)),
+	    hashrate_format(max > 0 ? max : -1, mx, sizeof(mx)),
 	    atomic_load(&w->accepted), atomic_load(&w->rejected),
 	    st->hashes_total, miner_paused(w->miner) ? " (paused)" : "");
 }
