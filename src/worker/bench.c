@@ -124,8 +124,9 @@ bench_run(const struct miner_config *cfg, uint64_t n)
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
 		nthreads = c > 0 ? (int)c : 1;
 	}
-	if ((acc = calloc((size_t)nthreads, sizeof(*acc))) == NULL)
-		fatal("bench: calloc");
+	if (posix_memalign((void **)&acc, 64, (size_t)nthreads * sizeof(*acc)) != 0)
+		fatalx("bench: out of memory");
+	memset(acc, 0, (size_t)nthreads * sizeof(*acc));
 	if ((m = miner_new(cfg, &cb, acc)) == NULL) {
 		free(acc);
 		return 1;

@@ -97,6 +97,19 @@ struct miner {
 
 enum take_rc { TAKE_OK, TAKE_RELOAD, TAKE_NONE, TAKE_STOP };
 
+/* calloc for the cache-line-aligned structs (calloc gives 16 bytes). */
+static void *
+calloc_lines(size_t n, size_t size)
+{
+	void *p;
+
+	if (n == 0 || size > SIZE_MAX / n ||
+	    posix_memalign(&p, 64, n * size) != 0)
+		return NULL;
+	memset(p, 0, n * size);
+	return p;
+}
+
 int
 miner_job_check(const struct client_job *j, char *why, size_t len)
 {
@@ -513,7 +526,7 @@ struct miner *
 miner_new(const struct miner_config *cfg, const struct miner_callbacks *cb,
     void *arg)
 {
-	struct miner *m = calloc(1, sizeof(*m));
+	struct miner *m = calloc_lines(1, sizeof(*m));
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (m == NULL)
@@ -532,7 +545,7 @@ miner_new(const struct miner_config *cfg, const struct miner_callbacks *cb,
 	pthread_cond_init(&m->work_cv, NULL);
 	pthread_cond_init(&m->ctl_cv, NULL);
 	pthread_cond_init(&m->idle_cv, NULL);
-	if ((m->th = calloc((size_t)m->nthreads, sizeof(*m->th))) == NULL)
+	if ((m->th = calloc_lines((size_t)m->nthreads, sizeof(*m->th))) == NULL)
 		goto fail;
 	if (pthread_create(&m->ctl_tid, NULL, ctl_thread, m) != 0)
 		goto fail;
