@@ -6,6 +6,7 @@
 #ifndef COOPMINE_RX_H
 #define COOPMINE_RX_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,17 +27,26 @@ struct rx_ctx;
 struct rx_vm;
 
 struct rx_ctx_info {
-	enum rx_mode mode;
+	enum rx_mode mode;		/* full may fall back to light (logged) */
 	enum rx_pages pages_used;	/* what the memory actually got */
 	size_t huge_pages;		/* 2 MiB pages backing the memory */
-	size_t total_pages;		/* 2 MiB-sized chunks in the memory */
+	size_t total_pages;		/* 2 MiB-sized chunks in the memory:
+					 * cache 128 (+ dataset 1040 in full) */
 	int64_t init_ms;		/* cache + dataset initialisation time */
 };
 
 /* Builds a context for key (1..RX_KEY_MAX bytes).  init_threads splits the
- * dataset initialisation (0: online CPUs).  NULL on failure (logged). */
+ * dataset initialisation (0: online CPUs).  A full context falls back to
+ * light mode, with a warning saying why, when MemAvailable is too small for
+ * the dataset or its allocation fails (check info.mode).  NULL on failure
+ * (logged). */
 struct rx_ctx *rx_ctx_new(const uint8_t *key, size_t keylen, enum rx_mode mode,
     enum rx_pages pages, int init_threads);
+/* The same, giving up (NULL, logged at info) soon after *cancel becomes
+ * non-zero: a shutdown need not wait for a minute of dataset init. */
+struct rx_ctx *rx_ctx_new_cancel(const uint8_t *key, size_t keylen,
+    enum rx_mode mode, enum rx_pages pages, int init_threads,
+    atomic_int *cancel);
 struct rx_ctx *rx_ctx_ref(struct rx_ctx *ctx);
 void rx_ctx_unref(struct rx_ctx *ctx);
 void rx_ctx_get_info(const struct rx_ctx *ctx, struct rx_ctx_info *info);
@@ -53,6 +63,14 @@ void rx_hash_first(struct rx_vm *vm, const void *input, size_t len);
 void rx_hash_next(struct rx_vm *vm, const void *next_input, size_t len,
     uint8_t out[RX_HASH_SIZE]);
 void rx_hash_last(struct rx_vm *vm, uint8_t out[RX_HASH_SIZE]);
+
+/* Logs the mode, the init time and "huge pages: 100% (1168/1168)" at
+ * info level; with plain pages, a warning on how to reserve huge pages. */
+void rx_ctx_log(const struct rx_ctx *ctx, const char *who);
+/* The report line alone: "huge pages: 99.8% (1166/1168)". */
+void rx_info_pages_str(const struct rx_ctx_info *info, char *buf, size_t len);
+/* Parses "auto|reserved|thp|off" (also true/false); -1 when unknown. */
+int rx_pages_parse(const char *s, enum rx_pages *out);
 
 const char *rx_pages_name(enum rx_pages p);
 const char *rx_mode_name(enum rx_mode m);
