@@ -11,10 +11,10 @@ SECS=${COOPMINE_CLUSTER_SECONDS:-60}
 sh "$S/contrib/gen_certs.sh" --out "$T/certs" worker-1 worker-2 >/dev/null
 pool_port=$(free_port); grpc_port=$(free_port); http_port=$(free_port); ws_port=$(free_port)
 
-# Network difficulty ~1024 (nBits 1f400000): blocks every few tens of
-# seconds at the light-mode hashrate, so PPLNS splits get exercised.
+# Network difficulty ~400 (nBits 2000a3d7): a block every few dozen
+# light-mode shares, so blocks and PPLNS splits get exercised.
 start pool "$B/src/testpool/coopmine-testpool" --listen "127.0.0.1:$pool_port" \
-    --difficulty 40 --nbits 1f400000 --job-interval 10s --block-interval 0 \
+    --difficulty 40 --nbits 2000a3d7 --job-interval 10s --block-interval 0 \
     --summary-file "$T/pool.json"
 wait_for "$T/pool.log" "listening\|serving\|127.0.0.1:$pool_port" 10
 
@@ -30,8 +30,9 @@ start coord "$B/src/coordinator/coopmine-coordinator" \
 wait_for "$T/coord.log" "coordinator up" 20
 ok $? "coordinator starts with mTLS, ledger and dashboard"
 
-for w in worker-1 worker-2; do
-	start "$w" "$B/src/worker/coopmine-worker" --worker-id "$w" \
+for n in 1 2; do
+	w=worker-$n
+	start "w$n" "$B/src/worker/coopmine-worker" --worker-id "$w" \
 	    --coordinator "127.0.0.1:$grpc_port" --tls-ca "$T/certs/ca.crt" \
 	    --tls-cert "$T/certs/$w.crt" --tls-key "$T/certs/$w.key" \
 	    --threads 1 --mode light --print-interval 10s
@@ -51,8 +52,8 @@ ok $? "the dashboard lists both workers"
 
 # Stop the workers, then the coordinator (SIGTERM must flush and exit 0),
 # then ask the pool for its summary.
-kill -TERM "$PID_worker_1" "$PID_worker_2" 2>/dev/null
-wait "$PID_worker_1"; wait "$PID_worker_2"
+kill -TERM "$PID_w1" "$PID_w2" 2>/dev/null
+wait "$PID_w1"; wait "$PID_w2"
 sleep 2
 kill -TERM "$PID_coord"
 wait "$PID_coord"
@@ -94,7 +95,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 blocks = d if isinstance(d, list) else d.get("blocks", [d])
 for b in blocks:
-    total = sum(p["amount"] for p in b["parts"]) + b.get("fee", 0)
+    total = sum(p["amount"] for p in b["payouts"]) + b["fee"]
     assert total == b["reward"], (total, b["reward"])
 PY
 	ok $? "each block's PPLNS parts and fee sum to its reward exactly"

@@ -6,7 +6,7 @@
 . "$COOPMINE_SRCDIR/tests/system/lib.sh"
 
 DB=$T/ledger.db
-CLI=$B/coopmine-cli
+CLI=$B/src/cli/coopmine-cli
 DRIVER=$B/tests/ledger_crash_driver
 q() { sqlite3 "$DB" "$1"; }
 
