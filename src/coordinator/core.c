@@ -319,11 +319,6 @@ hook_worker_status(void *arg, const char *worker_id, int online,
 {
 	struct core *c = arg;
 
-	log_info("worker %s is %s (%s)", worker_id, online ? "online" : "offline",
-	    why == REGISTRY_UNREGISTERED ? "unregistered" :
-	    why == REGISTRY_STREAM_CLOSED ? "stream closed" :
-	    why == REGISTRY_TIMED_OUT ? "missed heartbeats" :
-	    why == REGISTRY_REGISTERED ? "registered" : "heard again");
 	/* Gone: its leases go back (never to anyone else for those jobs). */
 	if (!online) {
 		jobs_worker_leave(c->jobs, worker_id, clock_wall_ms());
