@@ -44,6 +44,7 @@ struct wstate {
 	struct vardiff vd;
 	uint64_t lease_id, lease_job, lease_start, lease_end, hashes_done;
 	int pending_cmd;
+	int guessed;		/* difficulty from a guess, not a report */
 };
 
 struct jobs {
@@ -416,6 +417,7 @@ jobs_worker_join(struct jobs *j, const char *worker_id, double hashrate,
 		snprintf(w->id, sizeof(w->id), "%s", worker_id);
 	}
 	w->hashrate = hashrate;
+	w->guessed = 1;
 	{
 		struct vardiff_config vc = effective_vardiff(j, w);
 		vardiff_init(&w->vd, &vc, vardiff_initial(&vc, hashrate), now_ms);
@@ -467,6 +469,24 @@ jobs_worker_leave(struct jobs *j, const char *worker_id, int64_t now_ms)
 	pthread_mutex_unlock(&j->jobs_lock);
 }
 
+/* The first reported hashrate replaces the guess made at Register: a
+ * worker far slower or faster than guessed gets its difficulty (and a
+ * fresh lease) now instead of after a few vardiff windows. */
+static int
+retarget_from_report(struct jobs *j, struct wstate *w, int64_t now_ms)
+{
+	struct vardiff_config vc = effective_vardiff(j, w);
+	uint64_t want = vardiff_initial(&vc, w->hashrate);
+
+	w->guessed = 0;
+	if (want * 2 > w->vd.diff && want < w->vd.diff * 2)
+		return 0;
+	log_info("jobs: worker %s reports %.1f H/s: difficulty %" PRIu64 " -> %"
+	    PRIu64, w->id, w->hashrate, w->vd.diff, want);
+	vardiff_init(&w->vd, &vc, want, now_ms);
+	return !j->paused && issue_work(j, w, now_ms, NULL) == 0;
+}
+
 int
 jobs_worker_heartbeat(struct jobs *j, const char *worker_id, double hashrate,
     uint64_t lease_id, uint64_t hashes_done, int want_lease, int64_t now_ms)
@@ -479,6 +499,8 @@ jobs_worker_heartbeat(struct jobs *j, const char *worker_id, double hashrate,
 		struct job *jb = current_job(j);
 		if (hashrate > 0)
 			w->hashrate = hashrate;
+		if (hashrate > 0 && w->guessed && retarget_from_report(j, w, now_ms))
+			lease_id = 0;	/* the new lease is on its way */
 		if (lease_id == w->lease_id && lease_id != 0) {
 			uint64_t size = w->lease_end - w->lease_start;
 			double left;

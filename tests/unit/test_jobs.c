@@ -128,6 +128,16 @@ main(void)
 
 	/* Renewal ahead of exhaustion. */
 	nsent = 0;
+	jobs_worker_heartbeat(j, "bob", 0, wb.lease_id, 0, 0, now);
+	ok(nsent == 0, "a heartbeat without a hashrate changes nothing");
+	jobs_worker_heartbeat(j, "bob", 50, wb.lease_id, 0, 0, now);
+	ok(nsent == 0, "bob is not streaming: nothing is sent");
+	jobs_worker_info(j, "bob", &d, &lid, &ls, &le, &hd);
+	ok(d == 750 && lid != wb.lease_id, "bob's first report (50 H/s) replaces the "
+	    "guess: difficulty %llu and a fresh lease", (unsigned long long)d);
+	jobs_worker_heartbeat(j, "bob", 60, lid, 0, 0, now);
+	jobs_worker_info(j, "bob", &d, &lid, &ls, &le, &hd);
+	ok(d == 750, "later reports are vardiff's business");
 	ok(jobs_worker_heartbeat(j, "alice", 1000, wa.lease_id, 1000, 0, now) ==
 	    CLIENT_CMD_NONE && nsent == 0, "a fresh lease is not renewed");
 	jobs_worker_heartbeat(j, "alice", 1000, wa.lease_id, 100000, 0, now);
