@@ -306,6 +306,88 @@ template_check(const struct job_template *t)
 	return 0;
 }
 
+/* Work is back: paused workers are told to resume. */
+static void
+resume_all(struct jobs *j)
+{
+	j->down_since = 0;
+	if (!j->paused)
+		return;
+	for (size_t i = 0; i < j->nworkers; i++)
+		j->workers[i].pending_cmd = CLIENT_CMD_RESUME;
+	log_info("jobs: upstream work is back: workers resume");
+	j->paused = 0;
+}
+
+/* Leases of the job the workers leave are done (released, not reissued). */
+static void
+release_current(struct jobs *j, struct job *leaving, int64_t now_ms)
+{
+	if (leaving == NULL)
+		return;
+	for (size_t i = 0; i < j->nworkers; i++) {
+		struct wstate *w = &j->workers[i];
+		if (w->lease_job == leaving->seq &&
+		    lease_release(leaving->space, w->lease_id) == 0 &&
+		    j->ev.lease_released != NULL)
+			j->ev.lease_released(j->arg, w->lease_id, now_ms);
+	}
+}
+
+/* A job we already have, by what is hashed: the same blob and seed.  A
+ * pool resends its job after a reconnect (often under a new id); that is
+ * the same nonce space, and a fresh one would hash every nonce twice. */
+static struct job *
+job_same_work(struct jobs *j, const struct job_template *t)
+{
+	for (size_t i = 0; i < j->njobs; i++) {
+		struct job *jb = j->ring[i];
+		if (jb->tpl.blob_len == t->blob_len && jb->tpl.seed_len == t->seed_len &&
+		    jb->tpl.reserved_byte == t->reserved_byte &&
+		    memcmp(jb->tpl.blob, t->blob, t->blob_len) == 0 &&
+		    memcmp(jb->tpl.seed, t->seed, t->seed_len) == 0)
+			return jb;
+	}
+	return NULL;
+}
+
+/* The upstream sent known work again: it becomes current under the id the
+ * upstream now uses, and the workers' leases on it continue. */
+static uint64_t
+job_refresh(struct jobs *j, struct job *jb, const struct job_template *t,
+    int64_t now_ms)
+{
+	struct job *prev = current_job(j);
+	size_t at = 0;
+
+	if (t->clean)
+		for (size_t i = 0; i < j->njobs; i++)
+			j->ring[i]->stale = j->ring[i] != jb;
+	jb->stale = 0;
+	memcpy(jb->tpl.upstream_id, t->upstream_id, sizeof(jb->tpl.upstream_id));
+	jb->tpl.session = t->session;
+	jb->tpl.target64 = t->target64;
+	if (prev != jb) {
+		release_current(j, prev, now_ms);
+		while (j->ring[at] != jb)
+			at++;
+		memmove(j->ring + at, j->ring + at + 1,
+		    (j->njobs - at - 1) * sizeof(*j->ring));
+		j->ring[j->njobs - 1] = jb;
+	}
+	resume_all(j);
+	for (size_t i = 0; i < j->nworkers; i++) {
+		struct wstate *w = &j->workers[i];
+		if (!w->streaming)
+			continue;
+		if (w->lease_job != jb->seq || resend_work(j, w, now_ms) != 0)
+			issue_work(j, w, now_ms, NULL);
+	}
+	log_info("jobs: upstream job %s is job %s again (same work): leases "
+	    "continue", t->upstream_id, jb->job_id);
+	return jb->seq;
+}
+
 uint64_t
 jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 {
@@ -318,6 +400,13 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 		    t->blob_len, t->nonce_offset, t->seed_len, t->target64);
 		return 0;
 	}
+	pthread_mutex_lock(&j->jobs_lock);
+	if ((jb = job_same_work(j, t)) != NULL) {
+		uint64_t seq = job_refresh(j, jb, t, now_ms);
+		pthread_mutex_unlock(&j->jobs_lock);
+		return seq;
+	}
+	pthread_mutex_unlock(&j->jobs_lock);
 	if ((jb = calloc(1, sizeof(*jb))) == NULL)
 		return 0;
 	if (t->reserved_byte >= 0) {
@@ -341,16 +430,7 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 	if (t->clean)
 		for (size_t i = 0; i < j->njobs; i++)
 			j->ring[i]->stale = 1;
-	if (prev != NULL) {
-		/* Workers move on: their leases on the old job are done. */
-		for (size_t i = 0; i < j->nworkers; i++) {
-			struct wstate *w = &j->workers[i];
-			if (w->lease_job == prev->seq &&
-			    lease_release(prev->space, w->lease_id) == 0 &&
-			    j->ev.lease_released != NULL)
-				j->ev.lease_released(j->arg, w->lease_id, now_ms);
-		}
-	}
+	release_current(j, prev, now_ms);
 	if (j->njobs == j->cfg.keep_jobs) {
 		j->pruned_max = j->ring[0]->seq;
 		job_free(j->ring[0]);
@@ -358,6 +438,7 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 		j->njobs--;
 	}
 	j->ring[j->njobs++] = jb;
+	resume_all(j);
 	if (j->ev.job_added != NULL) {
 		struct job_info info = { jb->seq, { 0 }, &jb->tpl, { 0 },
 		    jb->has_block_target, now_ms };
@@ -365,18 +446,12 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 		memcpy(info.block_target, jb->block_target, 32);
 		j->ev.job_added(j->arg, &info);
 	}
-	j->down_since = 0;
 	for (size_t i = 0; i < j->nworkers; i++) {
 		struct wstate *w = &j->workers[i];
-		if (j->paused)
-			w->pending_cmd = CLIENT_CMD_RESUME;
 		w->lease_job = 0;
 		if (w->streaming)
 			issue_work(j, w, now_ms, NULL);
 	}
-	if (j->paused)
-		log_info("jobs: upstream work is back: workers resume");
-	j->paused = 0;
 	pthread_mutex_unlock(&j->jobs_lock);
 	log_info("jobs: job %s (upstream %s, height %" PRId64 ", difficulty %"
 	    PRIu64 "%s) sent to the workers", jb->job_id, t->upstream_id, t->height,

@@ -210,6 +210,36 @@ main(void)
 	    "a reserved nonce byte keeps every lease inside its 2^24 space");
 	ok(jobs_worker_join(j, "erin", 1e9, now, &wb) == -1 && exhausted == 1,
 	    "an exhausted space is reported, not overlapped");
+	/* The pool resends known work (after a reconnect, under a new id):
+	 * the same nonce space continues; nothing is hashed twice. */
+	{
+		struct jobs *k = jobs_new(&cfg, &ev, NULL);
+		struct work first;
+		uint64_t sx, sy, sx2;
+		t = opensy_job("x-1", 1, 0x31);
+		sx = jobs_add(k, &t, now);
+		jobs_worker_join(k, "fay", 1000, now, &first);
+		jobs_worker_stream(k, "fay", 1, now);
+		t = opensy_job("y-1", 1, 0x32);
+		sy = jobs_add(k, &t, now);
+		t = opensy_job("x-1-again", 1, 0x31);
+		nsent = 0;
+		sx2 = jobs_add(k, &t, now);
+		ok(sx2 == sx && sx2 != sy, "the same blob and seed again is the same job");
+		ok(nsent == 1 && sent[0].job_seq == sx && sent[0].nonce_start >= first.nonce_end,
+		    "the worker's new lease continues after every earlier lease of it");
+		le32_write(nonce, (uint32_t)sent[0].nonce_start);
+		ok(jobs_check_share(k, "fay", sent[0].job_id, nonce, 4, &ctx) ==
+		    LEDGER_REASON_OK && strcmp(ctx.upstream_id, "x-1-again") == 0,
+		    "its shares go upstream under the id the pool uses now");
+		{
+			char yid[24];
+			snprintf(yid, sizeof(yid), "%016llx", (unsigned long long)sy);
+			ok(jobs_check_share(k, "fay", yid, nonce, 4, &ctx) ==
+			    LEDGER_REASON_STALE, "the clean resend makes the other job stale");
+		}
+		jobs_free(k);
+	}
 	jobs_free(j);
 	return tap_done();
 }
