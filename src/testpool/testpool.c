@@ -3,7 +3,8 @@
  * TESTPOOL_* environment, [testpool] INI section), signals, and the JSON
  * summary of what the pool saw (accepted/rejected per reason and per
  * login), written on SIGUSR1 and at exit so tests can compare it with what
- * the coordinator believes.
+ * the coordinator believes.  SIGHUP finds a block now (a clean job), so
+ * tests can make jobs stale when they need to.
  */
 #include "config.h"
 
@@ -211,7 +212,7 @@ static const struct conf_spec spec = {
 	opts, sizeof(opts) / sizeof(opts[0])
 };
 
-static volatile sig_atomic_t sig_stop, sig_dump, sig_stall;
+static volatile sig_atomic_t sig_stop, sig_dump, sig_stall, sig_block;
 
 static void
 on_signal(int sig)
@@ -220,6 +221,8 @@ on_signal(int sig)
 		sig_dump = 1;
 	else if (sig == SIGUSR2)
 		sig_stall = 1;
+	else if (sig == SIGHUP)
+		sig_block = 1;
 	else
 		sig_stop = 1;
 }
@@ -261,6 +264,7 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -269,7 +273,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	/* Signals only set flags; the server loop (100 ms poll) acts on them. */
-	rc = tp_server_run(&o, st, &sig_stop, &sig_dump, &sig_stall);
+	rc = tp_server_run(&o, st, &sig_stop, &sig_dump, &sig_stall, &sig_block);
 	tp_stats_dump(st, o.summary_file);
 	tp_stats_free(st);
 	conf_free(&spec);

@@ -114,9 +114,11 @@ void tp_stats_job(struct tp_stats *st, int64_t height);
 /* Writes the JSON summary to path (atomically) or stderr when NULL. */
 void tp_stats_dump(struct tp_stats *st, const char *path);
 
-/* The server loop; returns when *stop is set. */
+/* The server loop; returns when *stop is set.  *dump writes the summary,
+ * *stall_toggle stalls or resumes, *new_block finds a block now (a new
+ * height: a clean job). */
 int tp_server_run(const struct tp_options *o, struct tp_stats *st,
     volatile sig_atomic_t *stop, volatile sig_atomic_t *dump,
-    volatile sig_atomic_t *stall_toggle);
+    volatile sig_atomic_t *stall_toggle, volatile sig_atomic_t *new_block);
 
 #endif

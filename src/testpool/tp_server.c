@@ -670,7 +670,7 @@ timers(struct server *s, int64_t now)
 int
 tp_server_run(const struct tp_options *o, struct tp_stats *st,
     volatile sig_atomic_t *stop, volatile sig_atomic_t *dump,
-    volatile sig_atomic_t *stall_toggle)
+    volatile sig_atomic_t *stall_toggle, volatile sig_atomic_t *new_block)
 {
 	struct server s;
 	struct pollfd *pfd = NULL;
@@ -725,6 +725,12 @@ tp_server_run(const struct tp_options *o, struct tp_stats *st,
 			    "answering again");
 			if (!s.stalled)
 				s.next_job = 0;
+		}
+		if (*new_block && !s.stalled) {
+			*new_block = 0;
+			log_info("testpool: a new block (SIGHUP)");
+			new_job(&s, 1);
+			s.next_job = clock_mono_ms() + o->job_interval;
 		}
 		timers(&s, clock_mono_ms());
 		n = 2 + s.ncl;

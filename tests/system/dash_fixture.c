@@ -497,15 +497,16 @@ burst(void)
 	json_t *ev;
 	int i;
 
-	/* 8 MB over about 2 s: more than any socket buffer holds, slow
-	 * enough for a client that reads. */
+	/* 8 MB over about 8 s: more than any socket buffer holds, slow
+	 * enough for a client that reads (a Python client under ASan on a
+	 * busy machine included). */
 	memset(pad, 'x', sizeof(pad) - 1);
 	pad[sizeof(pad) - 1] = '\0';
 	for (i = 0; i < 4000; i++) {
 		ev = json_pack("{s:i, s:s}", "n", i, "pad", pad);
 		live_publish(fx.live, LIVE_JOB, ev);
 		json_decref(ev);
-		usleep(500);
+		usleep(2000);
 	}
 	log_info("burst of 4000 events sent");
 }

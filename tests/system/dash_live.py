@@ -129,7 +129,7 @@ async def main():
         reader = await websockets.connect(url, max_size=None)
         fx.signal(signal.SIGUSR1)
         got = 0
-        end = time.time() + 6
+        end = time.time() + 20
         while time.time() < end:
             try:
                 m = json.loads(await asyncio.wait_for(reader.recv(), 1))
