@@ -33,6 +33,7 @@ ok $? "coordinator starts with mTLS, ledger and dashboard"
 for n in 1 2; do
 	w=worker-$n
 	start "w$n" "$B/src/worker/coopmine-worker" --worker-id "$w" \
+	    --worker-name "cluster $w" \
 	    --coordinator "127.0.0.1:$grpc_port" --tls-ca "$T/certs/ca.crt" \
 	    --tls-cert "$T/certs/$w.crt" --tls-key "$T/certs/$w.key" \
 	    --threads 1 --mode light --print-interval 10s
@@ -49,6 +50,23 @@ ok $? "both workers' shares are verified and credited ($w1 + $w2)"
 curl -s "http://127.0.0.1:$http_port/api/workers" >"$T/workers.json"
 grep -q '"worker-1"' "$T/workers.json" && grep -q '"worker-2"' "$T/workers.json"
 ok $? "the dashboard lists both workers"
+# The page itself, in headless Chromium, against this running cluster.
+drv=$S/tests/browser
+if [ -x /usr/bin/chromium ] && command -v node >/dev/null 2>&1 &&
+    [ -d "$drv/node_modules/playwright-core" ]; then
+	mkdir -p "$B/tests/system/out"
+	node "$drv/cluster.mjs" "http://127.0.0.1:$http_port" "$B/tests/system/out" \
+	    "cluster worker-1" "cluster worker-2" >"$T/browser.tap" 2>&1
+	while IFS= read -r line; do
+		case "$line" in
+		"ok - "*) ok 0 "${line#ok - }" ;;
+		"not ok - "*) ok 1 "${line#not ok - }" ;;
+		*) echo "# $line" ;;
+		esac
+	done <"$T/browser.tap"
+else
+	echo "# no chromium/node/playwright-core here: the page check is in dash_browser.sh"
+fi
 
 # Stop the workers, then the coordinator (SIGTERM must flush and exit 0),
 # then ask the pool for its summary.
