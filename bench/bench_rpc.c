@@ -25,6 +25,10 @@
 
 static const char *target, *worker = "bench";
 static grpc_channel_credentials *creds;
+/* Against the real coordinator each stream must be its own worker (a
+ * worker's second stream replaces its first); that needs --insecure, where
+ * identities come from the requests. */
+static int distinct;
 
 static gpr_timespec
 in_ms(int64_t ms)
@@ -132,23 +136,57 @@ unary_sync(grpc_channel *ch, grpc_completion_queue *cq, const char *method,
 }
 
 static int
-register_worker(grpc_channel *ch, grpc_completion_queue *cq)
+register_as(grpc_channel *ch, grpc_completion_queue *cq, const char *id,
+    Coopmine__JobMessage **job)
 {
 	Coopmine__RegisterRequest r = COOPMINE__REGISTER_REQUEST__INIT;
 	grpc_byte_buffer *req, *resp = NULL;
 	grpc_status_code st;
 
-	r.worker_id = (char *)worker;
+	r.worker_id = (char *)id;
 	r.worker_name = "bench_rpc";
 	r.threads = 1;
 	req = rpc_pack(&r.base);
 	st = unary_sync(ch, cq, RPC_METHOD_REGISTER, req, &resp);
 	grpc_byte_buffer_destroy(req);
-	if (resp != NULL)
+	if (job != NULL)
+		*job = NULL;
+	if (resp != NULL) {
+		Coopmine__RegisterResponse *rr = (Coopmine__RegisterResponse *)rpc_unpack(
+		    &coopmine__register_response__descriptor, resp);
+		if (rr != NULL && job != NULL && rr->current_job != NULL) {
+			*job = rr->current_job;
+			rr->current_job = NULL;	/* kept: freed on its own */
+		}
+		if (rr != NULL)
+			protobuf_c_message_free_unpacked(&rr->base, NULL);
 		grpc_byte_buffer_destroy(resp);
+	}
 	if (st != GRPC_STATUS_OK)
 		fprintf(stderr, "bench_rpc: Register failed with status %d\n", (int)st);
 	return st == GRPC_STATUS_OK ? 0 : -1;
+}
+
+static int
+register_worker(grpc_channel *ch, grpc_completion_queue *cq)
+{
+	return register_as(ch, cq, worker, NULL);
+}
+
+/* Registers id on ch through a private completion queue (the caller's
+ * queue may have streams on it already). */
+static int
+register_on(grpc_channel *ch, const char *id)
+{
+	grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+	int rc = register_as(ch, cq, id, NULL);
+
+	grpc_completion_queue_shutdown(cq);
+	while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+	    NULL).type != GRPC_QUEUE_SHUTDOWN)
+		;
+	grpc_completion_queue_destroy(cq);
+	return rc;
 }
 
 static void
@@ -245,7 +283,8 @@ stream_open(struct stream *s, grpc_completion_queue *cq, const grpc_byte_buffer 
 	grpc_slice m = grpc_slice_from_static_string(RPC_METHOD_STREAM_JOBS);
 	grpc_op ops[4];
 
-	s->ch = channel_new();
+	if (s->ch == NULL)
+		s->ch = channel_new();
 	s->call = grpc_channel_create_call(s->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, m,
 	    NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 	s->req = grpc_byte_buffer_copy((grpc_byte_buffer *)req);
@@ -308,8 +347,23 @@ bench_fanout(int n, int jobs)
 
 	r.worker_id = (char *)worker;
 	req = rpc_pack(&r.base);
-	for (int i = 0; i < n; i++)
-		stream_open(&ss[i], cq, req);
+	for (int i = 0; i < n; i++) {
+		char id[96];
+		grpc_byte_buffer *own;
+
+		if (!distinct) {
+			stream_open(&ss[i], cq, req);
+			continue;
+		}
+		snprintf(id, sizeof(id), "%s-%d", worker, i);
+		ss[i].ch = channel_new();
+		if (register_on(ss[i].ch, id) != 0)
+			exit(1);
+		r.worker_id = id;
+		own = rpc_pack(&r.base);
+		stream_open(&ss[i], cq, own);
+		grpc_byte_buffer_destroy(own);
+	}
 	grpc_byte_buffer_destroy(req);
 
 	while (nlat < (size_t)n * (size_t)jobs && ended < n) {
@@ -345,7 +399,13 @@ bench_fanout(int n, int jobs)
 			grpc_byte_buffer_destroy(s->msg);
 			s->msg = NULL;
 			if (j != NULL) {
-				sscanf(j->job_id, "job-%ld", &seq);
+				/* rpc_testcore: "job-N", timestamps in us; the
+				 * coordinator: 16 hex digits, timestamps in ms. */
+				int64_t ts = j->timestamp < 100000000000000LL ?
+				    j->timestamp * 1000 : j->timestamp;
+				if (sscanf(j->job_id, "job-%ld", &seq) != 1)
+					seq = strtol(j->job_id, NULL, 16);
+				j->timestamp = ts;
 				if (!s->got_first) {
 					s->got_first = 1;
 					if (++ready == n) {
@@ -407,6 +467,122 @@ bench_fanout(int n, int jobs)
 	free(ss);
 }
 
+/* ---- SubmitShare through the coordinator's share path ------------------- */
+
+struct bench_worker {
+	char id[96];
+	Coopmine__JobMessage *job;
+	uint64_t next;
+};
+
+static grpc_byte_buffer *
+share_request(struct bench_worker *w)
+{
+	Coopmine__ShareRequest r = COOPMINE__SHARE_REQUEST__INIT;
+	uint8_t nonce[4], result[32];
+	uint64_t n = w->job->nonce_start + w->next++;
+
+	if (n >= w->job->nonce_end)
+		n = w->job->nonce_end - 1;	/* a duplicate: still answered */
+	/* All ones: meets a difficulty-1 share target, not the pool's target
+	 * and not a block, so only the share path is measured. */
+	memset(result, 0xff, sizeof(result));
+	nonce[0] = (uint8_t)n;
+	nonce[1] = (uint8_t)(n >> 8);
+	nonce[2] = (uint8_t)(n >> 16);
+	nonce[3] = (uint8_t)(n >> 24);
+	r.worker_id = w->id;
+	r.job_id = w->job->job_id;
+	r.nonce.data = nonce;
+	r.nonce.len = 4;
+	r.result.data = result;
+	r.result.len = 32;
+	return rpc_pack(&r.base);
+}
+
+/* nworkers distinct workers (--insecure: identities from the requests),
+ * each on the lease its RegisterResponse carried, 64 shares in flight on
+ * one connection.  The results are made up: with verify = none they are
+ * credited (the ledger's commit is the cost); with light or full the
+ * coordinator hashes each and rejects it as not its hash (the
+ * verification is the cost). */
+static void
+bench_shares(int nworkers, double seconds)
+{
+	grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+	grpc_channel *ch = channel_new();
+	struct bench_worker *ws = calloc((size_t)nworkers, sizeof(*ws));
+	struct unary *slots;
+	long accepted = 0, rejected = 0, retry = 0, errors = 0, k = 0;
+	int inflight = 64, live;
+	int64_t t0, t1;
+
+	for (int i = 0; i < nworkers; i++) {
+		snprintf(ws[i].id, sizeof(ws[i].id), "%s-s%d", worker, i);
+		if (register_as(ch, cq, ws[i].id, &ws[i].job) != 0 || ws[i].job == NULL) {
+			fprintf(stderr, "bench_rpc: %s got no job at Register\n", ws[i].id);
+			exit(1);
+		}
+	}
+	slots = calloc((size_t)inflight, sizeof(*slots));
+	t0 = clock_mono_us();
+	for (live = 0; live < inflight; live++) {
+		grpc_byte_buffer *req = share_request(&ws[k++ % nworkers]);
+		unary_start(&slots[live], ch, cq, RPC_METHOD_SUBMIT_SHARE, req);
+		grpc_byte_buffer_destroy(req);
+	}
+	while (live > 0) {
+		grpc_event ev = grpc_completion_queue_next(cq, in_ms(30000), NULL);
+		struct unary *u = ev.tag;
+		grpc_byte_buffer *resp = NULL;
+
+		if (ev.type != GRPC_OP_COMPLETE) {
+			fprintf(stderr, "bench_rpc: shares timed out with %d in flight\n", live);
+			exit(1);
+		}
+		if (unary_end(u, &resp) != GRPC_STATUS_OK) {
+			errors++;
+		} else {
+			Coopmine__ShareResponse *r = (Coopmine__ShareResponse *)rpc_unpack(
+			    &coopmine__share_response__descriptor, resp);
+			if (r == NULL)
+				errors++;
+			else if (r->retry_after_ms > 0)
+				retry++;
+			else if (r->accepted)
+				accepted++;
+			else
+				rejected++;
+			if (r != NULL)
+				protobuf_c_message_free_unpacked(&r->base, NULL);
+		}
+		if (resp != NULL)
+			grpc_byte_buffer_destroy(resp);
+		if (clock_mono_us() - t0 < (int64_t)(seconds * 1e6)) {
+			grpc_byte_buffer *req = share_request(&ws[k++ % nworkers]);
+			unary_start(u, ch, cq, RPC_METHOD_SUBMIT_SHARE, req);
+			grpc_byte_buffer_destroy(req);
+		} else {
+			live--;
+		}
+	}
+	t1 = clock_mono_us();
+	printf("shares, %d workers, %d in flight: %8.0f answered/s  (%ld credited, "
+	    "%ld rejected, %ld asked to retry, %ld errors)\n", nworkers, inflight,
+	    (accepted + rejected) / ((t1 - t0) / 1e6), accepted, rejected, retry,
+	    errors);
+	for (int i = 0; i < nworkers; i++)
+		protobuf_c_message_free_unpacked(&ws[i].job->base, NULL);
+	free(ws);
+	free(slots);
+	grpc_channel_destroy(ch);
+	grpc_completion_queue_shutdown(cq);
+	while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+	    NULL).type != GRPC_QUEUE_SHUTDOWN)
+		;
+	grpc_completion_queue_destroy(cq);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -416,6 +592,7 @@ main(int argc, char **argv)
 		{ "worker", required_argument, NULL, 'w' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "insecure", no_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char ca[512], cert[512], key[512], err[512];
@@ -431,24 +608,31 @@ main(int argc, char **argv)
 		case 'w': worker = optarg; break;
 		case 's': seconds = atof(optarg); break;
 		case 'j': jobs = atoi(optarg); break;
+		case 'i': distinct = 1; break;
 		default: goto usage;
 		}
 	}
-	if (target == NULL || dir == NULL || optind == argc) {
+	if (target == NULL || (dir == NULL && !distinct) || optind == argc) {
 usage:
-		fprintf(stderr, "usage: bench_rpc --target HOST:PORT --certs DIR "
-		    "[--worker ID] [--seconds S] [--jobs N] heartbeat | fanout N...\n");
+		fprintf(stderr, "usage: bench_rpc --target HOST:PORT (--certs DIR | "
+		    "--insecure) [--worker ID] [--seconds S] [--jobs N] heartbeat | "
+		    "fanout N | shares N...\n");
 		return 2;
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
-	snprintf(cert, sizeof(cert), "%s/%s.crt", dir, worker);
-	snprintf(key, sizeof(key), "%s/%s.key", dir, worker);
+	if (dir != NULL) {
+		snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
+		snprintf(cert, sizeof(cert), "%s/%s.crt", dir, worker);
+		snprintf(key, sizeof(key), "%s/%s.key", dir, worker);
+	}
 	grpc_init();
-	if ((creds = rpc_tls_channel_credentials(ca, cert, key, err, sizeof(err))) == NULL) {
+	if (distinct)
+		creds = grpc_insecure_credentials_create();
+	else if ((creds = rpc_tls_channel_credentials(ca, cert, key, err,
+	    sizeof(err))) == NULL) {
 		fprintf(stderr, "bench_rpc: %s\n", err);
 		return 1;
 	}
@@ -477,6 +661,14 @@ usage:
 				return 1;
 			}
 			bench_fanout(n, jobs);
+		} else if (strcmp(argv[i], "shares") == 0 && i + 1 < argc) {
+			int n = atoi(argv[++i]);
+
+			if (!distinct || n < 1) {
+				fprintf(stderr, "bench_rpc: shares needs --insecure and N >= 1\n");
+				return 1;
+			}
+			bench_shares(n, seconds);
 		} else {
 			goto usage;
 		}

@@ -352,6 +352,7 @@ up_job(void *arg, const struct upstream_job *uj)
 	t.clean = uj->clean;
 	t.opensy = uj->nonce_offset == UPSTREAM_NONCE_OFFSET_OPENSY &&
 	    uj->blob_len == 80;
+	shares_prepare(c->shares, t.seed, t.seed_len);
 	if (jobs_add(c->jobs, &t, clock_wall_ms()) != 0)
 		publish(c, LIVE_JOB, json_pack("{s:s, s:I, s:f, s:s, s:I, s:b}",
 		    "upstream", t.upstream_id, "height", (json_int_t)t.height,
@@ -606,16 +607,19 @@ core_stop(struct core *c)
 		pthread_join(c->tick, NULL);
 		c->started = 0;
 	}
-	/* Workers first (no new shares), then the shares in flight are
-	 * answered and committed, then the pool goes, then the ledger. */
+	/* Workers first (no new shares); then the pool (its I/O thread ends,
+	 * submits without an answer come back as lost); then the share path
+	 * answers and commits what is in flight (shares meant for the pool
+	 * stay pending in the ledger's outbox for the next start); the ledger
+	 * closes last, in core_free. */
 	if (c->rpc != NULL)
 		rpc_server_stop(c->rpc);
+	if (c->up != NULL)
+		upstream_stop(c->up);
 	if (c->shares != NULL) {
 		shares_free(c->shares);
 		c->shares = NULL;
 	}
-	if (c->up != NULL)
-		upstream_stop(c->up);
 	pthread_mutex_lock(&c->streams_lock);
 	for (size_t i = 0; i < c->nstreams; i++)
 		rpc_stream_unref(c->streams[i].s);

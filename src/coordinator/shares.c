@@ -677,6 +677,13 @@ shares_upstream_connected(struct shares *s)
 }
 
 void
+shares_prepare(struct shares *s, const uint8_t *seed, size_t len)
+{
+	if (s->verifier != NULL)
+		verifier_prepare(s->verifier, seed, len);
+}
+
+void
 shares_get_stats(struct shares *s, struct shares_stats *st)
 {
 	pthread_mutex_lock(&s->stats_lock);

@@ -69,6 +69,9 @@ void shares_upstream_result(struct shares *s,
     const struct upstream_submit_result *res);
 void shares_upstream_connected(struct shares *s);
 
+/* A job with this RandomX seed arrived: build its context before the first
+ * share needs it (in full mode, the dataset). */
+void shares_prepare(struct shares *s, const uint8_t *seed, size_t len);
 void shares_get_stats(struct shares *s, struct shares_stats *st);
 /* Answers everything in flight, stops the threads (the ledger must still
  * be open: it is flushed through). */

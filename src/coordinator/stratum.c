@@ -1071,7 +1071,10 @@ drain_submits(struct stratum *s)
 	int64_t id;
 	int len;
 
-	while ((n = mpscq_pop(&s->q, 0)) != NULL) {
+	/* With MAX_PENDING submits unanswered, the rest wait in the queue
+	 * (back-pressure) until answers make room: the loop calls us again. */
+	while (!(c->st == C_READY && c->npend >= MAX_PENDING) &&
+	    (n = mpscq_pop(&s->q, 0)) != NULL) {
 		sm = (struct submit_msg *)n;
 		if (c->st != C_READY || sm->session != c->session_no) {
 			/* Lost, or a new login since: the job is not the
