@@ -482,9 +482,15 @@ upstream_answered(struct shares *s, const struct upstream_submit_result *res)
 	if (!res->accepted && (res->reason == UPSTREAM_REJ_LOST ||
 	    res->reason == UPSTREAM_REJ_TIMEOUT)) {
 		/* Verdict unknown: wait and send it again on reconnect. */
+		struct upstream_stats us;
 		it->resent = 1;
 		ledger_share_fate(s->ledger, it->share_id, LEDGER_FATE_PENDING,
 		    upstream_reject_name(res->reason), now);
+		/* Already reconnected (the loss was a session change): send it
+		 * now rather than at the next reconnect. */
+		upstream_get_stats(s->up, &us);
+		if (us.state == UPSTREAM_CONNECTED)
+			outbox_send(s, it);
 		return;
 	}
 	if (!res->accepted && it->resent && res->reason == UPSTREAM_REJ_DUPLICATE) {
