@@ -34,6 +34,7 @@ static randomx_dataset *dataset;
 static uint64_t total;
 static int nthreads;
 static uint64_t (*words)[4];	/* per nonce: the hash as 4 LE words */
+static double cpu_secs[1024];	/* per hashing thread */
 
 static void
 unhex(const char *h, uint8_t *out, size_t n)
@@ -120,6 +121,11 @@ hash_part(void *arg)
 		randomx_calculate_hash_last(vm, out);
 		store(b - 1, out);
 	}
+	{
+		struct timespec ts;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+		cpu_secs[p->i] = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	}
 	randomx_destroy_vm(vm);
 	return NULL;
 }
@@ -152,7 +158,7 @@ main(int argc, char **argv)
 	double t0, t1;
 
 	if (argc < 3 || (total = strtoull(argv[1], NULL, 10)) == 0 ||
-	    (nthreads = atoi(argv[2])) <= 0 || total > ((uint64_t)1 << 32)) {
+	    (nthreads = atoi(argv[2])) <= 0 || nthreads > 1024 || total > ((uint64_t)1 << 32)) {
 		fprintf(stderr, "usage: %s N THREADS [light|full] [auto|thp|off] "
 		    "[CHECKPOINTS]\n", argv[0]);
 		return 2;
@@ -210,6 +216,14 @@ main(int argc, char **argv)
 	t0 = now();
 	printf("ref: %llu hashes, %d threads: %.1f H/s\n",
 	    (unsigned long long)total, nthreads, (double)total / (t0 - t1));
+	{
+		double cpu = 0;
+		for (int i = 0; i < nthreads; i++)
+			cpu += cpu_secs[i];
+		if (cpu > 0)
+			printf("ref: cpu %.3f s: %.1f H/s at full CPU\n", cpu,
+			    (double)total / cpu * nthreads);
+	}
 	if (argc > 5) {
 		char *s = argv[5];
 		while (*s != '\0') {

@@ -95,7 +95,7 @@ bench_run(const struct miner_config *cfg, uint64_t n)
 	char hex[65], pg[96];
 	uint64_t count = 0;
 	int64_t t_end;
-	double secs;
+	double secs, cpu;
 	int nthreads;
 
 	if (want == NULL) {
@@ -134,6 +134,7 @@ bench_run(const struct miner_config *cfg, uint64_t n)
 	if (miner_set_job(m, &job) != 0 || miner_wait_idle(m, -1) != 0)
 		fatalx("bench: the engine refused the bench job");
 	t_end = clock_mono_ms();
+	cpu = miner_cpu_seconds(m);
 	miner_get_stats(m, &st);
 	miner_free(m);
 	for (int i = 0; i < nthreads; i++) {
@@ -157,6 +158,9 @@ bench_run(const struct miner_config *cfg, uint64_t n)
 	    (double)st.rx.init_ms / 1000.0);
 	printf("bench: %" PRIu64 " hashes, %d threads, %.3f s: %.1f H/s\n", count,
 	    nthreads, secs, (double)count / secs);
+	if (cpu > 0)
+		printf("bench: cpu %.3f s: %.1f H/s at full CPU\n", cpu,
+		    (double)count / cpu * nthreads);
 	if (count != n) {
 		printf("bench: FAILED: %" PRIu64 " hashes for %" PRIu64 " nonces\n",
 		    count, n);

@@ -694,6 +694,21 @@ miner_threads(const struct miner *m)
 	return m->nthreads;
 }
 
+double
+miner_cpu_seconds(struct miner *m)
+{
+	double sum = 0;
+
+	for (int i = 0; i < m->nthreads; i++) {
+		clockid_t cid;
+		struct timespec ts;
+		if (pthread_getcpuclockid(m->th[i].tid, &cid) == 0 &&
+		    clock_gettime(cid, &ts) == 0)
+			sum += (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	}
+	return sum;
+}
+
 void
 miner_get_stats(struct miner *m, struct miner_stats *st)
 {

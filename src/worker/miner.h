@@ -79,6 +79,9 @@ void miner_get_stats(struct miner *m, struct miner_stats *st);
 /* Hashes done by one thread (for per-thread hashrate). */
 uint64_t miner_thread_hashes(struct miner *m, int thread);
 int miner_threads(const struct miner *m);
+/* CPU time the hashing threads have used, in seconds (bench mode: a rate
+ * per CPU second is immune to other processes taking the CPUs). */
+double miner_cpu_seconds(struct miner *m);
 /* Waits until every lease is used up and every thread waits for work.
  * 0, or -ETIMEDOUT after timeout_ms (-1: forever). */
 int miner_wait_idle(struct miner *m, int timeout_ms);
