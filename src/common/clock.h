@@ -35,4 +35,21 @@ clock_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The absolute time timeout_ms from now on clock id (for
+ * pthread_cond_timedwait: the clock the condition variable was made with). */
+static inline struct timespec
+clock_deadline(clockid_t id, int64_t timeout_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	ts.tv_sec += (time_t)(timeout_ms / 1000);
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 #endif

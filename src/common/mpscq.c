@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/mpscq.h"
 
 void
@@ -85,15 +86,8 @@ mpscq_pop(struct mpscq *q, int timeout_ms)
 	struct mpscq_node *n;
 	struct timespec deadline;
 
-	if (timeout_ms >= 0) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += timeout_ms / 1000;
-		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
-	}
+	if (timeout_ms >= 0)
+		deadline = clock_deadline(CLOCK_MONOTONIC, timeout_ms);
 	pthread_mutex_lock(&q->lock);
 	while (q->head == NULL && !q->closed) {
 		if (timeout_ms < 0) {

@@ -429,9 +429,7 @@ tick_thread(void *arg)
 
 	pthread_mutex_lock(&c->tick_lock);
 	while (!c->stopping) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += 1;
+		struct timespec ts = clock_deadline(CLOCK_MONOTONIC, 1000);
 		pthread_cond_timedwait(&c->tick_cond, &c->tick_lock, &ts);
 		if (c->stopping)
 			break;

@@ -791,15 +791,8 @@ ledger_flush(struct ledger *l, int timeout_ms)
 	f->refs = 2;
 	m->u.flush = f;
 	push(l, m);
-	if (timeout_ms >= 0) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += timeout_ms / 1000;
-		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-	}
+	if (timeout_ms >= 0)
+		ts = clock_deadline(CLOCK_REALTIME, timeout_ms);
 	pthread_mutex_lock(&f->lock);
 	while (!f->done) {
 		if (timeout_ms < 0)

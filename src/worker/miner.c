@@ -738,15 +738,7 @@ miner_wait_idle(struct miner *m, int timeout_ms)
 	struct timespec dl;
 	int rc = 0;
 
-	clock_gettime(CLOCK_REALTIME, &dl);
-	if (timeout_ms >= 0) {
-		dl.tv_sec += timeout_ms / 1000;
-		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (dl.tv_nsec >= 1000000000L) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000L;
-		}
-	}
+	dl = clock_deadline(CLOCK_REALTIME, timeout_ms >= 0 ? timeout_ms : 0);
 	pthread_mutex_lock(&m->lock);
 	while (!m->stopping && (m->building || m->parked < m->nthreads ||
 	    (work_left(m) && ctx_usable(m)) || (!m->paused && need_build(m)))) {
