@@ -186,6 +186,28 @@ report(struct registry *r, const struct change *ch)
 		r->status_cb(r->status_arg, ch->id, ch->online, ch->why);
 }
 
+/* The row of id, created (offline, empty) when new; workers_lock held.
+ * 0, -ENOSPC (table full) or -ENOMEM. */
+static int
+row(struct registry *r, const char *id, struct worker **out)
+{
+	struct worker *wk;
+
+	if ((wk = find(r, id)) == NULL) {
+		if (r->n == r->max_workers)
+			return -ENOSPC;
+		if (r->n == r->cap && grow(r) != 0)
+			return -ENOMEM;
+		wk = &r->workers[r->n];
+		memset(wk, 0, sizeof(*wk));
+		copy_text(wk->w.id, sizeof(wk->w.id), id);
+		wk->w.status = status_name(0);
+		*slot(r, id) = ++r->n;
+	}
+	*out = wk;
+	return 0;
+}
+
 int
 registry_register(struct registry *r, const char *id, const char *name,
     int threads, const char *version, const char *os, const char *arch,
@@ -194,24 +216,14 @@ registry_register(struct registry *r, const char *id, const char *name,
 	struct change ch = { .id = "" };
 	struct worker *wk;
 	size_t len = id != NULL ? strlen(id) : 0;
+	int rc;
 
 	if (len == 0 || len >= REGISTRY_ID_MAX)
 		return -EINVAL;
 	pthread_mutex_lock(&r->workers_lock);
-	if ((wk = find(r, id)) == NULL) {
-		if (r->n == r->max_workers) {
-			pthread_mutex_unlock(&r->workers_lock);
-			return -ENOSPC;
-		}
-		if (r->n == r->cap && grow(r) != 0) {
-			pthread_mutex_unlock(&r->workers_lock);
-			return -ENOMEM;
-		}
-		wk = &r->workers[r->n];
-		memset(wk, 0, sizeof(*wk));
-		copy_text(wk->w.id, sizeof(wk->w.id), id);
-		wk->w.status = status_name(0);
-		*slot(r, id) = ++r->n;
+	if ((rc = row(r, id, &wk)) != 0) {
+		pthread_mutex_unlock(&r->workers_lock);
+		return rc;
 	}
 	if (name != NULL && *name != '\0')
 		copy_text(wk->w.name, sizeof(wk->w.name), name);
@@ -477,23 +489,14 @@ registry_restore(struct registry *r, const char *id, const char *name,
 {
 	struct worker *wk;
 	size_t len = id != NULL ? strlen(id) : 0;
+	int rc;
 
 	if (len == 0 || len >= REGISTRY_ID_MAX)
 		return -EINVAL;
 	pthread_mutex_lock(&r->workers_lock);
-	if ((wk = find(r, id)) == NULL) {
-		if (r->n == r->max_workers) {
-			pthread_mutex_unlock(&r->workers_lock);
-			return -ENOSPC;
-		}
-		if (r->n == r->cap && grow(r) != 0) {
-			pthread_mutex_unlock(&r->workers_lock);
-			return -ENOMEM;
-		}
-		wk = &r->workers[r->n];
-		memset(wk, 0, sizeof(*wk));
-		copy_text(wk->w.id, sizeof(wk->w.id), id);
-		*slot(r, id) = ++r->n;
+	if ((rc = row(r, id, &wk)) != 0) {
+		pthread_mutex_unlock(&r->workers_lock);
+		return rc;
 	}
 	copy_text(wk->w.name, sizeof(wk->w.name),
 	    name != NULL && *name != '\0' ? name : id);

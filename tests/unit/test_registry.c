@@ -113,6 +113,31 @@ main(void)
 	free(all);
 	registry_free(r);
 
+	/* After a restart: workers and counters from the ledger. */
+	{
+		struct registry *rr = registry_new(1000, 10);
+		enum registry_command c2;
+		ok(registry_restore(rr, "old", "old rig", 8, "0.1", 40, 2, 100, 900) == 0,
+		    "restore a worker from the ledger");
+		registry_get(rr, "old", &w);
+		ok(!w.online && w.shares_valid == 40 && w.shares_invalid == 2 &&
+		    w.threads == 8 && strcmp(w.name, "old rig") == 0 && w.last_seen == 900,
+		    "restored: offline, with its counters");
+		ok(registry_heartbeat(rr, "old", &beat, 2000, &c2) == -ESRCH,
+		    "a restored worker must Register before it beats");
+		registry_register(rr, "old", "", 8, "0.2", "", "", 3000);
+		registry_get(rr, "old", &w);
+		ok(w.online && w.shares_valid == 40 && strcmp(w.name, "old rig") == 0,
+		    "registering again keeps its counters and name");
+		registry_restore_totals(rr, 40, 2, 3, 777);
+		registry_totals(rr, &t);
+		ok(t.shares_valid == 40 && t.shares_invalid == 2 && t.blocks_found == 3 &&
+		    t.last_block_time == 777, "cluster totals continue");
+		ok(registry_restore(rr, "", "", 0, "", 0, 0, 0, 0) == -EINVAL,
+		    "an empty id is refused");
+		registry_free(rr);
+	}
+
 	/* Many workers: the id index survives growth. */
 	{
 		struct registry *big = registry_new(1000, 5000);
