@@ -4,7 +4,7 @@
 # in a private temporary directory, TAP output, cleanup on every exit.
 #
 # Sanitizer builds: the servers run with leak detection on and must exit 0
-# (lsan.supp names only gRPC's own exit-time allocations).  Valgrind: run a
+# (tests/lsan.supp names only third-party exit-time allocations).  Valgrind: run a
 # test with the servers under memcheck (timing checks may then be slow):
 #   cd build && COOPMINE_VALGRIND=1 make check TESTS=tests/system/rpc_core.py
 # A definite leak or a memory error makes the server exit 24 and the
@@ -64,7 +64,7 @@ import coopmine_messages_pb2 as pb  # noqa: E402
 import coopmine_pb2_grpc as pbg  # noqa: E402
 
 # Leaks inside libgrpc's own background threads at exit are not ours.
-LSAN_SUPP = os.path.join(S, "tests", "system", "lsan.supp")
+LSAN_SUPP = os.path.join(S, "tests", "lsan.supp")
 SAN_ENV = {
     "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=23",
     "LSAN_OPTIONS": "suppressions=%s:print_suppressions=0" % LSAN_SUPP,
