@@ -1036,7 +1036,7 @@ rpc_server_new(const struct rpc_server_config *cfg, struct registry *reg)
 	char addr[256], err[512];
 	int64_t keepalive = cfg->keepalive_ms > 0 ? cfg->keepalive_ms :
 	    cfg->heartbeat_ms;
-	grpc_arg args[8];
+	grpc_arg args[9];
 	grpc_channel_args chargs = { 0, args };
 
 	if (cfg->listen == NULL || *cfg->listen == '\0') {
@@ -1094,7 +1094,11 @@ rpc_server_new(const struct rpc_server_config *cfg, struct registry *reg)
 	    { .integer = 0 } };
 	args[6] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA,
 	    { .integer = 0 } };
-	chargs.num_args = 7;
+	/* gRPC sets SO_REUSEPORT by default: a second coordinator on the same
+	 * port would silently share the workers.  Refuse instead. */
+	args[7] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_ALLOW_REUSEPORT,
+	    { .integer = 0 } };
+	chargs.num_args = 8;
 
 	srv->cq = grpc_completion_queue_create_for_next(NULL);
 	srv->server = grpc_server_create(&chargs, NULL);
@@ -1137,23 +1141,30 @@ rpc_server_port(const struct rpc_server *srv)
 int
 rpc_server_start(struct rpc_server *srv)
 {
-	int e;
+	int e = 0, n;
 
-	grpc_server_start(srv->server);
+	/* Threads first: if none can start, the server never serves and
+	 * rpc_server_free() tears it down unstarted. */
 	srv->cq_open = 1;
+	for (n = 0; n < srv->nthreads; n++) {
+		if ((e = pthread_create(&srv->threads[n], NULL, cq_thread, srv)) != 0)
+			break;
+	}
+	if (n == 0) {
+		errno = e;
+		log_warn("grpc: cannot start a completion-queue thread");
+		srv->cq_open = 0;
+		return -e;
+	}
+	if (n < srv->nthreads)
+		log_warnx("grpc: only %d of %d completion-queue threads started",
+		    n, srv->nthreads);
+	srv->nthreads = n;
+	grpc_server_start(srv->server);
 	srv->started = 1;
 	atomic_store(&srv->next_sweep, clock_mono_ms());
 	for (int i = 0; i < PENDING_REQUESTS; i++)
 		request_call(srv);
-	for (int i = 0; i < srv->nthreads; i++) {
-		if ((e = pthread_create(&srv->threads[i], NULL, cq_thread, srv)) != 0) {
-			errno = e;
-			log_warn("grpc: cannot start a completion-queue thread");
-			srv->nthreads = i;
-			rpc_server_stop(srv);
-			return -e;
-		}
-	}
 	return 0;
 }
 
@@ -1208,18 +1219,23 @@ rpc_server_free(struct rpc_server *srv)
 			    "calls (%d s)", srv->live_calls, waited += 5);
 	}
 	pthread_mutex_unlock(&srv->cq_lock);
-	if (srv->server != NULL)	/* created, never started */
+	if (srv->server != NULL) {
+		/* Created and bound, never started: gRPC still wants a
+		 * shutdown before the listener can go. */
+		grpc_server_shutdown_and_notify(srv->server, srv->cq,
+		    &srv->t_shutdown);
+		while (grpc_completion_queue_next(srv->cq,
+		    gpr_inf_future(GPR_CLOCK_REALTIME), NULL).tag !=
+		    &srv->t_shutdown)
+			;
 		grpc_server_destroy(srv->server);
-	if (srv->cq != NULL) {
-		if (!srv->started) {
-			grpc_completion_queue_shutdown(srv->cq);
-			while (grpc_completion_queue_next(srv->cq,
-			    gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-			    GRPC_QUEUE_SHUTDOWN)
-				;
-		}
-		grpc_completion_queue_destroy(srv->cq);
+		grpc_completion_queue_shutdown(srv->cq);
+		while (grpc_completion_queue_next(srv->cq,
+		    gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+		    GRPC_QUEUE_SHUTDOWN)
+			;
 	}
+	grpc_completion_queue_destroy(srv->cq);
 	pthread_mutex_destroy(&srv->cq_lock);
 	pthread_cond_destroy(&srv->cq_cond);
 	free(srv);

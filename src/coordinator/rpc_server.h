@@ -7,7 +7,9 @@
  * Threads: the server runs its own completion-queue threads; every hook is
  * called on one of them and must not block (queue the work, answer later).
  * rpc_stream_send(), rpc_share_reply() and rpc_share_fail() may be called
- * from any thread.
+ * from any thread, hooks included, with the caller's own locks held (they
+ * never call back into the core).  Never call rpc_server_stop()/_free()
+ * from a hook.
  *
  * Shutdown order: rpc_server_stop() (streams end, stream_close hooks fire;
  * replies given after this are dropped), then stop the core (it must have
