@@ -4,7 +4,7 @@
 . "$COOPMINE_SRCDIR/tests/system/lib.sh"
 "$S/contrib/gen_certs.sh" --out "$T/certs" w1 w2 >/dev/null
 export ASAN_OPTIONS="detect_leaks=1:exitcode=23"
-export LSAN_OPTIONS="suppressions=$S/tests/system/lsan.supp:print_suppressions=0"
+export LSAN_OPTIONS="suppressions=$S/tests/lsan.supp:print_suppressions=0"
 
 # relay OUTPUT-FILE PREFIX: re-emits the client's TAP lines as ours.
 relay() {
@@ -32,8 +32,14 @@ run() {
 	kill -TERM "$pid"; wait "$pid"; ok $? "$name: clean exit on SIGTERM"
 }
 
+# The coordinator mines for a test pool of its own.
+pool_port=$(free_port)
+start pool "$B/src/testpool/coopmine-testpool" --listen "127.0.0.1:$pool_port" \
+    --job-interval 60s
+wait_for "$T/pool.log" "listening on" 10
 run coordinator "$B/src/coordinator/coopmine-coordinator" --grpc-listen 127.0.0.1:0 \
     --tls-ca "$T/certs/ca.crt" --tls-cert "$T/certs/server.crt" \
-    --tls-key "$T/certs/server.key"
+    --tls-key "$T/certs/server.key" --pool-address "stratum+tcp://127.0.0.1:$pool_port" \
+    --pool-wallet rpc-c --ledger-path "$T/ledger.db" --dashboard-listen ""
 run testcore "$B/tests/system/rpc_testcore" --certs "$T/certs"
 done_testing

@@ -267,10 +267,13 @@ main(int argc, char **argv)
 		ok(st == GRPC_STATUS_OK && shr != NULL && shr->accepted,
 		    "SubmitShare gets the sink's verdict");
 	} else {
+		/* The coordinator's share path answers with a real verdict. */
 		sr.job_id = "job-1";
 		st = call(RPC_METHOD_SUBMIT_SHARE, &sr.base,
-		    &coopmine__share_response__descriptor, NULL);
-		ok(st == GRPC_STATUS_UNAVAILABLE, "SubmitShare without a sink: UNAVAILABLE");
+		    &coopmine__share_response__descriptor, (ProtobufCMessage **)&shr);
+		ok(st == GRPC_STATUS_OK && shr != NULL && !shr->accepted &&
+		    strcmp(shr->reason, "unknown job") == 0,
+		    "SubmitShare of a job never issued: rejected, unknown job");
 	}
 
 	if (reg != NULL)
