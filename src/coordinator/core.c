@@ -22,6 +22,15 @@
 #include "coordinator/live.h"
 #include "coordinator/registry.h"
 
+/* One upstream connection (a pool session) and its ledger bookkeeping. */
+struct upslot {
+	struct core *c;
+	unsigned idx;			/* the jobs' source number */
+	struct upstream *up;
+	int64_t session_id;		/* ledger id of its pool connection */
+	uint64_t last_job_seq;		/* to mark it superseded */
+};
+
 struct stream_ref {
 	char worker_id[REGISTRY_ID_MAX];
 	struct rpc_stream *s;
@@ -34,7 +43,6 @@ struct core {
 	struct jobs *jobs;
 	struct shares *shares;
 	struct ledger *ledger;
-	struct upstream *up;
 	struct dashsrc *dash;
 	struct live *live;		/* NULL: no dashboard */
 	struct http *http;
@@ -43,9 +51,11 @@ struct core {
 	struct stream_ref *streams;
 	size_t nstreams, capstreams;
 
-	pthread_mutex_t session_lock;	/* guards the upstream session ids */
-	int64_t session_id;		/* ledger id of the pool connection */
-	uint64_t last_job_seq;		/* to mark it superseded */
+	pthread_mutex_t session_lock;	/* guards slots[].session_id and
+					 * last_job_seq, nups, want_session */
+	struct upslot slots[JOBS_SOURCES_MAX];
+	unsigned nups;			/* upstream connections started */
+	int want_session;		/* the tick opens another */
 	uint64_t id_mismatch;
 
 	pthread_t tick;
@@ -143,11 +153,14 @@ ev_job_added(void *arg, const struct job_info *j)
 	struct ledger_job lj = { 0 };
 	int64_t id;
 
+	struct upslot *sl = &c->slots[j->tpl->source];
+
 	pthread_mutex_lock(&c->session_lock);
-	lj.session_id = c->session_id;
-	if (c->last_job_seq != 0 && j->tpl->clean)
-		ledger_job_supersede(c->ledger, (int64_t)c->last_job_seq, j->received_ms);
-	c->last_job_seq = j->seq;
+	lj.session_id = sl->session_id;
+	if (sl->last_job_seq != 0 && j->tpl->clean)
+		ledger_job_supersede(c->ledger, (int64_t)sl->last_job_seq,
+		    j->received_ms);
+	sl->last_job_seq = j->seq;
 	pthread_mutex_unlock(&c->session_lock);
 	lj.upstream_job_id = j->tpl->upstream_id;
 	lj.blob = j->tpl->blob;
@@ -183,12 +196,22 @@ ev_lease_released(void *arg, uint64_t lease_id, int64_t now_ms)
 	ledger_lease_release(c->ledger, (int64_t)lease_id, now_ms);
 }
 
+/* jobs event (jobs_lock held): every current job's nonce space is used
+ * up.  Another pool session brings a job with a space of its own; the
+ * tick opens it (not here: this runs under the job manager's lock). */
 static void
-ev_space_exhausted(void *arg, uint64_t job_seq)
+ev_space_exhausted(void *arg, unsigned sources)
 {
-	log_warnx("job %016" PRIx64 ": its nonce space cannot feed the cluster; "
-	    "workers wait for the next job (a second upstream session is not "
-	    "opened by this version)", job_seq);
+	struct core *c = arg;
+
+	pthread_mutex_lock(&c->session_lock);
+	if (sources >= c->nups && c->nups < c->cfg.max_sessions)
+		c->want_session = 1;
+	else if (sources >= c->nups)
+		log_warnx("jobs: the nonce spaces of %u pool session(s) are used "
+		    "up and [pool] sessions_max is reached: workers wait for the "
+		    "next job", c->nups);
+	pthread_mutex_unlock(&c->session_lock);
 }
 
 /* --- gRPC hooks (completion-queue threads) --- */
@@ -332,10 +355,12 @@ hook_worker_status(void *arg, const char *worker_id, int online,
 static void
 up_job(void *arg, const struct upstream_job *uj)
 {
-	struct core *c = arg;
+	struct upslot *sl = arg;
+	struct core *c = sl->c;
 	struct job_template t;
 
 	memset(&t, 0, sizeof(t));
+	t.source = sl->idx;
 	snprintf(t.upstream_id, sizeof(t.upstream_id), "%s", uj->job_id);
 	t.session = uj->session;
 	memcpy(t.blob, uj->blob, uj->blob_len);
@@ -363,33 +388,34 @@ up_job(void *arg, const struct upstream_job *uj)
 static void
 up_result(void *arg, const struct upstream_submit_result *res)
 {
-	struct core *c = arg;
+	struct upslot *sl = arg;
 
-	shares_upstream_result(c->shares, res);
+	shares_upstream_result(sl->c->shares, res);
 }
 
 static void
 up_state(void *arg, const struct upstream_state_change *ch)
 {
-	struct core *c = arg;
+	struct upslot *sl = arg;
+	struct core *c = sl->c;
 	int64_t now = clock_wall_ms();
 
 	pthread_mutex_lock(&c->session_lock);
 	if (ch->event == UPSTREAM_EV_CONNECTED) {
-		if (c->session_id != 0)
-			ledger_session_end(c->ledger, c->session_id, now);
-		c->session_id = ledger_session_begin(c->ledger, ch->url, now);
-	} else if (ch->event == UPSTREAM_EV_LOST && c->session_id != 0) {
-		ledger_session_end(c->ledger, c->session_id, now);
-		c->session_id = 0;
+		if (sl->session_id != 0)
+			ledger_session_end(c->ledger, sl->session_id, now);
+		sl->session_id = ledger_session_begin(c->ledger, ch->url, now);
+	} else if (ch->event == UPSTREAM_EV_LOST && sl->session_id != 0) {
+		ledger_session_end(c->ledger, sl->session_id, now);
+		sl->session_id = 0;
 	}
 	pthread_mutex_unlock(&c->session_lock);
 	switch (ch->event) {
 	case UPSTREAM_EV_CONNECTED:
-		shares_upstream_connected(c->shares);
+		shares_upstream_connected(c->shares, sl->idx);
 		break;
 	case UPSTREAM_EV_LOST:
-		jobs_upstream_down(c->jobs, now);
+		jobs_upstream_down(c->jobs, sl->idx, now);
 		break;
 	case UPSTREAM_EV_SWITCHED:
 		log_info("upstream switched to pool %u (%" PRIu64 " switches)",
@@ -418,6 +444,53 @@ share_event(void *arg, const char *worker_id, const char *job_id,
 		    worker_id, "job_id", job_id, "time", (json_int_t)now));
 }
 
+/* Creates the upstream connection of slot idx (not started).  0 or -1. */
+static int
+session_new(struct core *c, unsigned idx, char *err, size_t errlen)
+{
+	struct upstream_callbacks ucb = { up_job, up_result, up_state, NULL };
+	struct upslot *sl = &c->slots[idx];
+
+	sl->c = c;
+	sl->idx = idx;
+	ucb.arg = sl;
+	if ((sl->up = upstream_new(&c->cfg.upstream, &ucb, err, errlen)) == NULL)
+		return -1;
+	shares_set_upstream(c->shares, idx, sl->up);
+	return 0;
+}
+
+/* The tick's half of ev_space_exhausted: one more pool session. */
+static void
+open_wanted_session(struct core *c)
+{
+	char err[256] = "";
+	unsigned idx;
+
+	pthread_mutex_lock(&c->session_lock);
+	if (!c->want_session || c->nups >= c->cfg.max_sessions) {
+		c->want_session = 0;
+		pthread_mutex_unlock(&c->session_lock);
+		return;
+	}
+	c->want_session = 0;
+	idx = c->nups;
+	pthread_mutex_unlock(&c->session_lock);
+	log_info("upstream: the nonce spaces of %u session(s) are used up: "
+	    "opening session %u so no two workers hash the same nonce", idx, idx);
+	if (session_new(c, idx, err, sizeof(err)) != 0 ||
+	    upstream_start(c->slots[idx].up) != 0) {
+		log_warnx("upstream: cannot open session %u: %s", idx, err);
+		shares_set_upstream(c->shares, idx, NULL);
+		upstream_free(c->slots[idx].up);
+		c->slots[idx].up = NULL;
+		return;
+	}
+	pthread_mutex_lock(&c->session_lock);
+	c->nups = idx + 1;
+	pthread_mutex_unlock(&c->session_lock);
+}
+
 /* --- the tick: once a second --- */
 
 static void *
@@ -434,6 +507,7 @@ tick_thread(void *arg)
 		if (c->stopping)
 			break;
 		pthread_mutex_unlock(&c->tick_lock);
+		open_wanted_session(c);
 		shares_get_stats(c->shares, &st);
 		jobs_set_verify_capacity(c->jobs, st.verify.capacity);
 		jobs_tick(c->jobs, clock_wall_ms());
@@ -483,7 +557,8 @@ dash_start(struct core *c, char *err, size_t errlen)
 {
 	const struct core_config *cfg = &c->cfg;
 	struct dashsrc_parts parts = { cfg->rpc.cluster_id, cfg->rpc.cluster_name,
-		cfg->pool_url, cfg->ledger.path, c->reg, c->jobs, c->shares, c->up,
+		cfg->pool_url, cfg->ledger.path, c->reg, c->jobs, c->shares,
+		c->slots[0].up,
 		c->ledger };
 	struct live_config lc = { 0 };
 	struct http_config hc = { 0 };
@@ -524,7 +599,6 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 	struct rpc_hooks hooks = { hook_register, hook_stream_open,
 		hook_stream_close, hook_submit_share, hook_heartbeat,
 		hook_worker_status };
-	struct upstream_callbacks ucb = { up_job, up_result, up_state, NULL };
 	struct rpc_server_config rcfg = cfg->rpc;
 	struct core *c = calloc(1, sizeof(*c));
 
@@ -557,10 +631,9 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 	}
 	if (recover(c, err, errlen) != 0)
 		goto fail;
-	ucb.arg = c;
-	if ((c->up = upstream_new(&cfg->upstream, &ucb, err, errlen)) == NULL)
+	if (session_new(c, 0, err, errlen) != 0)
 		goto fail;
-	shares_set_upstream(c->shares, c->up);
+	c->nups = 1;
 	rcfg.hooks = &hooks;
 	rcfg.hooks_arg = c;
 	if ((c->rpc = rpc_server_new(&rcfg, c->reg)) == NULL) {
@@ -584,7 +657,7 @@ core_start(struct core *c)
 
 	if ((rc = rpc_server_start(c->rpc)) != 0)
 		return rc;
-	if ((rc = upstream_start(c->up)) != 0)
+	if ((rc = upstream_start(c->slots[0].up)) != 0)
 		return rc;
 	if (pthread_create(&c->tick, NULL, tick_thread, c) != 0)
 		return -errno;
@@ -612,8 +685,9 @@ core_stop(struct core *c)
 	 * closes last, in core_free. */
 	if (c->rpc != NULL)
 		rpc_server_stop(c->rpc);
-	if (c->up != NULL)
-		upstream_stop(c->up);
+	for (unsigned i = 0; i < JOBS_SOURCES_MAX; i++)
+		if (c->slots[i].up != NULL)
+			upstream_stop(c->slots[i].up);
 	if (c->shares != NULL) {
 		shares_free(c->shares);
 		c->shares = NULL;
@@ -623,9 +697,12 @@ core_stop(struct core *c)
 		rpc_stream_unref(c->streams[i].s);
 	c->nstreams = 0;
 	pthread_mutex_unlock(&c->streams_lock);
-	if (c->ledger != NULL && c->session_id != 0)
-		ledger_session_end(c->ledger, c->session_id, clock_wall_ms());
-	c->session_id = 0;
+	for (unsigned i = 0; i < JOBS_SOURCES_MAX; i++) {
+		if (c->ledger != NULL && c->slots[i].session_id != 0)
+			ledger_session_end(c->ledger, c->slots[i].session_id,
+			    clock_wall_ms());
+		c->slots[i].session_id = 0;
+	}
 }
 
 void
@@ -639,7 +716,8 @@ core_free(struct core *c)
 	live_free(c->live);
 	dashsrc_free(c->dash);
 	rpc_server_free(c->rpc);
-	upstream_free(c->up);
+	for (unsigned i = 0; i < JOBS_SOURCES_MAX; i++)
+		upstream_free(c->slots[i].up);
 	jobs_free(c->jobs);
 	registry_free(c->reg);
 	ledger_close(c->ledger);

@@ -25,6 +25,7 @@ struct core_config {
 	struct jobs_config jobs;
 	struct shares_config shares;
 	double hashrate_per_thread;	/* a new worker's guess until it reports */
+	unsigned max_sessions;		/* pool sessions when nonce spaces run out */
 	/* the dashboard: empty listen disables it */
 	const char *dash_listen, *dash_ws_listen, *dash_static_dir, *dash_token;
 	size_t dash_ws_max_clients;

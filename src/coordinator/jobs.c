@@ -58,7 +58,8 @@ struct jobs {
 	struct wstate *workers;
 	size_t nworkers, capworkers;
 	double verify_capacity;
-	int64_t down_since;		/* 0: upstream fine */
+	unsigned nsources;		/* sources that ever sent a job */
+	int64_t down_since[JOBS_SOURCES_MAX];	/* 0: that source is fine */
 	int paused;
 };
 
@@ -173,10 +174,29 @@ jobs_set_next_ids(struct jobs *j, uint64_t next_job_seq, uint64_t next_lease_id)
 	pthread_mutex_unlock(&j->jobs_lock);
 }
 
+/* The newest job of an upstream source: the one its workers mine. */
 static struct job *
-current_job(struct jobs *j)
+current_of(struct jobs *j, unsigned source)
 {
-	return j->njobs > 0 ? j->ring[j->njobs - 1] : NULL;
+	for (size_t i = j->njobs; i > 0; i--)
+		if (j->ring[i - 1]->tpl.source == source)
+			return j->ring[i - 1];
+	return NULL;
+}
+
+/* The job of the worker's lease, if it is still its source's current one. */
+static struct job *
+lease_current(struct jobs *j, const struct wstate *w)
+{
+	struct job *jb;
+
+	for (size_t i = 0; i < j->njobs; i++) {
+		jb = j->ring[i];
+		if (jb->seq == w->lease_job)
+			return !jb->stale && jb == current_of(j, jb->tpl.source) ?
+			    jb : NULL;
+	}
+	return NULL;
 }
 
 static struct job *
@@ -234,26 +254,36 @@ work_fill(const struct job *jb, const struct lease *l, struct work *w,
 	w->timestamp_ms = now_ms;
 }
 
-/* Hands the worker a fresh lease on the current job.  Sends it when the
- * worker streams; fills *out when given.  0, or -1 with no work. */
+/* Hands the worker a fresh lease on a current job: source 0's, else the
+ * first source whose space has nonces left.  Sends it when the worker
+ * streams; fills *out when given.  0, or -1 with no work. */
 static int
 issue_work(struct jobs *j, struct wstate *w, int64_t now_ms, struct work *out)
 {
-	struct job *jb = current_job(j);
+	struct job *jb = NULL;
 	struct lease l;
 	struct work wk;
 	uint64_t want;
+	int any = 0;
 
-	if (jb == NULL || jb->stale)
-		return -1;
 	want = lease_size_for(w->hashrate, j->cfg.lease_seconds, j->cfg.lease_min,
 	    j->cfg.lease_max);
-	if (lease_take(jb->space, j->next_lease, w->id, want, j->cfg.lease_min,
-	    difficulty_to_target(w->vd.diff), now_ms, &l) != 0) {
-		log_warnx("jobs: job %s has no nonces left for worker %s",
-		    jb->job_id, w->id);
-		if (j->ev.space_exhausted != NULL)
-			j->ev.space_exhausted(j->arg, jb->seq);
+	for (unsigned src = 0; src < j->nsources && jb == NULL; src++) {
+		struct job *c = current_of(j, src);
+		if (c == NULL || c->stale)
+			continue;
+		any = 1;
+		if (lease_take(c->space, j->next_lease, w->id, want, j->cfg.lease_min,
+		    difficulty_to_target(w->vd.diff), now_ms, &l) == 0)
+			jb = c;
+	}
+	if (jb == NULL) {
+		if (any) {
+			log_warnx("jobs: no nonces left in the current jobs of %u "
+			    "upstream session(s) for worker %s", j->nsources, w->id);
+			if (j->ev.space_exhausted != NULL)
+				j->ev.space_exhausted(j->arg, j->nsources);
+		}
 		return -1;
 	}
 	j->next_lease++;
@@ -278,12 +308,12 @@ issue_work(struct jobs *j, struct wstate *w, int64_t now_ms, struct work *out)
 static int
 resend_work(struct jobs *j, struct wstate *w, int64_t now_ms)
 {
-	struct job *jb = current_job(j);
+	struct job *jb = lease_current(j, w);
 	const struct lease *l;
 	struct work wk;
 
-	if (jb == NULL || jb->stale || w->lease_job != jb->seq ||
-	    (l = lease_get(jb->space, w->lease_id)) == NULL || l->released)
+	if (jb == NULL || (l = lease_get(jb->space, w->lease_id)) == NULL ||
+	    l->released)
 		return -1;
 	work_fill(jb, l, &wk, now_ms);
 	if (j->ev.send_work != NULL)
@@ -301,16 +331,18 @@ template_check(const struct job_template *t)
 		return -1;
 	if (t->seed_len == 0 || t->seed_len > JOBS_SEED_MAX || t->target64 == 0)
 		return -1;
-	if (t->reserved_byte > 255)
+	if (t->reserved_byte > 255 || t->source >= JOBS_SOURCES_MAX)
 		return -1;
 	return 0;
 }
 
 /* Work is back: paused workers are told to resume. */
 static void
-resume_all(struct jobs *j)
+resume_all(struct jobs *j, unsigned source)
 {
-	j->down_since = 0;
+	j->down_since[source] = 0;
+	if (source >= j->nsources)
+		j->nsources = source + 1;
 	if (!j->paused)
 		return;
 	for (size_t i = 0; i < j->nworkers; i++)
@@ -357,13 +389,15 @@ static uint64_t
 job_refresh(struct jobs *j, struct job *jb, const struct job_template *t,
     int64_t now_ms)
 {
-	struct job *prev = current_job(j);
+	struct job *prev = current_of(j, t->source);
 	size_t at = 0;
 
 	if (t->clean)
 		for (size_t i = 0; i < j->njobs; i++)
-			j->ring[i]->stale = j->ring[i] != jb;
+			if (j->ring[i]->tpl.source == t->source)
+				j->ring[i]->stale = j->ring[i] != jb;
 	jb->stale = 0;
+	jb->tpl.source = t->source;
 	memcpy(jb->tpl.upstream_id, t->upstream_id, sizeof(jb->tpl.upstream_id));
 	jb->tpl.session = t->session;
 	jb->tpl.target64 = t->target64;
@@ -375,11 +409,12 @@ job_refresh(struct jobs *j, struct job *jb, const struct job_template *t,
 		    (j->njobs - at - 1) * sizeof(*j->ring));
 		j->ring[j->njobs - 1] = jb;
 	}
-	resume_all(j);
+	resume_all(j, t->source);
 	for (size_t i = 0; i < j->nworkers; i++) {
 		struct wstate *w = &j->workers[i];
-		if (!w->streaming)
-			continue;
+		if (!w->streaming || (lease_current(j, w) != NULL &&
+		    w->lease_job != jb->seq))
+			continue;	/* mining another source's current job */
 		if (w->lease_job != jb->seq || resend_work(j, w, now_ms) != 0)
 			issue_work(j, w, now_ms, NULL);
 	}
@@ -426,10 +461,11 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 	pthread_mutex_lock(&j->jobs_lock);
 	jb->seq = j->next_seq++;
 	snprintf(jb->job_id, sizeof(jb->job_id), "%016" PRIx64, jb->seq);
-	prev = current_job(j);
+	prev = current_of(j, t->source);
 	if (t->clean)
 		for (size_t i = 0; i < j->njobs; i++)
-			j->ring[i]->stale = 1;
+			if (j->ring[i]->tpl.source == t->source)
+				j->ring[i]->stale = 1;
 	release_current(j, prev, now_ms);
 	if (j->njobs == j->cfg.keep_jobs) {
 		j->pruned_max = j->ring[0]->seq;
@@ -438,7 +474,7 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 		j->njobs--;
 	}
 	j->ring[j->njobs++] = jb;
-	resume_all(j);
+	resume_all(j, t->source);
 	if (j->ev.job_added != NULL) {
 		struct job_info info = { jb->seq, { 0 }, &jb->tpl, { 0 },
 		    jb->has_block_target, now_ms };
@@ -446,8 +482,12 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 		memcpy(info.block_target, jb->block_target, 32);
 		j->ev.job_added(j->arg, &info);
 	}
+	/* Workers whose job this replaces (or who had none) get work now;
+	 * those mining another source's current job go on. */
 	for (size_t i = 0; i < j->nworkers; i++) {
 		struct wstate *w = &j->workers[i];
+		if (lease_current(j, w) != NULL)
+			continue;
 		w->lease_job = 0;
 		if (w->streaming)
 			issue_work(j, w, now_ms, NULL);
@@ -460,11 +500,13 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 }
 
 void
-jobs_upstream_down(struct jobs *j, int64_t now_ms)
+jobs_upstream_down(struct jobs *j, unsigned source, int64_t now_ms)
 {
+	if (source >= JOBS_SOURCES_MAX)
+		return;
 	pthread_mutex_lock(&j->jobs_lock);
-	if (j->down_since == 0)
-		j->down_since = now_ms;
+	if (j->down_since[source] == 0)
+		j->down_since[source] = now_ms;
 	pthread_mutex_unlock(&j->jobs_lock);
 }
 
@@ -571,7 +613,7 @@ jobs_worker_heartbeat(struct jobs *j, const char *worker_id, double hashrate,
 
 	pthread_mutex_lock(&j->jobs_lock);
 	if ((w = worker_find(j, worker_id)) != NULL) {
-		struct job *jb = current_job(j);
+		struct job *jb = lease_current(j, w);
 		if (hashrate > 0)
 			w->hashrate = hashrate;
 		if (hashrate > 0 && w->guessed && retarget_from_report(j, w, now_ms))
@@ -582,12 +624,11 @@ jobs_worker_heartbeat(struct jobs *j, const char *worker_id, double hashrate,
 			w->hashes_done = hashes_done < size ? hashes_done : size;
 			left = (double)(size - w->hashes_done);
 			/* Renew ahead so the worker never runs dry. */
-			if (jb != NULL && w->lease_job == jb->seq && !j->paused &&
+			if (jb != NULL && !j->paused &&
 			    (want_lease || left < w->hashrate * j->cfg.renew_seconds))
 				issue_work(j, w, now_ms, NULL);
-		} else if (want_lease && jb != NULL && !j->paused &&
-		    w->lease_job != jb->seq) {
-			issue_work(j, w, now_ms, NULL);
+		} else if (want_lease && jb == NULL && !j->paused) {
+			issue_work(j, w, now_ms, NULL);	/* it has nothing current */
 		}
 		cmd = w->pending_cmd;
 		w->pending_cmd = CLIENT_CMD_NONE;
@@ -653,6 +694,7 @@ jobs_check_share(struct jobs *j, const char *worker_id, const char *job_id,
 			ctx->lease_id = l->id;
 			memcpy(ctx->upstream_id, jb->tpl.upstream_id, JOBS_ID_MAX);
 			ctx->session = jb->tpl.session;
+			ctx->source = jb->tpl.source;
 			memcpy(ctx->seed, jb->tpl.seed, jb->tpl.seed_len);
 			ctx->seed_len = jb->tpl.seed_len;
 			memcpy(ctx->input, jb->tpl.blob, jb->tpl.blob_len);
@@ -699,6 +741,21 @@ jobs_share_credited(struct jobs *j, const char *worker_id, int64_t now_ms)
 	pthread_mutex_unlock(&j->jobs_lock);
 }
 
+/* How long every source has been down (-1: one is up). */
+static int64_t
+all_down_for(struct jobs *j, int64_t now_ms)
+{
+	int64_t shortest = INT64_MAX;
+
+	for (unsigned src = 0; src < j->nsources; src++) {
+		if (j->down_since[src] == 0)
+			return -1;
+		if (now_ms - j->down_since[src] < shortest)
+			shortest = now_ms - j->down_since[src];
+	}
+	return shortest;
+}
+
 void
 jobs_tick(struct jobs *j, int64_t now_ms)
 {
@@ -709,14 +766,14 @@ jobs_tick(struct jobs *j, int64_t now_ms)
 		if (vardiff_tick(&w->vd, &vc, now_ms) && !j->paused)
 			issue_work(j, w, now_ms, NULL);
 	}
-	if (j->down_since != 0 && !j->paused &&
-	    now_ms - j->down_since >= j->cfg.job_timeout_ms) {
+	if (!j->paused && j->nsources > 0 && all_down_for(j, now_ms) >=
+	    j->cfg.job_timeout_ms) {
 		/* Shares of a job no pool can take are worth nothing: stop. */
 		j->paused = 1;
 		for (size_t i = 0; i < j->nworkers; i++)
 			j->workers[i].pending_cmd = CLIENT_CMD_PAUSE;
 		log_warnx("jobs: no upstream for %" PRId64 " ms: pausing %zu workers "
-		    "until a pool sends work", now_ms - j->down_since, j->nworkers);
+		    "until a pool sends work", all_down_for(j, now_ms), j->nworkers);
 	}
 	pthread_mutex_unlock(&j->jobs_lock);
 }
@@ -736,14 +793,18 @@ jobs_get_stats(struct jobs *j, struct jobs_stats *st)
 
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&j->jobs_lock);
-	if ((jb = current_job(j)) != NULL) {
-		st->current_seq = jb->seq;
+	if (j->njobs > 0)
+		st->current_seq = j->ring[j->njobs - 1]->seq;
+	if ((jb = current_of(j, 0)) != NULL) {
 		memcpy(st->current_job_id, jb->job_id, sizeof(st->current_job_id));
 		memcpy(st->upstream_id, jb->tpl.upstream_id, sizeof(st->upstream_id));
 		st->height = jb->tpl.height;
 		st->current_since_ms = jb->received_ms;
-		st->nonces_left = lease_space_remaining(jb->space);
 	}
+	for (unsigned src = 0; src < j->nsources; src++)
+		if ((jb = current_of(j, src)) != NULL && !jb->stale)
+			st->nonces_left += lease_space_remaining(jb->space);
+	st->sources = j->nsources;
 	st->workers = (unsigned)j->nworkers;
 	for (size_t i = 0; i < j->nworkers; i++)
 		st->streaming += j->workers[i].streaming ? 1 : 0;

@@ -23,11 +23,13 @@
 #define JOBS_BLOB_MAX 256
 #define JOBS_SEED_MAX 60
 #define JOBS_ID_MAX 128
+#define JOBS_SOURCES_MAX 8	/* upstream sessions feeding one cluster */
 
 /* A job as the upstream handed it over. */
 struct job_template {
 	char upstream_id[JOBS_ID_MAX];
 	uint64_t session;		/* upstream session (login) */
+	unsigned source;		/* which upstream connection (0: first) */
 	uint8_t blob[JOBS_BLOB_MAX];
 	size_t blob_len;
 	uint32_t nonce_offset;
@@ -63,6 +65,7 @@ struct work {
 /* Everything the rest of the share path needs, copied out under the lock. */
 struct share_ctx {
 	uint64_t job_seq, lease_id;
+	unsigned source;		/* the upstream connection of the job */
 	char upstream_id[JOBS_ID_MAX];
 	uint64_t session;
 	uint8_t seed[JOBS_SEED_MAX];
@@ -93,8 +96,10 @@ struct jobs_events {
 	/* A lease handed out, or given back (for the ledger). */
 	void (*lease_issued)(void *arg, uint64_t job_seq, const struct lease *l);
 	void (*lease_released)(void *arg, uint64_t lease_id, int64_t now_ms);
-	/* A job's nonce space ran out while workers still need work. */
-	void (*space_exhausted)(void *arg, uint64_t job_seq);
+	/* Every current job's nonce space ran out while a worker still needs
+	 * work: another upstream session (sources sessions are open now)
+	 * would bring a job with a space of its own. */
+	void (*space_exhausted)(void *arg, unsigned sources);
 };
 
 struct jobs_config {
@@ -115,11 +120,15 @@ void jobs_free(struct jobs *j);
 void jobs_set_next_ids(struct jobs *j, uint64_t next_job_seq,
     uint64_t next_lease_id);
 
-/* A new upstream job: workers with an open stream get work at once.
- * Returns the job's seq, or 0 when the template is refused (logged). */
+/* A new upstream job (from upstream connection t->source): workers with an
+ * open stream whose work it replaces get work at once.  Each source has its
+ * current job; workers are given leases on source 0's first and on the next
+ * source's when that space is used up.  Returns the job's seq, or 0 when
+ * the template is refused (logged). */
 uint64_t jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms);
-/* The upstream is gone (all pools down): after job_timeout workers pause. */
-void jobs_upstream_down(struct jobs *j, int64_t now_ms);
+/* An upstream connection lost its pool; when every source has been down
+ * for job_timeout the workers pause. */
+void jobs_upstream_down(struct jobs *j, unsigned source, int64_t now_ms);
 
 /* A worker registered (or re-registered).  Fills *out with its work when a
  * job exists (0), else -1. */
@@ -163,7 +172,8 @@ struct jobs_stats {
 	int64_t current_since_ms;
 	unsigned workers, streaming;
 	uint64_t leases_issued;
-	uint64_t nonces_left;		/* in the current job's space */
+	uint64_t nonces_left;		/* in the current jobs' spaces */
+	unsigned sources;		/* upstream connections that sent jobs */
 	int paused;			/* workers paused: no upstream work */
 };
 void jobs_get_stats(struct jobs *j, struct jobs_stats *st);

@@ -32,6 +32,7 @@ static double window_factor, lease_seconds_d;
 static int64_t window_abs, fee_bps, block_reward;
 static int64_t share_interval, retarget, min_diff, max_diff;
 static int64_t lease_secs, renew_secs, lease_min, hashrate_guess, outbox_max;
+static int64_t sessions_max;
 static char *dash_listen, *dash_ws_listen, *dash_static, *dash_token;
 static int64_t dash_ws_max;
 
@@ -66,6 +67,9 @@ static const struct conf_opt opts[] = {
 	  CONF_DURATION, &job_timeout_ms, "5m", 1000, 86400000, 0,
 	  "with no pool for this long, workers pause instead of mining air" },
 	POOL_CONF_OPTS(ps),
+	{ "pool", "sessions_max", "pool-sessions-max", NULL, CONF_INT,
+	  &sessions_max, "4", 1, JOBS_SOURCES_MAX, 0,
+	  "pool sessions to open when the current jobs' nonce spaces are used up" },
 	{ "ledger", "path", "ledger-path", "COOPMINE_LEDGER_PATH", CONF_STR,
 	  &ledger_path, "ledger.db", 0, 0, 0, "the SQLite ledger file" },
 	{ "ledger", "synchronous", "ledger-synchronous", "COOPMINE_LEDGER_SYNCHRONOUS",
@@ -227,6 +231,7 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 	cc->shares.block_reward = (uint64_t)block_reward;
 	cc->shares.outbox_max = (size_t)outbox_max;
 	cc->hashrate_per_thread = (double)hashrate_guess;
+	cc->max_sessions = (unsigned)sessions_max;
 
 	cc->dash_listen = dash_listen;
 	cc->dash_ws_listen = dash_ws_listen;

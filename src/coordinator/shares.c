@@ -22,6 +22,11 @@
 
 enum sh_msg { SH_COMMITTED = 1, SH_UP_RESULT, SH_UP_CONNECTED };
 
+struct up_connected {
+	struct mpscq_node node;		/* SH_UP_CONNECTED */
+	unsigned source;
+};
+
 struct pending {
 	struct mpscq_node node;		/* SH_COMMITTED */
 	struct verify_job vj;
@@ -46,6 +51,7 @@ struct outbox_item {
 	int64_t share_id, block_id;
 	char upstream_id[JOBS_ID_MAX];
 	uint8_t nonce[4], result[32];
+	unsigned source;	/* the upstream connection of its job */
 	int inflight;
 	int resent;		/* sent again after a verdict was lost */
 };
@@ -54,7 +60,7 @@ struct shares {
 	struct shares_config cfg;
 	struct jobs *jobs;
 	struct ledger *ledger;
-	struct upstream *up;
+	struct upstream *ups[JOBS_SOURCES_MAX];	/* set before their start */
 	struct verifier *verifier;
 	struct mpscq queue;		/* to the share thread */
 	pthread_t thread;
@@ -335,10 +341,10 @@ outbox_send(struct shares *s, struct outbox_item *it)
 	int64_t now = clock_wall_ms();
 	int rc;
 
-	if (s->up == NULL)
+	if (it->source >= JOBS_SOURCES_MAX || s->ups[it->source] == NULL)
 		return 0;
-	rc = upstream_submit(s->up, (uint64_t)it->share_id, it->upstream_id,
-	    it->nonce, it->result);
+	rc = upstream_submit(s->ups[it->source], (uint64_t)it->share_id,
+	    it->upstream_id, it->nonce, it->result);
 	if (rc == 0) {
 		it->inflight = 1;
 		ledger_share_fate(s->ledger, it->share_id, LEDGER_FATE_SUBMITTED, NULL,
@@ -450,6 +456,7 @@ committed(struct shares *s, struct pending *p)
 		it.share_id = p->share_id;
 		it.block_id = block_id;
 		memcpy(it.upstream_id, p->ctx.upstream_id, sizeof(it.upstream_id));
+		it.source = p->ctx.source;
 		le32_write(it.nonce, p->ctx.nonce);
 		memcpy(it.result, p->hash, 32);
 		outbox_add(s, &it);
@@ -488,9 +495,11 @@ upstream_answered(struct shares *s, const struct upstream_submit_result *res)
 		    upstream_reject_name(res->reason), now);
 		/* Already reconnected (the loss was a session change): send it
 		 * now rather than at the next reconnect. */
-		upstream_get_stats(s->up, &us);
-		if (us.state == UPSTREAM_CONNECTED)
-			outbox_send(s, it);
+		if (s->ups[it->source] != NULL) {
+			upstream_get_stats(s->ups[it->source], &us);
+			if (us.state == UPSTREAM_CONNECTED)
+				outbox_send(s, it);
+		}
 		return;
 	}
 	if (!res->accepted && it->resent && res->reason == UPSTREAM_REJ_DUPLICATE) {
@@ -518,15 +527,18 @@ upstream_answered(struct shares *s, const struct upstream_submit_result *res)
 	outbox_remove(s, it);
 }
 
+/* A source connected: send its waiting shares. */
 static void
-outbox_flush(struct shares *s)
+outbox_flush(struct shares *s, unsigned source)
 {
-	size_t i = 0, sent = 0, waiting = s->noutbox;
+	size_t i = 0, sent = 0, waiting = 0;
 
+	for (size_t k = 0; k < s->noutbox; k++)
+		waiting += s->outbox[k].source == source && !s->outbox[k].inflight;
 	while (i < s->noutbox) {
 		struct outbox_item *it = &s->outbox[i];
 		size_t before = s->noutbox;
-		if (it->inflight) {
+		if (it->inflight || it->source != source) {
 			i++;
 			continue;
 		}
@@ -559,7 +571,7 @@ share_thread(void *arg)
 			free(n);
 			break;
 		case SH_UP_CONNECTED:
-			outbox_flush(s);
+			outbox_flush(s, ((struct up_connected *)n)->source);
 			free(n);
 			break;
 		default:
@@ -606,9 +618,10 @@ shares_new(const struct shares_config *cfg, struct jobs *jobs,
 }
 
 void
-shares_set_upstream(struct shares *s, struct upstream *up)
+shares_set_upstream(struct shares *s, unsigned source, struct upstream *up)
 {
-	s->up = up;
+	if (source < JOBS_SOURCES_MAX)
+		s->ups[source] = up;
 }
 
 void
@@ -672,14 +685,15 @@ shares_upstream_result(struct shares *s, const struct upstream_submit_result *re
 }
 
 void
-shares_upstream_connected(struct shares *s)
+shares_upstream_connected(struct shares *s, unsigned source)
 {
-	struct mpscq_node *n = calloc(1, sizeof(*n));
+	struct up_connected *m = calloc(1, sizeof(*m));
 
-	if (n == NULL)
+	if (m == NULL)
 		return;
-	n->type = SH_UP_CONNECTED;
-	mpscq_push(&s->queue, n);
+	m->source = source;
+	m->node.type = SH_UP_CONNECTED;
+	mpscq_push(&s->queue, &m->node);
 }
 
 void

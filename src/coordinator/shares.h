@@ -55,7 +55,8 @@ struct shares;
 
 struct shares *shares_new(const struct shares_config *cfg, struct jobs *jobs,
     struct ledger *ledger);
-void shares_set_upstream(struct shares *s, struct upstream *up);
+/* The upstream connection of jobs with this source (before it starts). */
+void shares_set_upstream(struct shares *s, unsigned source, struct upstream *up);
 void shares_set_event_cb(struct shares *s, shares_event_fn fn, void *arg);
 /* Continues from the ledger: totals, and the outbox of shares the pool has
  * not answered (sent on the next connection if their job is still valid). */
@@ -67,7 +68,7 @@ void shares_submit(struct shares *s, struct rpc_share *sh,
 /* Upstream events (upstream thread): queued to the share thread. */
 void shares_upstream_result(struct shares *s,
     const struct upstream_submit_result *res);
-void shares_upstream_connected(struct shares *s);
+void shares_upstream_connected(struct shares *s, unsigned source);
 
 /* A job with this RandomX seed arrived: build its context before the first
  * share needs it (in full mode, the dataset). */

@@ -27,7 +27,7 @@ ev_send(void *arg, const char *worker_id, const struct work *w)
 static void ev_job(void *arg, const struct job_info *j) { added++; }
 static void ev_lease(void *arg, uint64_t seq, const struct lease *l) {}
 static void ev_release(void *arg, uint64_t id, int64_t now) { released++; }
-static void ev_exhausted(void *arg, uint64_t seq) { exhausted++; }
+static void ev_exhausted(void *arg, unsigned sources) { exhausted++; }
 
 static struct job_template
 opensy_job(const char *id, int clean, uint8_t fill)
@@ -183,7 +183,7 @@ main(void)
 	    "carol cannot claim alice's released nonces");
 
 	/* No upstream: pause after job_timeout; resume with the next job. */
-	jobs_upstream_down(j, now);
+	jobs_upstream_down(j, 0, now);
 	jobs_tick(j, now + 30000);
 	ok(jobs_worker_heartbeat(j, "carol", 1000, 0, 0, 0, now + 30000) ==
 	    CLIENT_CMD_NONE, "no pause before job_timeout (shares go to the outbox)");
@@ -238,6 +238,58 @@ main(void)
 			ok(jobs_check_share(k, "fay", yid, nonce, 4, &ctx) ==
 			    LEDGER_REASON_STALE, "the clean resend makes the other job stale");
 		}
+		jobs_free(k);
+	}
+	/* Two pool sessions: when source 0's space is used up, work comes
+	 * from source 1's job, nobody else moves, and sources go stale and
+	 * down independently. */
+	{
+		struct jobs_config c2 = cfg;
+		struct jobs *k;
+		struct work w1, w2, w3;
+		uint64_t s0, s1;
+		c2.lease_min = 1 << 23;	/* two leases fill a 2^24 space */
+		k = jobs_new(&c2, &ev, NULL);
+		exhausted = 0;
+		t = opensy_job("s0", 1, 0x41);
+		t.reserved_byte = 0x10;
+		s0 = jobs_add(k, &t, now);
+		jobs_worker_join(k, "a", 1, now, &w1);
+		jobs_worker_join(k, "b", 1, now, &w2);
+		jobs_worker_stream(k, "a", 1, now);
+		jobs_worker_stream(k, "b", 1, now);
+		jobs_worker_stream(k, "c", 1, now);
+		ok(jobs_worker_join(k, "c", 1, now, &w3) == -1 && exhausted >= 1,
+		    "a full session space is reported (%d)", exhausted);
+		jobs_worker_stream(k, "c", 1, now);
+		nsent = 0;
+		t = opensy_job("s1", 1, 0x41);
+		t.reserved_byte = 0x20;
+		t.source = 1;
+		s1 = jobs_add(k, &t, now);
+		ok(s1 != s0 && s1 != 0, "the second session's job is a job of its own");
+		ok(nsent == 1 && strcmp(sent_to[0], "c") == 0 && sent[0].job_seq == s1 &&
+		    (sent[0].nonce_start >> 24) == 0x20,
+		    "only the idle worker gets work, from the second session's space");
+		le32_write(nonce, (uint32_t)sent[0].nonce_start);
+		ok(jobs_check_share(k, "c", sent[0].job_id, nonce, 4, &ctx) ==
+		    LEDGER_REASON_OK && ctx.source == 1,
+		    "its shares go to the second session");
+		t = opensy_job("s1-next", 1, 0x42);
+		t.reserved_byte = 0x20;
+		t.source = 1;
+		jobs_add(k, &t, now);
+		le32_write(nonce, (uint32_t)w1.nonce_start + 1);
+		ok(jobs_check_share(k, "a", w1.job_id, nonce, 4, &ctx) == LEDGER_REASON_OK,
+		    "a clean job of session 1 leaves session 0's job valid");
+		jobs_upstream_down(k, 0, now);
+		jobs_tick(k, now + 120000);
+		ok(jobs_worker_heartbeat(k, "a", 1, 0, 0, 0, now) == CLIENT_CMD_NONE,
+		    "one session down: no pause");
+		jobs_upstream_down(k, 1, now);
+		jobs_tick(k, now + 120000);
+		ok(jobs_worker_heartbeat(k, "a", 1, 0, 0, 0, now) == CLIENT_CMD_PAUSE,
+		    "every session down for job_timeout: pause");
 		jobs_free(k);
 	}
 	jobs_free(j);
