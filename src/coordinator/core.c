@@ -358,6 +358,7 @@ up_job(void *arg, const struct upstream_job *uj)
 	struct upslot *sl = arg;
 	struct core *c = sl->c;
 	struct job_template t;
+	uint64_t seq;
 
 	memset(&t, 0, sizeof(t));
 	t.source = sl->idx;
@@ -378,11 +379,15 @@ up_job(void *arg, const struct upstream_job *uj)
 	t.opensy = uj->nonce_offset == UPSTREAM_NONCE_OFFSET_OPENSY &&
 	    uj->blob_len == 80;
 	shares_prepare(c->shares, t.seed, t.seed_len);
-	if (jobs_add(c->jobs, &t, clock_wall_ms()) != 0)
-		publish(c, LIVE_JOB, json_pack("{s:s, s:I, s:f, s:s, s:I, s:b}",
-		    "upstream", t.upstream_id, "height", (json_int_t)t.height,
-		    "difficulty", (double)uj->difficulty, "algo", t.algo,
-		    "created_at", (json_int_t)clock_wall_ms(), "clean", t.clean));
+	if ((seq = jobs_add(c->jobs, &t, clock_wall_ms())) != 0) {
+		char id[17];
+		snprintf(id, sizeof(id), "%016" PRIx64, seq);
+		publish(c, LIVE_JOB, json_pack("{s:s, s:s, s:I, s:f, s:s, s:I, s:b}",
+		    "job_id", id, "upstream", t.upstream_id, "height",
+		    (json_int_t)t.height, "difficulty", (double)uj->difficulty,
+		    "algo", t.algo, "created_at", (json_int_t)clock_wall_ms(),
+		    "clean", t.clean));
+	}
 }
 
 static void
@@ -430,18 +435,22 @@ up_state(void *arg, const struct upstream_state_change *ch)
 	    (json_int_t)ch->switches));
 }
 
+/* Verdicts to the live feed: a share row, and a block row (as
+ * /api/blocks has them) when the share found one. */
 static void
-share_event(void *arg, const char *worker_id, const char *job_id,
-    enum ledger_reason reason, uint64_t difficulty, int is_block)
+share_event(void *arg, const struct shares_verdict *v)
 {
 	struct core *c = arg;
-	int64_t now = clock_wall_ms();
 
-	publish(c, LIVE_SHARE, dashsrc_share_json(worker_id, job_id, reason,
-	    difficulty, is_block, now));
-	if (is_block)
-		publish(c, LIVE_BLOCK, json_pack("{s:s, s:s, s:I}", "found_by",
-		    worker_id, "job_id", job_id, "time", (json_int_t)now));
+	publish(c, LIVE_SHARE, dashsrc_share_json(v->worker_id, v->job_id,
+	    v->reason, v->difficulty, v->is_block, v->at));
+	if (v->is_block)
+		publish(c, LIVE_BLOCK, json_pack("{s:I, s:I, s:s, s:o, s:s, s:I, "
+		    "s:s}", "block_id", (json_int_t)v->block_id, "height",
+		    (json_int_t)v->height, "hash", v->block_hash, "reward",
+		    v->has_reward ? json_integer((json_int_t)v->reward) : json_null(),
+		    "found_by", v->worker_id, "time", (json_int_t)v->at,
+		    "status", "candidate"));
 }
 
 /* Creates the upstream connection of slot idx (not started).  0 or -1. */

@@ -116,7 +116,7 @@ count(struct shares *s, enum ledger_reason r, int block, int retry)
 static void
 reply(struct shares *s, struct rpc_share *sh, const char *worker_id,
     const char *job_id, enum ledger_reason r, double difficulty, int is_block,
-    const char *block_hash)
+    const char *block_hash, int64_t block_id, int64_t height)
 {
 	Coopmine__ShareResponse resp = COOPMINE__SHARE_RESPONSE__INIT;
 
@@ -130,9 +130,13 @@ reply(struct shares *s, struct rpc_share *sh, const char *worker_id,
 	if (r != LEDGER_REASON_OK)
 		log_info("share from %s on job %s rejected: %s", worker_id, job_id,
 		    ledger_reason_name(r));
-	if (s->event_fn != NULL)
-		s->event_fn(s->event_arg, worker_id, job_id, r,
-		    (uint64_t)difficulty, is_block);
+	if (s->event_fn != NULL) {
+		struct shares_verdict v = { worker_id, job_id, r,
+			(uint64_t)difficulty, is_block, block_id, height,
+			block_hash != NULL ? block_hash : "", s->cfg.block_reward > 0,
+			s->cfg.block_reward, clock_wall_ms() };
+		s->event_fn(s->event_arg, &v);
+	}
 }
 
 static void
@@ -179,7 +183,7 @@ reject(struct shares *s, struct rpc_share *sh, const char *worker_id,
 	row.upstream = LEDGER_FATE_NOT_NEEDED;
 	row.created_at = clock_wall_ms();
 	ledger_append_share(s->ledger, &row, NULL, NULL);
-	reply(s, sh, worker_id, job_id, r, 0, 0, NULL);
+	reply(s, sh, worker_id, job_id, r, 0, 0, NULL, 0, 0);
 }
 
 static void
@@ -449,7 +453,7 @@ committed(struct shares *s, struct pending *p)
 		    p->share_id, block_id);
 	}
 	reply(s, p->sh, p->worker_id, p->job_id, LEDGER_REASON_OK,
-	    (double)p->credited, p->block, bhex);
+	    (double)p->credited, p->block, bhex, block_id, p->ctx.height);
 	jobs_share_credited(s->jobs, p->worker_id, clock_wall_ms());
 	if (p->to_pool) {
 		memset(&it, 0, sizeof(it));

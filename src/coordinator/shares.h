@@ -46,10 +46,21 @@ struct shares_stats {
 	struct verify_stats verify;
 };
 
+/* One verdict, as the live feed shows it. */
+struct shares_verdict {
+	const char *worker_id, *job_id;
+	enum ledger_reason reason;
+	uint64_t difficulty;
+	int is_block;
+	int64_t block_id, height;	/* a block: its ledger id and height */
+	const char *block_hash;		/* hex, display order; "" when none */
+	int has_reward;
+	uint64_t reward;
+	int64_t at;
+};
+
 /* Called with every verdict, after the commit (for the live feed). */
-typedef void (*shares_event_fn)(void *arg, const char *worker_id,
-    const char *job_id, enum ledger_reason reason, uint64_t difficulty,
-    int is_block);
+typedef void (*shares_event_fn)(void *arg, const struct shares_verdict *v);
 
 struct shares;
 
