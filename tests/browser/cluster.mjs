@@ -3,10 +3,8 @@
 // lists the cluster's workers, and its numbers change as the live feed
 // arrives.  Prints TAP lines; the caller counts them.
 //   node cluster.mjs URL OUTDIR WORKER_NAME...
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch, until } from './lib.mjs';
 
 const [base, out, ...names] = process.argv.slice(2);
 let failed = 0;
@@ -14,24 +12,8 @@ function ok(cond, desc) {
   if (!cond) failed++;
   console.log(`${cond ? 'ok' : 'not ok'} - ${desc}`);
 }
-async function until(probe, ms) {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const profile = mkdtempSync(join(tmpdir(), 'coopmine-chromium.'));
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--headless', '--disable-gpu',
-    '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run'],
-  viewport: { width: 1366, height: 900 },
-});
+const browser = await launch();
+const ctx = browser.ctx;
 const problems = [];
 try {
   const page = ctx.pages()[0] || await ctx.newPage();
@@ -51,7 +33,6 @@ try {
 } catch (e) {
   ok(false, 'browser run: ' + e);
 } finally {
-  await ctx.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser.close();
 }
 process.exit(failed ? 1 : 0);

@@ -4,11 +4,9 @@
 // a phone, and it reconnects by itself when the coordinator restarts;
 // screenshots go to OUTDIR.  Run by tests/system/dash_browser.sh:
 //   node dashboard.mjs OUTDIR FIXTURE [FIXTURE-ARGS...]
-import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launch, until } from './lib.mjs';
 
 const [outdir, fixture, ...fixtureArgs] = process.argv.slice(2);
 
@@ -44,26 +42,9 @@ function ok(cond, desc, detail) {
   if (!cond && detail !== undefined) console.log('#   ' + JSON.stringify(detail));
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'coopmine-chromium.'));
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--headless', '--disable-gpu',
-    '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run'],
-  viewport: { width: 1366, height: 900 },
-});
+const browser = await launch();
+const ctx = browser.ctx;
 const problems = [];
-// Polls from node: page.waitForFunction would need eval, which the page's
-// Content-Security-Policy (rightly) forbids.
-async function until(probe, ms) {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 try {
   const page = ctx.pages()[0] || await ctx.newPage();
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
@@ -145,8 +126,7 @@ try {
 } catch (e) {
   ok(false, 'the browser run completed', String(e));
 } finally {
-  await ctx.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser.close();
   if (fx) {
     const rc = await stopFixture(fx);
     ok(rc === 0, 'the fixture stops cleanly at the end', rc);

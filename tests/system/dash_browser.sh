@@ -14,7 +14,8 @@ fi
 drv=$S/tests/browser
 if [ ! -d "$drv/node_modules/playwright-core" ]; then
 	mkdir -p "$T/browser"
-	cp "$drv/package.json" "$drv/package-lock.json" "$drv/dashboard.mjs" "$T/browser/"
+	cp "$drv/package.json" "$drv/package-lock.json" "$drv/dashboard.mjs" \
+	    "$drv/lib.mjs" "$T/browser/"
 	if ! npm ci --prefer-offline --no-audit --no-fund --prefix "$T/browser" >"$T/npm.log" 2>&1; then
 		sed 's/^/#   /' "$T/npm.log" | tail -20
 		echo "not ok 1 - playwright-core is missing: run contrib/install-deps.sh"
