@@ -28,7 +28,7 @@ static int64_t heartbeat_ms, job_timeout_ms, keepalive_ms, grpc_threads;
 static struct pool_settings ps;
 static char *ledger_path, *ledger_sync, *verify_mode;
 static int64_t batch_rows, batch_ms, hb_retention, verify_threads, verify_queue;
-static double window_factor, lease_seconds_d;
+static double window_factor;
 static int64_t window_abs, fee_bps, block_reward;
 static int64_t share_interval, retarget, min_diff, max_diff;
 static int64_t lease_secs, renew_secs, lease_min, hashrate_guess, outbox_max;
@@ -238,7 +238,6 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 	cc->dash_static_dir = dash_static;
 	cc->dash_token = dash_token;
 	cc->dash_ws_max_clients = (size_t)dash_ws_max;
-	(void)lease_seconds_d;
 	return 0;
 }
 

@@ -54,10 +54,11 @@ load(const char *file, int argc, char **argv, char *err, size_t errlen)
 static const char *
 write_file(const char *text)
 {
-	static char path[] = "/tmp/coopmine-test-conf-XXXXXX";
+	static const char tmpl[] = "/tmp/coopmine-test-conf-XXXXXX";
+	static char path[sizeof(tmpl)];
 	int fd;
 
-	strcpy(path, "/tmp/coopmine-test-conf-XXXXXX");
+	memcpy(path, tmpl, sizeof(tmpl));
 	fd = mkstemp(path);
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
 		abort();
