@@ -431,40 +431,49 @@ read_payouts(struct ledger_reader *r, void *arg)
 	return out;
 }
 
+/* One page of a ledger list through the shared reader. */
+static json_t *
+paged(struct dashsrc *d, json_t *(*fn)(struct ledger_reader *, void *),
+    size_t limit, size_t offset)
+{
+	struct page pg = { limit, offset, 0, 0 };
+
+	return with_reader(d, fn, &pg);
+}
+
+/* The totals come from memory (restored from the ledger at start), so a
+ * page costs one query. */
 static json_t *
 src_jobs(void *ctx, size_t limit, size_t offset, size_t *total)
 {
 	struct dashsrc *d = ctx;
-	struct page pg = { limit, offset, 0, 0 };
 	struct jobs_stats st;
 
 	jobs_get_stats(d->p.jobs, &st);
 	*total = (size_t)st.current_seq;
-	return with_reader(d, read_jobs, &pg);
+	return paged(d, read_jobs, limit, offset);
 }
 
 static json_t *
 src_shares(void *ctx, size_t limit, size_t offset, size_t *total)
 {
 	struct dashsrc *d = ctx;
-	struct page pg = { limit, offset, 0, 0 };
 	struct shares_stats st;
 
 	shares_get_stats(d->p.shares, &st);
 	*total = (size_t)(st.valid + st.invalid);
-	return with_reader(d, read_shares, &pg);
+	return paged(d, read_shares, limit, offset);
 }
 
 static json_t *
 src_blocks(void *ctx, size_t limit, size_t offset, size_t *total)
 {
 	struct dashsrc *d = ctx;
-	struct page pg = { limit, offset, 0, 0 };
 	struct shares_stats st;
 
 	shares_get_stats(d->p.shares, &st);
 	*total = (size_t)st.blocks;
-	return with_reader(d, read_blocks, &pg);
+	return paged(d, read_blocks, limit, offset);
 }
 
 static json_t *
