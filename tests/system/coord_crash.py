@@ -14,16 +14,13 @@ import threading
 import time
 
 from rpc_lib import (B, S, T, Proc, channel, code_of, diag, done, gen_certs,
-                     ok, pb, stub)
+                     ok, pb, start_testpool, stub)
 import grpc
 
 ROUNDS = int(os.environ.get("COOPMINE_CRASH_ROUNDS", "4"))
 certs = gen_certs(os.path.join(T, "certs"), "worker-1")
-pool = Proc("pool", [os.path.join(B, "src/testpool/coopmine-testpool"),
-                     "--listen", "127.0.0.1:0", "--difficulty", "1000000000",
-                     "--job-interval", "600s", "--block-interval", "0"])
-m = pool.wait_log(r"listening on 127\.0\.0\.1:(\d+)", 20)
-pool_url = "stratum+tcp://127.0.0.1:%s" % m.group(1)
+pool, pool_url = start_testpool("--difficulty", "1000000000",
+                                 "--job-interval", "600s", "--block-interval", "0")
 db = os.path.join(T, "ledger.db")
 rng = random.Random(int(os.environ.get("COOPMINE_TEST_SEED", "7")))
 acked = []          # (job_seq, nonce) the worker saw accepted

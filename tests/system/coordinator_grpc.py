@@ -13,10 +13,7 @@ from rpc_lib import pb, grpc
 COORD = os.path.join(L.B, "src", "coordinator", "coopmine-coordinator")
 # The coordinator mines for a pool: a testpool of the test's own.  Each
 # coordinator gets its own ledger, and no dashboard (its ports would clash).
-pool = L.Proc("pool", [os.path.join(L.B, "src", "testpool", "coopmine-testpool"),
-                       "--listen", "127.0.0.1:0", "--job-interval", "60s"])
-_m = pool.wait_log(r"listening on 127\.0\.0\.1:(\d+)", 20)
-os.environ["COOPMINE_POOL_ADDRESS"] = "stratum+tcp://127.0.0.1:%s" % _m.group(1)
+pool, os.environ["COOPMINE_POOL_ADDRESS"] = L.start_testpool("--job-interval", "60s")
 os.environ["COOPMINE_POOL_WALLET"] = "grpc-test"
 os.environ["COOPMINE_DASHBOARD_LISTEN"] = ""
 

@@ -158,6 +158,18 @@ class Proc:
             return None
 
 
+def start_testpool(*args):
+    """coopmine-testpool on a free port (extra flags in args); returns the
+    Proc and its stratum+tcp:// URL."""
+    pool = Proc("pool", [os.path.join(B, "src", "testpool", "coopmine-testpool"),
+                         "--listen", "127.0.0.1:0"] + list(args))
+    m = pool.wait_log(r"listening on 127\.0\.0\.1:(\d+)", 20)
+    if not m:
+        diag(pool.text())
+        raise RuntimeError("coopmine-testpool did not start")
+    return pool, "stratum+tcp://127.0.0.1:%s" % m.group(1)
+
+
 def read(path):
     with open(path, "rb") as f:
         return f.read()

@@ -14,22 +14,19 @@ import threading
 import time
 
 from rpc_lib import (B, S, T, Proc, channel, code_of, diag, done, gen_certs,
-                     ok, pb, stub, wait_until)
+                     ok, pb, start_testpool, stub, wait_until)
 import grpc
 
 certs = gen_certs(os.path.join(T, "certs"), "worker-1", "worker-2")
-pool = Proc("pool", [os.path.join(B, "src/testpool/coopmine-testpool"),
-                     "--listen", "127.0.0.1:0", "--difficulty", "1000000",
-                     "--job-interval", "60s", "--block-interval", "0"])
-m = pool.wait_log(r"listening on 127\.0\.0\.1:(\d+)", 20)
-pool_port = int(m.group(1))
+pool, pool_url = start_testpool("--difficulty", "1000000", "--job-interval", "60s",
+                                 "--block-interval", "0")
 db = os.path.join(T, "ledger.db")
 coord = Proc("coord", [os.path.join(B, "src/coordinator/coopmine-coordinator"),
                        "--grpc-listen", "127.0.0.1:0",
                        "--tls-cert", os.path.join(certs, "server.crt"),
                        "--tls-key", os.path.join(certs, "server.key"),
                        "--tls-ca", os.path.join(certs, "ca.crt"),
-                       "--pool-address", "stratum+tcp://127.0.0.1:%d" % pool_port,
+                       "--pool-address", pool_url,
                        "--pool-wallet", "rejects", "--ledger-path", db,
                        "--hashrate-guess", "1", "--min-difficulty", "2",
                        "--share-interval", "2s", "--dashboard-listen", "",
