@@ -28,7 +28,6 @@ import time
 from rpc_lib import (B, T, channel, code_of, diag, done, gen_certs, ok, pb,
                      start_testpool, stub, wait_until)
 from itest_lib import audit, coordinator, q, watchdog
-import grpc
 
 watchdog(300)
 IN_FLIGHT, WAITING, BEFORE = 4, 8, 4
