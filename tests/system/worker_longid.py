@@ -3,7 +3,8 @@
 # worker like any other (issue 12): it registers, streams jobs, gets a share
 # accepted and credited under its full id, and the dashboard and the stats
 # call show that id unshortened.  Shares are synthetic (verify = none, an
-# all-zero result meets any target).
+# all-zero result meets any target); then a real coopmine-worker with
+# another 64-character name mines and is credited.
 import json
 import os
 import struct
@@ -14,17 +15,18 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from rpc_lib import (S, T, channel, code_of, diag, done, ok, pb, start_testpool,
-                     stub, wait_until)
+from rpc_lib import (B, S, T, Proc, channel, code_of, diag, done, ok, pb,
+                     start_testpool, stub, wait_until)
 from itest_lib import coordinator, free_port, q, watchdog
 import grpc
 
 watchdog(120)
 LONG = "w" + "".join("%d" % (i % 10) for i in range(62)) + "z"
-assert len(LONG) == 64
+MINER = "m" + "".join("%d" % (i % 10) for i in range(62)) + "x"     # a real worker's
+assert len(LONG) == 64 and len(MINER) == 64
 certs = os.path.join(T, "certs")
-r = subprocess.run([os.path.join(S, "contrib", "gen_certs.sh"), "--out", certs, LONG],
-                   capture_output=True, text=True)
+r = subprocess.run([os.path.join(S, "contrib", "gen_certs.sh"), "--out", certs, LONG,
+                    MINER], capture_output=True, text=True)
 ok(r.returncode == 0 and os.path.exists(os.path.join(certs, LONG + ".crt")),
    "contrib/gen_certs.sh issues a certificate for a 64-character CN (%s)"
    % (r.stderr.strip()[-200:] or "exit %d" % r.returncode))
@@ -120,10 +122,39 @@ ok(LONG in ids, "/api/workers lists the full id (%r)" % ids)
 
 stream.cancel()
 ch.close()
+
+# A real coopmine-worker (light mode, one thread) with the other 64-character
+# name mines: every hash is a share at difficulty 1.
+miner = Proc("miner", [os.path.join(B, "src/worker/coopmine-worker"), "--worker-id", MINER,
+                       "--coordinator", "127.0.0.1:%d" % port,
+                       "--tls-ca", os.path.join(certs, "ca.crt"),
+                       "--tls-cert", os.path.join(certs, MINER + ".crt"),
+                       "--tls-key", os.path.join(certs, MINER + ".key"),
+                       "--threads", "1", "--mode", "light", "--huge-pages", "off"])
+
+
+def miner_shares():
+    """The real worker's shares by reason (under any prefix of its name)."""
+    return dict(q(db, "select reason, count(*) from shares where worker_id like 'm0123%' "
+                  "group by reason"))
+
+
+# Enough credited, or enough refused to know it never will be.
+wait_until(lambda: miner_shares().get("ok", 0) >= 3 or
+           sum(miner_shares().values()) >= 30, 60, 0.5)
+rows = miner_shares()
+mined = q(db, "select count(*) from shares where worker_id = ? and verdict = 'accepted'",
+          MINER)[0][0] >= 3
+ok(mined, "a real coopmine-worker with a 64-character name gets shares credited under "
+   "it (%r)" % rows)
+if not mined:
+    diag(miner.text()[-1500:])
+ok(miner.stop() == 0, "the worker exits 0")
 ok(coord.stop() == 0, "coordinator exits 0")
 pool.stop()
 rows = q(db, "select worker_id, count(*) from shares where verdict = 'accepted' "
          "group by worker_id")
+rows = [r for r in rows if r[0] == LONG]
 ok(rows == [(LONG, 5)], "the ledger credits the 5 shares to the full 64-character id "
    "(%r)" % rows)
 ok(q(db, "select count(*) from leases where worker_id = ?", LONG)[0][0] >= 1,
