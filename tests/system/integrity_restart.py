@@ -1,10 +1,11 @@
 # integrity_restart.py: no work is issued twice, ever, and no acknowledged
 # share is lost (issue 12).  Two synthetic workers (verify = none, an
 # all-zero result meets any target) load the coordinator; it is killed with
-# kill -9 ten times, and stopped with SIGTERM three times, while the test
-# pool keeps handing out the same job (long job interval, no blocks), so
-# every restart sees the same (blob, seed) again.  Then, over the whole
-# ledger:
+# kill -9 ten times in a row, then stopped with SIGTERM three times, while
+# the test pool keeps handing out the same job (long job interval, no
+# blocks), so every restart sees the same (blob, seed) again.  A worker
+# given back the lease it had goes on where it stopped, as a real one
+# would.  Then, over the whole ledger:
 #   (a) no two leases overlap on jobs with the same blob and seed (any ids);
 #   (b) no (blob, seed, nonce) is credited twice, across jobs;
 #   (c) every share a worker saw acknowledged, the last round's included,
@@ -33,21 +34,14 @@ db = os.path.join(T, "ledger.db")
 rng = random.Random(int(os.environ.get("COOPMINE_TEST_SEED", "12")))
 acked = []          # (worker, ledger job id, nonce) seen accepted, every round
 acked_lock = threading.Lock()
-# The round plan: ten kill -9 with a SIGTERM restart after the 3rd, 6th
-# and 9th crash.
-plan = []
-for i in range(KILLS):
-    plan.append("kill")
-    if i % 3 == 2 and plan.count("term") < TERMS:
-        plan.append("term")
-while plan.count("term") < TERMS:
-    plan.append("term")
+# The round plan: ten kill -9 in a row, then three SIGTERM restarts.
+plan = ["kill"] * KILLS + ["term"] * TERMS
 
 
 def start(rnd):
     return coordinator("coord%d" % rnd, certs, pool_url, db, "--verify", "none",
                        "--min-difficulty", "1", "--max-difficulty", "1",
-                       "--hashrate-guess", "1", "--lease-min", "4096")
+                       "--hashrate-guess", "1", "--lease-min", "16384")
 
 
 def register(st, worker):
@@ -64,12 +58,17 @@ def register(st, worker):
     return None
 
 
+progress = {}       # (worker, job id, lease id, start, end) -> next nonce
+
+
 def load(st, worker, job, stop, mine):
     """Submits every nonce of the lease in order, as a worker that found a
     share at each; keeps what was acknowledged."""
     seq = int(job.job_id, 16)
-    n = job.nonce_start
+    key = (worker, job.job_id, job.lease_id, job.nonce_start, job.nonce_end)
+    n = progress.get(key, job.nonce_start)
     while not stop.is_set() and n < job.nonce_end:
+        progress[key] = n
         r, code, _ = code_of(st.SubmitShare, pb.ShareRequest(
             worker_id=worker, job_id=job.job_id, nonce=struct.pack("<I", n),
             result=bytes(32), lease_id=job.lease_id), timeout=5)
@@ -83,6 +82,7 @@ def load(st, worker, job, stop, mine):
             time.sleep(r.retry_after_ms / 1000.0)
             continue
         n += 1
+    progress[key] = n
 
 
 def missing_acks():
