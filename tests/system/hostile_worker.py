@@ -136,9 +136,9 @@ ljob = reg.current_job if reg is not None else None
 ok(ljob is not None and ljob.nonce_end > ljob.nonce_start,
    "a worker registering after it still gets work (%s)"
    % ("[%d, %d)" % (ljob.nonce_start, ljob.nonce_end) if ljob else det))
-if ljob is not None and ljob.job_id == xjob.job_id:
-    ok(ljob.nonce_end <= xjob.nonce_start or xjob.nonce_end <= ljob.nonce_start,
-       "and its lease does not overlap the hostile one")
+ok(ljob is not None and (ljob.job_id != xjob.job_id or ljob.nonce_end <= xjob.nonce_start
+                         or xjob.nonce_end <= ljob.nonce_start),
+   "and its lease does not overlap the hostile one")
 lch.close()
 
 # ---- honest shares, hashed beforehand ---------------------------------------

@@ -165,7 +165,8 @@ bad_f = {x: after.get(x) for x in fn if after.get(x, ("",))[0] != "accepted"}
 ok(not bad_f, "a share the pool already had counts as accepted, not rejected (%r)" % bad_f)
 
 # The pool's own count.
-os.path.exists(summary) and os.unlink(summary)
+if os.path.exists(summary):
+    os.unlink(summary)
 pool.signal(signal.SIGUSR1)
 wait_until(lambda: os.path.exists(summary), 10, 0.1)
 try:
