@@ -44,8 +44,11 @@ pool, pool_url = start_testpool("--difficulty", "1000000000", "--job-interval", 
                                  "--block-interval", "0")
 db = os.path.join(T, "ledger.db")
 dport = free_port()
+# The honest worker's pace is the configured share interval: a per-identity
+# budget sized from it must admit every honest share.
 COORD_ARGS = ("--verify", "light", "--verify-threads", "1", "--verify-queue", "64",
               "--min-difficulty", "2", "--max-difficulty", "2", "--hashrate-guess", "1",
+              "--share-interval", "%dms" % int(PACE * 1000),
               "--heartbeat-interval", "1s", "--dashboard-listen", "127.0.0.1:%d" % dport,
               "--dashboard-ws-listen", "127.0.0.1:%d" % free_port())
 coord, port = coordinator("coord", certs, pool_url, db, *COORD_ARGS)
