@@ -580,6 +580,8 @@ recover(struct core *c, char *err, size_t errlen)
 		const struct ledger_worker_state *w = &rec.workers[i];
 		registry_restore(c->reg, w->id, w->name, w->threads, w->version,
 		    w->shares_valid, w->shares_invalid, w->first_seen, w->last_seen);
+		if (w->last_difficulty > 0)
+			jobs_restore_difficulty(c->jobs, w->id, w->last_difficulty);
 	}
 	registry_restore_totals(c->reg, rec.totals.shares_valid,
 	    rec.totals.shares_invalid, rec.totals.blocks_total,

@@ -66,6 +66,15 @@ struct jobs {
 	int paused;
 	struct ledger_work_cursor *cursors;	/* work leased before a restart */
 	size_t ncursors;
+	struct known_diff *known;		/* difficulties before a restart */
+	size_t nknown;
+};
+
+/* A worker's difficulty when the last run stopped: its vardiff starts
+ * there instead of at a guess from its claimed threads. */
+struct known_diff {
+	char id[LEASE_OWNER_MAX];
+	uint64_t diff;
 };
 
 static int
@@ -162,6 +171,7 @@ jobs_free(struct jobs *j)
 	free(j->ring);
 	free(j->workers);
 	free(j->cursors);
+	free(j->known);
 	pthread_mutex_destroy(&j->jobs_lock);
 	free(j);
 }
@@ -199,6 +209,40 @@ jobs_restore_cursors(struct jobs *j, const struct ledger_work_cursor *c,
 	j->cursors = copy;
 	j->ncursors = n;
 	pthread_mutex_unlock(&j->jobs_lock);
+	return 0;
+}
+
+int
+jobs_restore_difficulty(struct jobs *j, const char *worker_id, uint64_t diff)
+{
+	struct known_diff *n;
+
+	if (diff == 0 || strlen(worker_id) >= LEASE_OWNER_MAX)
+		return -1;
+	pthread_mutex_lock(&j->jobs_lock);
+	if ((n = realloc(j->known, (j->nknown + 1) * sizeof(*n))) == NULL) {
+		pthread_mutex_unlock(&j->jobs_lock);
+		return -1;
+	}
+	j->known = n;
+	snprintf(n[j->nknown].id, sizeof(n[j->nknown].id), "%s", worker_id);
+	n[j->nknown++].diff = diff;
+	pthread_mutex_unlock(&j->jobs_lock);
+	return 0;
+}
+
+/* The difficulty a worker had before the restart (0: none), used once.
+ * Locked. */
+static uint64_t
+known_take(struct jobs *j, const char *id)
+{
+	for (size_t i = 0; i < j->nknown; i++) {
+		if (strcmp(j->known[i].id, id) == 0) {
+			uint64_t d = j->known[i].diff;
+			j->known[i] = j->known[--j->nknown];
+			return d;
+		}
+	}
 	return 0;
 }
 
@@ -671,7 +715,9 @@ jobs_worker_join(struct jobs *j, const char *worker_id, double hashrate,
 	w->guessed = 1;
 	{
 		struct vardiff_config vc = effective_vardiff(j, w);
-		vardiff_init(&w->vd, &vc, vardiff_initial(&vc, w->hashrate), now_ms);
+		uint64_t known = known_take(j, worker_id);
+		vardiff_init(&w->vd, &vc, known ? known :
+		    vardiff_initial(&vc, w->hashrate), now_ms);
 	}
 	rc = issue_work(j, w, now_ms, out);
 	pthread_mutex_unlock(&j->jobs_lock);

@@ -136,6 +136,11 @@ void jobs_set_next_ids(struct jobs *j, uint64_t next_job_seq,
 int jobs_restore_cursors(struct jobs *j, const struct ledger_work_cursor *c,
     size_t n);
 
+/* A worker's share difficulty when the last run stopped (from the
+ * ledger): its first join starts vardiff there.  0 or -1. */
+int jobs_restore_difficulty(struct jobs *j, const char *worker_id,
+    uint64_t diff);
+
 /* A new upstream job (from upstream connection t->source): workers with an
  * open stream whose work it replaces get work at once.  Each source has its
  * current job; workers are given leases on source 0's first and on the next

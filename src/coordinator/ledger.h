@@ -309,6 +309,7 @@ struct ledger_worker_state {
 	int threads;
 	int64_t first_seen, last_seen;
 	uint64_t shares_valid, shares_invalid, difficulty_valid;
+	uint64_t last_difficulty;	/* of its newest credited share; 0 none */
 };
 
 /* A valid share whose upstream fate is still open (pending or submitted). */

@@ -484,7 +484,9 @@ recover_workers(sqlite3 *db, struct ledger_recovery *out)
 
 	if (sqlite3_prepare_v2(db, "SELECT id, name, version, threads, "
 	    "first_seen, last_seen, shares_valid, shares_invalid, "
-	    "difficulty_valid FROM workers ORDER BY id", -1, &st, NULL) !=
+	    "difficulty_valid, (SELECT s.difficulty FROM shares s WHERE "
+	    "s.worker_id = workers.id AND s.verdict = 'accepted' ORDER BY s.id "
+	    "DESC LIMIT 1) FROM workers ORDER BY id", -1, &st, NULL) !=
 	    SQLITE_OK)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -503,6 +505,7 @@ recover_workers(sqlite3 *db, struct ledger_recovery *out)
 		w->shares_valid = (uint64_t)sqlite3_column_int64(st, 6);
 		w->shares_invalid = (uint64_t)sqlite3_column_int64(st, 7);
 		w->difficulty_valid = (uint64_t)sqlite3_column_int64(st, 8);
+		w->last_difficulty = (uint64_t)sqlite3_column_int64(st, 9);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;

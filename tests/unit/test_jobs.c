@@ -335,6 +335,11 @@ main(void)
 		ok(w1.nonce_start >= 24000, "the pool's job after a restart: leases "
 		    "continue after the earlier run's (%llu)",
 		    (unsigned long long)w1.nonce_start);
+		ok(jobs_restore_difficulty(k, "back", 123456) == 0 &&
+		    jobs_worker_join(k, "back", 1000, now, &w2) == 0 &&
+		    w2.difficulty == 123456, "a worker known before the restart "
+		    "starts at its old difficulty, not at the guess (%llu)",
+		    (unsigned long long)w2.difficulty);
 		ok(jobs_worker_join(k, "h", 1000, now + 10, &w2) == 0 &&
 		    w2.lease_id == w1.lease_id && w2.nonce_start == w1.nonce_start,
 		    "Register again: the same live lease, not a new one");

@@ -714,6 +714,9 @@ test_integrity(void)
 	    "recovery: the work leased so far ends at nonce 2000 (%zu, %llu)",
 	    rec.ncursors, rec.ncursors ?
 	    (unsigned long long)rec.cursors[0].next_nonce : 0ULL);
+	ok(rec.nworkers >= 2 && strcmp(rec.workers[0].id, "alice") == 0 &&
+	    rec.workers[0].last_difficulty == 100,
+	    "recovery: each worker's difficulty of its newest credited share");
 	ledger_recovery_free(&rec);
 	ledger_close(l);
 
