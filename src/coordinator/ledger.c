@@ -823,12 +823,25 @@ ledger_lease_release(struct ledger *l, int64_t lease_id, int64_t at)
 	push_end(l, M_LEASE_RELEASE, lease_id, at);
 }
 
-int64_t
-ledger_append_share(struct ledger *l, const struct ledger_share *s,
-    ledger_share_cb *cb, void *arg)
+/* A block into a message: the hash (at most 32 bytes) into hash, which
+ * the copy's hash pointer does not keep. */
+static void
+block_copy(struct ledger_block *dst, uint8_t hash[32],
+    const struct ledger_block *b)
+{
+	*dst = *b;
+	dst->hash_len = b->hash == NULL ? 0 : b->hash_len < 32 ? b->hash_len : 32;
+	if (b->hash != NULL)
+		memcpy(hash, b->hash, dst->hash_len);
+	dst->hash = NULL;
+}
+
+/* A share message, its id assigned (not queued yet). */
+static struct msg *
+share_msg(struct ledger *l, const struct ledger_share *s, ledger_share_cb *cb,
+    void *arg)
 {
 	struct msg *m = msg_new(M_SHARE);
-	int64_t id;
 
 	m->u.share.s = *s;
 	copy_str(m->u.share.worker_id, sizeof(m->u.share.worker_id),
@@ -838,7 +851,17 @@ ledger_append_share(struct ledger *l, const struct ledger_share *s,
 	m->u.share.cb = cb;
 	m->u.share.arg = arg;
 	m->at = s->created_at;
-	m->id = id = next_id(l, ID_SHARE);
+	m->id = next_id(l, ID_SHARE);
+	return m;
+}
+
+int64_t
+ledger_append_share(struct ledger *l, const struct ledger_share *s,
+    ledger_share_cb *cb, void *arg)
+{
+	struct msg *m = share_msg(l, s, cb, arg);
+	int64_t id = m->id;
+
 	push(l, m);
 	return id;
 }
@@ -848,25 +871,11 @@ ledger_append_block_share(struct ledger *l, const struct ledger_share *s,
     const struct ledger_block *b, ledger_share_cb *cb, void *arg,
     int64_t *block_id)
 {
-	struct msg *m = msg_new(M_SHARE);
-	int64_t id;
+	struct msg *m = share_msg(l, s, cb, arg);
+	int64_t id = m->id;
 
-	m->u.share.s = *s;
-	copy_str(m->u.share.worker_id, sizeof(m->u.share.worker_id),
-	    s->worker_id);
-	if (s->result != NULL)
-		memcpy(m->u.share.result, s->result, 32);
-	m->u.share.cb = cb;
-	m->u.share.arg = arg;
 	m->u.share.has_block = 1;
-	m->u.share.b = *b;
-	if (b->hash != NULL)
-		memcpy(m->u.share.hash, b->hash, b->hash_len < 32 ? b->hash_len : 32);
-	m->u.share.b.hash_len = b->hash == NULL ? 0 :
-	    b->hash_len < 32 ? b->hash_len : 32;
-	m->u.share.b.hash = NULL;
-	m->at = s->created_at;
-	m->id = id = next_id(l, ID_SHARE);
+	block_copy(&m->u.share.b, m->u.share.hash, b);
 	m->u.share.block_id = *block_id = next_id(l, ID_BLOCK);
 	m->u.share.b.share_id = id;
 	push(l, m);
@@ -907,11 +916,7 @@ ledger_block_add(struct ledger *l, const struct ledger_block *b)
 	struct msg *m = msg_new(M_BLOCK);
 	int64_t id;
 
-	m->u.block.b = *b;
-	if (b->hash != NULL)
-		memcpy(m->u.block.hash, b->hash, b->hash_len < 32 ? b->hash_len : 32);
-	m->u.block.b.hash_len = b->hash == NULL ? 0 :
-	    b->hash_len < 32 ? b->hash_len : 32;
+	block_copy(&m->u.block.b, m->u.block.hash, b);
 	m->at = b->found_at;
 	m->id = id = next_id(l, ID_BLOCK);
 	push(l, m);
@@ -1752,29 +1757,16 @@ ledger_access_record(const char *db_path, const char *worker_id,
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
-	int version, rc = -1;
+	int rc = -1;
 
 	if ((unsigned)a >= LEDGER_ACCESS_COUNT || worker_id == NULL ||
 	    *worker_id == '\0' || strlen(worker_id) > 64) {
 		snprintf(err, errlen, "worker id must be 1 to 64 bytes");
 		return -1;
 	}
-	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) !=
-	    SQLITE_OK) {
-		snprintf(err, errlen, "cannot open ledger %s: %s", db_path,
-		    db ? sqlite3_errmsg(db) : "out of memory");
-		goto out;
-	}
 	/* The coordinator may be writing: wait for it, durably. */
-	sqlite3_busy_timeout(db, 10000);
-	if (ledger_db_check(db, db_path, 0, &version, err, errlen) != 0)
+	if ((db = ledger_db_open_current(db_path, 0, 10000, err, errlen)) == NULL)
 		goto out;
-	if (version < ledger_nsteps) {
-		snprintf(err, errlen, "ledger %s has schema version %d, this "
-		    "coopmine expects %d: start the coordinator once to migrate "
-		    "it", db_path, version, ledger_nsteps);
-		goto out;
-	}
 	if (sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) !=
 	    SQLITE_OK || sqlite3_prepare_v2(db, "INSERT INTO worker_access "
 	    "(worker_id, action, reason, at, source) VALUES (?1, ?2, ?3, ?4, "

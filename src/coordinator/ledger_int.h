@@ -29,6 +29,15 @@ int ledger_db_window_split(sqlite3 *db, int64_t last_share_id,
     uint64_t window_n, uint64_t reward, unsigned fee_bps,
     struct pplns_result *out);
 
+/*
+ * Opens an existing ledger at the schema this binary writes (readonly, or
+ * read-write for coopmine-cli's own rows), with a busy timeout.  NULL with
+ * a message for the user in err (not a ledger, corrupt, older: start the
+ * coordinator once to migrate it, newer).
+ */
+sqlite3 *ledger_db_open_current(const char *path, int readonly, int busy_ms,
+    char *err, size_t errlen);
+
 /* Binds a uint64 as SQLite's int64, saturating at INT64_MAX. */
 int ledger_bind_u64(sqlite3_stmt *st, int i, uint64_t v);
 

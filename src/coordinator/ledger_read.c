@@ -172,7 +172,6 @@ struct ledger_reader *
 ledger_reader_open(const char *path, char *err, size_t errlen)
 {
 	struct ledger_reader *r;
-	int version;
 
 	if (access(path, F_OK) != 0) {
 		snprintf(err, errlen, "no ledger at %s: %s", path, strerror(errno));
@@ -184,14 +183,29 @@ ledger_reader_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
+	if ((r->db = ledger_db_open_current(path, 1, 5000, err, errlen)) == NULL) {
+		free(r->path);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+sqlite3 *
+ledger_db_open_current(const char *path, int readonly, int busy_ms, char *err,
+    size_t errlen)
+{
+	sqlite3 *db = NULL;
+	int version;
+
+	if (sqlite3_open_v2(path, &db, readonly ? SQLITE_OPEN_READONLY :
+	    SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open ledger %s: %s", path,
-		    r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		    db ? sqlite3_errmsg(db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(r->db, 5000);
-	if (ledger_db_check(r->db, path, 0, &version, err, errlen) != 0)
+	sqlite3_busy_timeout(db, busy_ms);
+	if (ledger_db_check(db, path, 0, &version, err, errlen) != 0)
 		goto fail;
 	if (version < ledger_nsteps) {
 		snprintf(err, errlen, "ledger %s has schema version %d, this "
@@ -199,11 +213,9 @@ ledger_reader_open(const char *path, char *err, size_t errlen)
 		    "it", path, version, ledger_nsteps);
 		goto fail;
 	}
-	return r;
+	return db;
 fail:
-	sqlite3_close(r->db);
-	free(r->path);
-	free(r);
+	sqlite3_close(db);
 	return NULL;
 }
 
