@@ -17,13 +17,15 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "coordinator/core.h"
+#include "coordinator/dash_json.h"
 #include "coordinator/pool_conf.h"
 #include "rpc/grpclog.h"
 
 static char *cluster_id, *cluster_name, *grpc_listen;
 static char *tls_cert, *tls_key, *tls_ca, *log_level, *log_file;
-static int insecure, use_syslog;
+static int insecure, insecure_public, use_syslog;
 static int64_t heartbeat_ms, job_timeout_ms, keepalive_ms, grpc_threads;
 static struct pool_settings ps;
 static char *ledger_path, *ledger_sync, *verify_mode;
@@ -54,7 +56,12 @@ static const struct conf_opt opts[] = {
 	  "cluster CA: workers must present a certificate it signed" },
 	{ "grpc", "insecure", "insecure", "COOPMINE_INSECURE", CONF_BOOL,
 	  &insecure, "false", 0, 0, 0,
-	  "plaintext gRPC, unauthenticated workers (testing only)" },
+	  "plaintext gRPC, unauthenticated workers (testing only; loopback "
+	  "listen addresses only unless insecure_public is set too)" },
+	{ "grpc", "insecure_public", "insecure-public", "COOPMINE_INSECURE_PUBLIC",
+	  CONF_BOOL, &insecure_public, "false", 0, 0, 0,
+	  "with insecure: allow plaintext gRPC on a non-loopback address (anyone "
+	  "who reaches it can register and submit as any worker)" },
 	{ "grpc", "threads", "grpc-threads", "COOPMINE_GRPC_THREADS", CONF_INT,
 	  &grpc_threads, "2", 1, 16, 0, "completion-queue threads" },
 	{ "grpc", "keepalive", "grpc-keepalive", "COOPMINE_GRPC_KEEPALIVE",
@@ -148,6 +155,31 @@ static const struct conf_spec spec = {
 	opts, sizeof(opts) / sizeof(opts[0])
 };
 
+/* Plaintext gRPC lets anyone who reaches the port register and submit as
+ * any worker: on a loopback address that is a test, anywhere else the
+ * operator has to say so a second time. */
+static int
+check_insecure(char *err, size_t errlen)
+{
+	char host[256];
+	int port;
+
+	if (!insecure || insecure_public)
+		return 0;
+	if (strncmp(grpc_listen, "unix:", 5) == 0 ||
+	    strncmp(grpc_listen, "unix-abstract:", 14) == 0)
+		return 0;
+	if (dash_listen_parse(grpc_listen, host, sizeof(host), &port) == 0 &&
+	    netaddr_is_loopback(host))
+		return 0;
+	snprintf(err, errlen, "[grpc] insecure (--insecure) on %s, which is not a "
+	    "loopback address: anyone who reaches it could register and submit as "
+	    "any worker.  Use mutual TLS, listen on 127.0.0.1, or also set [grpc] "
+	    "insecure_public = true (--insecure-public, COOPMINE_INSECURE_PUBLIC) "
+	    "if this network is really yours alone", grpc_listen);
+	return -1;
+}
+
 /* Everything the table cannot check alone; 0 or -1 with err set. */
 static int
 build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
@@ -191,6 +223,8 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 		    "seconds (%lld s)", (long long)renew_secs, (long long)lease_secs);
 		return -1;
 	}
+	if (check_insecure(err, errlen) != 0)
+		return -1;
 	cc->rpc.listen = grpc_listen;
 	cc->rpc.cluster_id = cluster_id;
 	cc->rpc.cluster_name = cluster_name;
