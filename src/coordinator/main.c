@@ -37,6 +37,7 @@ static int64_t lease_secs, renew_secs, lease_min, hashrate_guess, outbox_max;
 static int64_t sessions_max;
 static char *dash_listen, *dash_ws_listen, *dash_static, *dash_token;
 static int64_t dash_ws_max;
+static struct conf_list dash_hosts, dash_origins;
 
 static const struct conf_opt opts[] = {
 	{ "cluster", "id", "cluster-id", "COOPMINE_CLUSTER_ID", CONF_STR,
@@ -141,6 +142,14 @@ static const struct conf_opt opts[] = {
 	  "bearer token for pause/resume/kick (unset: those are disabled)" },
 	{ "dashboard", "ws_max_clients", "dashboard-ws-max-clients", NULL, CONF_INT,
 	  &dash_ws_max, "64", 1, 10000, 0, "live feed clients at most" },
+	{ "dashboard", "allowed_hosts", "dashboard-allowed-hosts",
+	  "COOPMINE_DASHBOARD_ALLOWED_HOSTS", CONF_LIST, &dash_hosts, NULL, 0, 0, 0,
+	  "Host headers the dashboard answers (name, name:port, [v6]:port, *; "
+	  "unset: the listen address, localhost, 127.0.0.1, [::1] with its port)" },
+	{ "dashboard", "allowed_origins", "dashboard-allowed-origins",
+	  "COOPMINE_DASHBOARD_ALLOWED_ORIGINS", CONF_LIST, &dash_origins, NULL, 0, 0,
+	  0, "Origins a browser may open the live feed from (http[s]://name[:port], "
+	  "*; unset: http and https of the allowed hosts)" },
 	{ "log", "level", "log-level", "COOPMINE_LOG_LEVEL", CONF_STR,
 	  &log_level, "info", 0, 0, 0, "error | warn | info | debug" },
 	{ "log", "file", "log-file", "COOPMINE_LOG_FILE", CONF_STR,
@@ -272,6 +281,11 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 	cc->dash_static_dir = dash_static;
 	cc->dash_token = dash_token;
 	cc->dash_ws_max_clients = (size_t)dash_ws_max;
+	cc->dash_allowed_hosts = dash_hosts.items;
+	cc->ndash_allowed_hosts = dash_hosts.n;
+	cc->dash_allowed_origins = dash_origins.items;
+	cc->ndash_allowed_origins = dash_origins.n;
+	cc->ledger_sync_name = ledger_sync;
 	return 0;
 }
 

@@ -3,7 +3,9 @@
 # the coordinator) on free 127.0.0.1 ports, prints TAP, cleans up.
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -92,3 +94,65 @@ class Fixture:
             return st, json.loads(body)
         except ValueError:
             return st, None
+
+
+def listeners(port):
+    """The local addresses in LISTEN on TCP port, read from /proc/net/tcp
+    and tcp6 (as `ss -ltn` shows them): e.g. ["127.0.0.1"], ["::"]."""
+    out = []
+    for path, fam in (("/proc/net/tcp", socket.AF_INET),
+                      ("/proc/net/tcp6", socket.AF_INET6)):
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            next(f)
+            for line in f:
+                local, state = line.split()[1], line.split()[3]
+                addr, p = local.split(":")
+                if state != "0A" or int(p, 16) != port:
+                    continue
+                raw = bytes.fromhex(addr)
+                # the kernel prints 32-bit words in host (little-endian) order
+                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                out.append(socket.inet_ntop(fam, raw))
+    return sorted(out)
+
+
+def ws_handshake(port, origin=None, addr="127.0.0.1"):
+    """A WebSocket upgrade of /ws by hand: the HTTP status of the answer
+    (101 = accepted), or None when the server closed without one."""
+    s = socket.create_connection((addr, port), timeout=5)
+    host = "[%s]" % addr if ":" in addr else addr
+    req = ("GET /ws HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\n" % (host, port))
+    if origin is not None:
+        req += "Origin: %s\r\n" % origin
+    head = b""
+    try:
+        s.sendall((req + "\r\n").encode())
+        while b"\r\n" not in head:
+            d = s.recv(4096)
+            if not d:
+                break
+            head += d
+    except OSError:
+        pass
+    finally:
+        s.close()
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
+    return int(m.group(1)) if m else None
+
+
+def refused(addr, port):
+    """True when a TCP connect to addr:port is refused (nothing listens)."""
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect((addr, port))
+        return False
+    except ConnectionRefusedError:
+        return True
+    finally:
+        s.close()
