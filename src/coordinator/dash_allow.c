@@ -235,18 +235,21 @@ allow_match(const struct dash_allow *a, const struct allow_entry *want)
 	return 0;
 }
 
-int
-dash_allow_host(const struct dash_allow *a, const char *host)
+/* A Host header (origin 0: no port means 80) or an Origin header. */
+static int
+allow_lookup(const struct dash_allow *a, const char *text, int origin)
 {
 	struct allow_entry want;
+	int rc;
 
-	if (a == NULL || host == NULL)
+	if (a == NULL || text == NULL)
 		return 0;
 	if (a->any)
 		return 1;
 	memset(&want, 0, sizeof(want));
-	if (parse_hostport(host, strlen(host), want.host, sizeof(want.host),
-	    &want.port) != 0)
+	rc = origin ? parse_origin(text, &want) : parse_hostport(text,
+	    strlen(text), want.host, sizeof(want.host), &want.port);
+	if (rc != 0)
 		return 0;
 	if (want.port < 0)
 		want.port = 80;
@@ -254,18 +257,15 @@ dash_allow_host(const struct dash_allow *a, const char *host)
 }
 
 int
+dash_allow_host(const struct dash_allow *a, const char *host)
+{
+	return allow_lookup(a, host, 0);
+}
+
+int
 dash_allow_origin(const struct dash_allow *a, const char *origin)
 {
-	struct allow_entry want;
-
-	if (a == NULL || origin == NULL)
-		return 0;
-	if (a->any)
-		return 1;
-	memset(&want, 0, sizeof(want));
-	if (parse_origin(origin, &want) != 0)
-		return 0;
-	return allow_match(a, &want);
+	return allow_lookup(a, origin, 1);
 }
 
 void

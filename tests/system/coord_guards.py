@@ -6,14 +6,12 @@
 #    --insecure-public (or COOPMINE_INSECURE_PUBLIC) says so again;
 #  - the real binary's live feed is bound to 127.0.0.1 alone, and its
 #    dashboard keys (allowed_hosts / allowed_origins, flags and env) work.
-import http.client
-import json
 import os
 import re
 import subprocess
 
 import rpc_lib as L
-from dashlib import listeners, refused, ws_handshake
+from dashlib import host_request, listeners, refused, ws_handshake
 
 COORD = os.path.join(L.B, "src", "coordinator", "coopmine-coordinator")
 pool, POOL = L.start_testpool("--job-interval", "60s")
@@ -39,15 +37,7 @@ def ports(p):
 
 
 def health(port, host):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request("GET", "/health", headers={"Host": host})
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    try:
-        return r.status, json.loads(body)
-    except ValueError:
-        return r.status, None
+    return host_request(port, "/health", host)
 
 
 def run_refused(argv, env=None):

@@ -4,37 +4,18 @@
 # address, localhost, 127.0.0.1 and [::1] with the port; [dashboard]
 # allowed_hosts / allowed_origins replace them.  Non-browser clients (no
 # Origin, no Host) still get in.
-import http.client
-import json
+import os
 import shutil
 import subprocess
-import os
 
-from dashlib import BUILD, SRC, Fixture, Tap, ws_handshake
+from dashlib import BUILD, SRC, Fixture, Tap, host_request, ws_handshake
 
 TOKEN = "origin-test-token"
 t = Tap()
 
 
-def get(fx, path, host, method="GET", headers=None):
-    """(status, parsed JSON or None) with the Host header given (None: no
-    Host at all, as an HTTP/1.0 tool sends it)."""
-    c = http.client.HTTPConnection("127.0.0.1", fx.http, timeout=10)
-    if host is None:
-        c._http_vsn, c._http_vsn_str = 10, "HTTP/1.0"
-    c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-    if host is not None:
-        c.putheader("Host", host)
-    for k, v in (headers or {}).items():
-        c.putheader(k, v)
-    c.endheaders()
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    try:
-        return r.status, json.loads(body)
-    except ValueError:
-        return r.status, None
+def get(fx, path, host, **kw):
+    return host_request(fx.http, path, host, **kw)
 
 
 def finish(fx):

@@ -1,6 +1,7 @@
 # dashlib.py: shared by the dashboard system tests (dash_*.py): starts
 # tests/system/dash_fixture (the real http.c + live.c over a test double of
 # the coordinator) on free 127.0.0.1 ports, prints TAP, cleans up.
+import http.client
 import json
 import os
 import re
@@ -94,6 +95,27 @@ class Fixture:
             return st, json.loads(body)
         except ValueError:
             return st, None
+
+
+def host_request(port, path, host, method="GET", headers=None):
+    """(status, parsed JSON or None) of a request to 127.0.0.1:port with
+    the Host header given (None: no Host at all, as HTTP/1.0 tools do)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    if host is None:
+        c._http_vsn, c._http_vsn_str = 10, "HTTP/1.0"
+    c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    if host is not None:
+        c.putheader("Host", host)
+    for k, v in (headers or {}).items():
+        c.putheader(k, v)
+    c.endheaders()
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    try:
+        return r.status, json.loads(body)
+    except ValueError:
+        return r.status, None
 
 
 def listeners(port):
