@@ -60,7 +60,7 @@ L.ok(st == 200 and h.get("status") == "healthy" and
      h.get("shares_durable") is True and h.get("ledger_synchronous") == "full",
      "synchronous full: /health is healthy and says shares are durable")
 L.ok("NOT durable" not in full.text(), "and nothing is said at start")
-L.ok(listeners(wp) == ["127.0.0.1"] and refused("127.0.0.2", wp),
+L.ok(listeners(wp, full.p.pid) == ["127.0.0.1"] and refused("127.0.0.2", wp),
      "the coordinator's live feed is bound to 127.0.0.1 only (127.0.0.2 "
      "refused)")
 L.ok(health(hp, "evil.example:%d" % hp)[0] == 421,

@@ -118,10 +118,27 @@ def host_request(port, path, host, method="GET", headers=None):
         return r.status, None
 
 
-def listeners(port):
-    """The local addresses in LISTEN on TCP port, read from /proc/net/tcp
-    and tcp6 (as `ss -ltn` shows them): e.g. ["127.0.0.1"], ["::"]."""
+def socket_inodes(pid):
+    """The inodes of the sockets process pid holds."""
+    out = set()
+    d = "/proc/%d/fd" % pid
+    for fd in os.listdir(d):
+        try:
+            link = os.readlink(os.path.join(d, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            out.add(link[8:-1])
+    return out
+
+
+def listeners(port, pid):
+    """The local addresses process pid listens on at TCP port, read from
+    /proc/net/tcp and tcp6 (as `ss -ltnp` shows them): e.g. ["127.0.0.1"],
+    ["::"].  Other processes (other tests) may use the same port number on
+    other addresses: only pid's own sockets count."""
     out = []
+    mine = socket_inodes(pid)
     for path, fam in (("/proc/net/tcp", socket.AF_INET),
                       ("/proc/net/tcp6", socket.AF_INET6)):
         if not os.path.exists(path):
@@ -129,9 +146,10 @@ def listeners(port):
         with open(path) as f:
             next(f)
             for line in f:
-                local, state = line.split()[1], line.split()[3]
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], fields[9]
                 addr, p = local.split(":")
-                if state != "0A" or int(p, 16) != port:
+                if state != "0A" or int(p, 16) != port or inode not in mine:
                     continue
                 raw = bytes.fromhex(addr)
                 # the kernel prints 32-bit words in host (little-endian) order
@@ -164,6 +182,15 @@ def ws_handshake(port, origin=None, addr="127.0.0.1"):
         s.close()
     m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
     return int(m.group(1)) if m else None
+
+
+def free_port(addr="127.0.0.1"):
+    """A port nothing listens on at addr just now."""
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+    s.bind((addr, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def refused(addr, port):
