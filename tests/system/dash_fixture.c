@@ -7,6 +7,8 @@
  *
  *   dash_fixture --static DIR [--http-port P] [--ws-port P] [--token T]
  *       [--max-clients N] [--backlog N] [--tick-ms MS]
+ *       [--http-listen HOST:PORT] [--ws-listen HOST:PORT]
+ *       [--allowed-hosts A,B] [--allowed-origins A,B] [--ledger-sync NAME]
  * Prints "HTTP_PORT=p WS_PORT=q" once listening.  SIGUSR1 publishes a
  * burst of big events (to choke slow clients), SIGUSR2 toggles the pool
  * connection, SIGTERM/SIGINT stop it cleanly.
@@ -558,6 +560,19 @@ world_init(void)
 			fx.wk[i].w.last_seen = now;
 }
 
+/* "a,b,c" into at most max pointers into s (which it cuts). */
+static size_t
+split_list(char *s, char **out, size_t max)
+{
+	size_t n = 0;
+	char *save = NULL, *tok;
+
+	for (tok = strtok_r(s, ",", &save); tok && n < max;
+	    tok = strtok_r(NULL, ",", &save))
+		out[n++] = tok;
+	return n;
+}
+
 static void
 world_free(void)
 {
@@ -573,8 +588,8 @@ main(int argc, char **argv)
 {
 	struct http_config hc = { 0 };
 	struct live_config lc = { 0 };
-	char hl[64], wl[64];
-	const char *hp = "0", *wp = "0";
+	char hl[64], wl[64], *hosts[8], *origins[8];
+	const char *hp = "0", *wp = "0", *hlisten = NULL, *wlisten = NULL;
 	struct http *h;
 	pthread_t tk;
 	sigset_t set;
@@ -597,6 +612,19 @@ main(int argc, char **argv)
 			lc.backlog = (size_t)atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--tick-ms") == 0)
 			fx.tick_ms = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--http-listen") == 0)
+			hlisten = argv[i + 1];
+		else if (strcmp(argv[i], "--ws-listen") == 0)
+			wlisten = argv[i + 1];
+		else if (strcmp(argv[i], "--allowed-hosts") == 0) {
+			hc.nallowed_hosts = split_list(argv[i + 1], hosts, 8);
+			hc.allowed_hosts = hosts;
+		} else if (strcmp(argv[i], "--allowed-origins") == 0) {
+			lc.nallowed_origins = split_list(argv[i + 1], origins,
+			    8);
+			lc.allowed_origins = origins;
+		} else if (strcmp(argv[i], "--ledger-sync") == 0)
+			hc.ledger_synchronous = argv[i + 1];
 		else {
 			fprintf(stderr, "dash_fixture: unknown %s\n", argv[i]);
 			return 2;
@@ -604,8 +632,8 @@ main(int argc, char **argv)
 	}
 	snprintf(hl, sizeof(hl), "127.0.0.1:%s", hp);
 	snprintf(wl, sizeof(wl), "127.0.0.1:%s", wp);
-	hc.listen = hl;
-	lc.listen = wl;
+	hc.listen = hlisten ? hlisten : hl;
+	lc.listen = wlisten ? wlisten : wl;
 
 	/* Every thread started below inherits this mask; main takes them. */
 	sigemptyset(&set);
