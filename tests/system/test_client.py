@@ -355,7 +355,10 @@ def test_main(server_creds):
 
         d.send("stats 123.5 4 1 99999 7 500")
         d.wait(r"^STATS$")
-        time.sleep(0.6)
+        # the next heartbeat carries them: poll for it (at most 10 s)
+        end = time.monotonic() + 10
+        while time.monotonic() < end and c.get("heartbeat")[-1][2].hashrate != 123.5:
+            time.sleep(0.05)
         last = c.get("heartbeat")[-1][2]
         ok(last.hashrate == 123.5 and last.shares_valid == 4 and
            last.shares_invalid == 1 and last.hashes_total == 99999 and
