@@ -3,6 +3,7 @@
 # the coordinator) on free 127.0.0.1 ports, prints TAP, cleans up.
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -46,7 +47,9 @@ class Fixture:
             [os.path.join(BUILD, "tests/system/dash_fixture"),
              "--static", os.path.join(SRC, "www")] + list(args),
             stdout=subprocess.PIPE, stderr=self.log, text=True)
-        line = self.proc.stdout.readline()
+        # bounded: a fixture that never prints its ports fails here
+        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
+        line = self.proc.stdout.readline() if ready else ""
         try:
             kv = dict(p.split("=") for p in line.split())
             self.http = int(kv["HTTP_PORT"])

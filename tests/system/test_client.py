@@ -4,6 +4,7 @@
 # Debian's python3-grpcio (stubs generated from proto/ at test time), driven
 # through tests/system/client_driver.  Prints TAP.
 import os
+import select
 import queue
 import re
 import shutil
@@ -580,7 +581,8 @@ def test_frozen(creds):
     b = Coord("b", hb_ms=200, jobs=[job("J2")]).start(creds)
     d = None
     try:
-        line = srv.stdout.readline()
+        ready, _, _ = select.select([srv.stdout], [], [], 30)	# bounded
+        line = srv.stdout.readline() if ready else "no port within 30 s"
         port = int(line.split()[1])
         d = Driver("frozen", tls_args() + ["--backoff-min", "100",
                                            "--backoff-max", "500",
