@@ -9,6 +9,9 @@ sh "$S/contrib/gen_certs.sh" --out "$T/certs" worker-1 worker-2 >/dev/null
 pool_port=$(free_port); grpc_port=$(free_port)
 
 # Pool difficulty 10 = the coordinator's floor: every share goes upstream.
+# The response timeout leaves room for the pool's first RandomX cache (over
+# 4 s on a busy machine: the pool was then taken for stalled before it
+# went away, and answered the resent shares "Duplicate share").
 start pool "$B/src/testpool/coopmine-testpool" --listen "127.0.0.1:$pool_port" \
     --difficulty 10 --job-interval 60s --block-interval 0 \
     --summary-file "$T/pool.json"
@@ -19,7 +22,7 @@ start coord "$B/src/coordinator/coopmine-coordinator" \
     --heartbeat-interval 1s --pool-address "stratum+tcp://127.0.0.1:$pool_port" \
     --pool-wallet outbox-test --ledger-path "$T/ledger.db" --verify light \
     --share-interval 1s --vardiff-retarget 5s --min-difficulty 10 --max-difficulty 10 \
-    --pool-keepalive 300ms --pool-response-timeout 4s --pool-connect-timeout 2s \
+    --pool-keepalive 300ms --pool-response-timeout 10s --pool-connect-timeout 2s \
     --pool-backoff-min 200ms --pool-backoff-max 1s --dashboard-listen ""
 wait_for "$T/coord.log" "coordinator up" 20
 for n in 1 2; do
@@ -34,7 +37,7 @@ answered() { [ "$(sql "select count(*) from shares where upstream='accepted'")" 
 poll 90 answered
 ok $? "the pool accepts the cluster's shares before it goes away"
 kill -STOP "$PID_pool"
-wait_for "$T/coord.log" "lost\|stalled" 15
+wait_for "$T/coord.log" "lost\|stalled" 30
 ok $? "the coordinator notices the frozen pool"
 i=0
 while [ $i -lt 40 ] && [ "$(sql "select count(*) from shares where upstream='pending'")" -lt 2 ]; do
