@@ -4,6 +4,7 @@
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import urllib.request
 
 BUILD = os.environ["COOPMINE_BUILDDIR"]
 SRC = os.environ["COOPMINE_SRCDIR"]
+_dirs = []	# the fixtures' directories: removed when the test passed
 
 
 class Tap:
@@ -34,6 +36,11 @@ class Tap:
 
     def done(self):
         print("1..%d" % self.n)
+        for d in _dirs:
+            if self.failed or os.environ.get("KEEP_TMP"):
+                print("# kept %s" % d)
+            else:
+                shutil.rmtree(d, ignore_errors=True)
         sys.exit(1 if self.failed else 0)
 
 
@@ -42,6 +49,7 @@ class Fixture:
 
     def __init__(self, *args):
         self.dir = tempfile.mkdtemp(prefix="coopmine-dash.")
+        _dirs.append(self.dir)
         self.log = open(os.path.join(self.dir, "fixture.log"), "w")
         self.proc = subprocess.Popen(
             [os.path.join(BUILD, "tests/system/dash_fixture"),
