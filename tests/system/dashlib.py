@@ -5,6 +5,8 @@ import http.client
 import json
 import os
 import re
+import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +18,7 @@ import urllib.request
 
 BUILD = os.environ["COOPMINE_BUILDDIR"]
 SRC = os.environ["COOPMINE_SRCDIR"]
+_dirs = []	# the fixtures' directories: removed when the test passed
 
 
 class Tap:
@@ -36,6 +39,11 @@ class Tap:
 
     def done(self):
         print("1..%d" % self.n)
+        for d in _dirs:
+            if self.failed or os.environ.get("KEEP_TMP"):
+                print("# kept %s" % d)
+            else:
+                shutil.rmtree(d, ignore_errors=True)
         sys.exit(1 if self.failed else 0)
 
 
@@ -44,12 +52,15 @@ class Fixture:
 
     def __init__(self, *args):
         self.dir = tempfile.mkdtemp(prefix="coopmine-dash.")
+        _dirs.append(self.dir)
         self.log = open(os.path.join(self.dir, "fixture.log"), "w")
         self.proc = subprocess.Popen(
             [os.path.join(BUILD, "tests/system/dash_fixture"),
              "--static", os.path.join(SRC, "www")] + list(args),
             stdout=subprocess.PIPE, stderr=self.log, text=True)
-        line = self.proc.stdout.readline()
+        # bounded: a fixture that never prints its ports fails here
+        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
+        line = self.proc.stdout.readline() if ready else ""
         try:
             kv = dict(p.split("=") for p in line.split())
             self.http = int(kv["HTTP_PORT"])
