@@ -34,6 +34,8 @@ struct job {
 	struct lease_space *space;
 	struct nonceset taken;
 	int stale;
+	int restored;		/* from before a restart, until the upstream
+				 * sends its work again: judged, not mined */
 	int64_t received_ms;
 };
 
@@ -261,6 +263,62 @@ cursor_of(struct jobs *j, const struct job_template *t, uint64_t start)
 	return start;
 }
 
+static int template_check(const struct job_template *t);
+
+int
+jobs_restore_job(struct jobs *j, const struct job_template *t, uint64_t seq,
+    int64_t received_ms, const struct lease *leases, size_t nleases,
+    const uint32_t *credited, size_t ncredited)
+{
+	struct job *jb;
+	uint64_t start = 0, end = (uint64_t)1 << 32;
+	int rc = -1;
+
+	if (template_check(t) != 0 || seq == 0)
+		return -1;
+	if ((jb = calloc(1, sizeof(*jb))) == NULL)
+		return -1;
+	if (t->reserved_byte >= 0) {
+		start = (uint64_t)t->reserved_byte << 24;
+		end = start + ((uint64_t)1 << 24);
+	}
+	if ((jb->space = lease_space_new(start, end)) == NULL)
+		goto out;
+	for (size_t i = 0; i < nleases; i++)
+		if (lease_restore(jb->space, &leases[i]) != 0)
+			goto out;
+	/* Credited nonces stay taken: a resend is a duplicate, not a
+	 * second credit the ledger would refuse. */
+	for (size_t i = 0; i < ncredited; i++)
+		if (nonceset_add(&jb->taken, credited[i]) < 0)
+			goto out;
+	jb->tpl = *t;
+	jb->seq = seq;
+	jb->restored = 1;
+	jb->received_ms = received_ms;
+	snprintf(jb->job_id, sizeof(jb->job_id), "%016" PRIx64, seq);
+	if (t->opensy &&
+	    nbits_to_target256(le32_read(t->blob + 72), jb->block_target) == 0)
+		jb->has_block_target = 1;
+	pthread_mutex_lock(&j->jobs_lock);
+	if (j->njobs < j->cfg.keep_jobs) {
+		j->ring[j->njobs++] = jb;
+		if (seq >= j->next_seq)
+			j->next_seq = seq + 1;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&j->jobs_lock);
+	if (rc == 0) {
+		log_info("jobs: job %s (upstream %s, %zu leases) restored from the "
+		    "ledger: shares for it are judged as before", jb->job_id,
+		    t->upstream_id, nleases);
+		return 0;
+	}
+out:
+	job_free(jb);
+	return -1;
+}
+
 /* A job leaves the ring: remember how far its work was leased, in case
  * the upstream sends the same work again.  Locked. */
 static void
@@ -299,12 +357,14 @@ cursor_keep(struct jobs *j, const struct job *jb)
 		c->next_nonce = next;
 }
 
-/* The newest job of an upstream source: the one its workers mine. */
+/* The newest job of an upstream source: the one its workers mine.  A job
+ * restored from before a restart is nobody's until the upstream confirms
+ * its work. */
 static struct job *
 current_of(struct jobs *j, unsigned source)
 {
 	for (size_t i = j->njobs; i > 0; i--)
-		if (j->ring[i - 1]->tpl.source == source)
+		if (j->ring[i - 1]->tpl.source == source && !j->ring[i - 1]->restored)
 			return j->ring[i - 1];
 	return NULL;
 }
@@ -529,6 +589,7 @@ job_refresh(struct jobs *j, struct job *jb, const struct job_template *t,
 			if (j->ring[i]->tpl.source == t->source)
 				j->ring[i]->stale = j->ring[i] != jb;
 	jb->stale = 0;
+	jb->restored = 0;
 	jb->tpl.source = t->source;
 	memcpy(jb->tpl.upstream_id, t->upstream_id, sizeof(jb->tpl.upstream_id));
 	jb->tpl.session = t->session;

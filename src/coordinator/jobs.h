@@ -136,6 +136,16 @@ void jobs_set_next_ids(struct jobs *j, uint64_t next_job_seq,
 int jobs_restore_cursors(struct jobs *j, const struct ledger_work_cursor *c,
     size_t n);
 
+/* A job that was live when the last run stopped (from the ledger), under
+ * its own seq, with its leases (in start order, released or not) and the
+ * nonces already credited: shares for it sent across the restart are
+ * judged as before.  It is nobody's current job until the upstream sends
+ * the same work again; then its leases continue.  Call before jobs_add,
+ * oldest first; at most keep_jobs.  0 or -1. */
+int jobs_restore_job(struct jobs *j, const struct job_template *t,
+    uint64_t seq, int64_t received_ms, const struct lease *leases,
+    size_t nleases, const uint32_t *credited, size_t ncredited);
+
 /* A worker's share difficulty when the last run stopped (from the
  * ledger): its first join starts vardiff there.  0 or -1. */
 int jobs_restore_difficulty(struct jobs *j, const char *worker_id,

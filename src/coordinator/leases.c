@@ -77,6 +77,24 @@ lease_take(struct lease_space *sp, uint64_t id, const char *owner,
 	return 0;
 }
 
+int
+lease_restore(struct lease_space *sp, const struct lease *l)
+{
+	if (l->start < sp->cursor || l->end <= l->start || l->end > sp->end)
+		return -1;
+	if (sp->n == sp->cap) {
+		size_t cap = sp->cap ? sp->cap * 2 : 16;
+		struct lease *nl = realloc(sp->leases, cap * sizeof(*nl));
+		if (nl == NULL)
+			return -1;
+		sp->leases = nl;
+		sp->cap = cap;
+	}
+	sp->leases[sp->n++] = *l;
+	sp->cursor = l->end;
+	return 0;
+}
+
 static struct lease *
 lease_by_id(const struct lease_space *sp, uint64_t id)
 {

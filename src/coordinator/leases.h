@@ -38,6 +38,10 @@ void lease_space_free(struct lease_space *sp);
 int lease_take(struct lease_space *sp, uint64_t id, const char *owner,
     uint64_t want, uint64_t min_size, uint64_t share_target, int64_t now_ms,
     struct lease *out);
+/* A lease from the ledger (a restart): appended as it was; leases must
+ * come in start order, inside the space, past the cursor (which moves to
+ * its end).  0 or -1. */
+int lease_restore(struct lease_space *sp, const struct lease *l);
 /* Marks a lease released (its unused rest is never reissued). 0 or -1. */
 int lease_release(struct lease_space *sp, uint64_t id);
 /* Releases every lease of owner; returns how many. */

@@ -365,5 +365,51 @@ main(void)
 		    "x 120 s)", (unsigned long long)(le - ls));
 		jobs_free(k);
 	}
+
+	/* A job live at the stop comes back under its own id. */
+	{
+		struct jobs *k = jobs_new(&cfg, &ev, NULL);
+		struct lease old[2];
+		uint32_t credited[1] = { 10 };
+		struct work w3;
+		char id5[17] = "0000000000000005";
+
+		memset(old, 0, sizeof(old));
+		old[0].id = 7;
+		old[0].start = 0;
+		old[0].end = 1000;
+		snprintf(old[0].owner, sizeof(old[0].owner), "h");
+		old[0].share_target = difficulty_to_target(100);
+		old[1] = old[0];
+		old[1].id = 8;
+		old[1].start = 1000;
+		old[1].end = 3000;
+		old[1].released = 1;
+		t = opensy_job("live-1", 1, 0x51);
+		ok(jobs_restore_job(k, &t, 5, now, old, 2, credited, 1) == 0,
+		    "a live job restored with two leases and one credited nonce");
+		le32_write(nonce, 20);
+		ok(jobs_check_share(k, "h", id5, nonce, 4, &ctx) == LEDGER_REASON_OK &&
+		    ctx.lease_id == 7, "a share of its lease sent across the restart "
+		    "is judged as before");
+		le32_write(nonce, 10);
+		ok(jobs_check_share(k, "h", id5, nonce, 4, &ctx) ==
+		    LEDGER_REASON_DUPLICATE, "a nonce credited before the restart "
+		    "is a duplicate");
+		le32_write(nonce, 1500);
+		ok(jobs_check_share(k, "x", id5, nonce, 4, &ctx) ==
+		    LEDGER_REASON_OUTSIDE_LEASE, "another worker cannot claim it");
+		ok(jobs_worker_join(k, "h", 1000, now, &w3) == -1,
+		    "the restored job is nobody's work until the pool confirms it");
+		ok(jobs_add(k, &t, now) == 5, "the pool sends the same work: it is "
+		    "the restored job again");
+		ok(jobs_worker_join(k, "h", 1000, now, &w3) == 0 &&
+		    w3.nonce_start >= 3000 && strcmp(w3.job_id, id5) == 0,
+		    "new leases continue after the restored ones (%llu)",
+		    (unsigned long long)w3.nonce_start);
+		t = opensy_job("next", 1, 0x52);
+		ok(jobs_add(k, &t, now) == 6, "job ids continue after it");
+		jobs_free(k);
+	}
 	return tap_done();
 }
