@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "coordinator/ledger.h"
+#include "coordinator/money.h"
 
 /* PRAGMA application_id of a CoopMine ledger ("CoMn"). */
 #define LEDGER_APPLICATION_ID	0x436f4d6e
@@ -28,6 +29,24 @@ int ledger_db_check(sqlite3 *db, const char *path, int quick,
 int ledger_db_window_split(sqlite3 *db, int64_t last_share_id,
     uint64_t window_n, uint64_t reward, unsigned fee_bps,
     struct pplns_result *out);
+
+/*
+ * The same over the accepted shares with after_share_id < id <=
+ * last_share_id (newest first); *first_share_id (may be NULL) gets the
+ * oldest share the window reached (0: none).  0 or -errno.
+ */
+int ledger_db_range_split(sqlite3 *db, int64_t after_share_id,
+    int64_t last_share_id, uint64_t window_n, uint64_t reward,
+    unsigned fee_bps, struct pplns_result *out, int64_t *first_share_id);
+
+/*
+ * Records and splits one income row on db inside the caller's open
+ * transaction (ledger_money.c; the writer thread uses it for block
+ * rewards).  A reference already recorded with the same amount and time is
+ * a no-op (0, *id 0).  0 or a negative money_err, message in err.
+ */
+int ledger_db_income_record(sqlite3 *db, const struct money_rules *rules,
+    const struct money_income *in, int64_t *id, char *err, size_t errlen);
 
 /* Binds a uint64 as SQLite's int64, saturating at INT64_MAX. */
 int ledger_bind_u64(sqlite3_stmt *st, int i, uint64_t v);

@@ -113,23 +113,26 @@ ledger_db_check(sqlite3 *db, const char *path, int quick, int *version,
 }
 
 int
-ledger_db_window_split(sqlite3 *db, int64_t last_share_id, uint64_t window_n,
-    uint64_t reward, unsigned fee_bps, struct pplns_result *out)
+ledger_db_range_split(sqlite3 *db, int64_t after_share_id,
+    int64_t last_share_id, uint64_t window_n, uint64_t reward,
+    unsigned fee_bps, struct pplns_result *out, int64_t *first_share_id)
 {
 	struct pplns_share *sh = NULL, *nsh;
 	char (*ids)[LEDGER_ID_MAX] = NULL, (*nids)[LEDGER_ID_MAX];
+	int64_t *sid = NULL, *nsid;
 	sqlite3_stmt *st;
 	uint64_t covered = 0;
 	size_t n = 0, cap = 0, i;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = sqlite3_prepare_v2(db, "SELECT worker_id, difficulty FROM shares "
-	    "WHERE id <= ?1 AND verdict = 'accepted' AND difficulty > 0 "
-	    "ORDER BY id DESC", -1, &st, NULL);
+	rc = sqlite3_prepare_v2(db, "SELECT worker_id, difficulty, id FROM shares "
+	    "WHERE id <= ?1 AND id > ?2 AND verdict = 'accepted' AND "
+	    "difficulty > 0 ORDER BY id DESC", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, last_share_id > 0 ? last_share_id : INT64_MAX);
+	sqlite3_bind_int64(st, 1, last_share_id);
+	sqlite3_bind_int64(st, 2, after_share_id);
 	while (covered < window_n && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *w = (const char *)sqlite3_column_text(st, 0);
 		uint64_t d = (uint64_t)sqlite3_column_int64(st, 1);
@@ -137,18 +140,22 @@ ledger_db_window_split(sqlite3 *db, int64_t last_share_id, uint64_t window_n,
 		if (n == cap) {
 			cap = cap ? cap * 2 : 256;
 			nsh = realloc(sh, cap * sizeof(*sh));
-			nids = realloc(ids, cap * sizeof(*ids));
 			if (nsh)
 				sh = nsh;
+			nids = realloc(ids, cap * sizeof(*ids));
 			if (nids)
 				ids = nids;
-			if (nsh == NULL || nids == NULL) {
+			nsid = realloc(sid, cap * sizeof(*sid));
+			if (nsid)
+				sid = nsid;
+			if (nsh == NULL || nids == NULL || nsid == NULL) {
 				rc = -ENOMEM;
 				goto out;
 			}
 		}
 		snprintf(ids[n], sizeof(ids[n]), "%s", w ? w : "");
 		sh[n].difficulty = d;
+		sid[n] = sqlite3_column_int64(st, 2);
 		covered = d > UINT64_MAX - covered ? UINT64_MAX : covered + d;
 		n++;
 	}
@@ -159,11 +166,23 @@ ledger_db_window_split(sqlite3 *db, int64_t last_share_id, uint64_t window_n,
 	for (i = 0; i < n; i++)
 		sh[i].worker_id = ids[i];
 	rc = pplns_split(sh, n, window_n, reward, fee_bps, out);
+	if (first_share_id != NULL)
+		*first_share_id = rc == 0 && out->nshares > 0 ?
+		    sid[out->nshares - 1] : 0;
 out:
 	sqlite3_finalize(st);
 	free(sh);
 	free(ids);
+	free(sid);
 	return rc;
+}
+
+int
+ledger_db_window_split(sqlite3 *db, int64_t last_share_id, uint64_t window_n,
+    uint64_t reward, unsigned fee_bps, struct pplns_result *out)
+{
+	return ledger_db_range_split(db, 0, last_share_id > 0 ? last_share_id :
+	    INT64_MAX, window_n, reward, fee_bps, out, NULL);
 }
 
 /* --- readers --- */
@@ -836,6 +855,10 @@ ledger_audit(struct ledger_reader *r,
 		}
 	}
 	rc = audit_payouts(r, report, arg);
+	if (rc >= 0) {
+		n += rc;
+		rc = money_audit(r, report, arg);
+	}
 	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
 	return rc < 0 ? rc : n + rc;
 }
