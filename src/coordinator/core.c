@@ -568,7 +568,7 @@ dash_start(struct core *c, char *err, size_t errlen)
 	struct dashsrc_parts parts = { cfg->rpc.cluster_id, cfg->rpc.cluster_name,
 		cfg->pool_url, cfg->ledger.path, c->reg, c->jobs, c->shares,
 		c->slots[0].up,
-		c->ledger };
+		c->ledger, cfg->money };
 	struct live_config lc = { 0 };
 	struct http_config hc = { 0 };
 

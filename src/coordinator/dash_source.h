@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include "coordinator/money.h"
+
 #define DASH_ID_MAX		64
 #define DASH_NAME_MAX		128
 #define DASH_URL_MAX		256
@@ -103,6 +105,19 @@ struct dash_source {
 	/* Pause, resume or kick a worker: 0, -ENOENT (unknown worker),
 	 * -EALREADY (already in that state), or another -errno. */
 	int	(*command)(void *ctx, const char *id, enum dash_cmd cmd);
+
+	/* Money (money.h's typed rows, dash_money.c); NULL functions: the
+	 * endpoints answer 404.  Each returns 0 or a money_err. */
+	void	*money_ctx;
+	int	(*balances)(void *money_ctx, struct money_owner_row **out,
+		    size_t *n);
+	int	(*income)(void *money_ctx, size_t limit, size_t offset,
+		    struct money_income_row **out, size_t *n);
+	int	(*explain)(void *money_ctx, int64_t id,
+		    struct money_explain *out);
+	/* Records and splits one income event (err names the bad field). */
+	int	(*income_add)(void *money_ctx, const struct money_income *in,
+		    int64_t *id, char *err, size_t errlen);
 };
 
 #endif

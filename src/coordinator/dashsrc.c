@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "coordinator/dash_money.h"
 #include "coordinator/dashsrc.h"
 
 struct series {
@@ -30,6 +31,7 @@ struct dashsrc {
 
 	pthread_mutex_t reader_lock;	/* guards reader */
 	struct ledger_reader *reader;
+	struct dash_money *money;	/* its own connections */
 
 	pthread_mutex_t hist_lock;	/* guards series[] and paused[] */
 	struct series *series;
@@ -528,9 +530,16 @@ dashsrc_new(const struct dashsrc_parts *p)
 	d->started_ms = clock_wall_ms();
 	pthread_mutex_init(&d->reader_lock, NULL);
 	pthread_mutex_init(&d->hist_lock, NULL);
-	d->src = (struct dash_source){ d, src_stats, src_workers, src_worker,
-		src_history, src_jobs, src_shares, src_blocks, src_payouts,
-		src_command };
+	d->src = (struct dash_source){ .ctx = d, .stats = src_stats,
+		.workers = src_workers, .worker = src_worker,
+		.history = src_history, .jobs = src_jobs, .shares = src_shares,
+		.blocks = src_blocks, .payouts = src_payouts,
+		.command = src_command };
+	if ((d->money = dash_money_new(p->ledger_path, &p->money)) == NULL) {
+		dashsrc_free(d);
+		return NULL;
+	}
+	dash_money_attach(d->money, &d->src);
 	return d;
 }
 
@@ -546,6 +555,7 @@ dashsrc_free(struct dashsrc *d)
 	if (d == NULL)
 		return;
 	ledger_reader_close(d->reader);
+	dash_money_free(d->money);
 	free(d->series);
 	free(d->paused);
 	pthread_mutex_destroy(&d->reader_lock);
