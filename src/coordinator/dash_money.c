@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "coordinator/dash_money.h"
+#include "coordinator/ledger.h"
 
 struct dash_money {
 	char *path;

@@ -237,6 +237,17 @@ void ledger_block_update(struct ledger *l, int64_t block_id,
     enum ledger_block_status status, int has_reward, uint64_t reward,
     int64_t at);
 
+struct money_income;
+struct money_rules;
+/*
+ * Records income (a block's reward, once known) and splits it by rules
+ * (money.h) in the writer's order, after the rows queued before it (its
+ * block).  A ref already recorded with the same amount and time is a
+ * no-op; any other refusal is logged.
+ */
+void ledger_income_add(struct ledger *l, const struct money_income *in,
+    const struct money_rules *rules);
+
 /* settings table (e.g. "pplns_window_n" for the pplns_current view). */
 void ledger_setting_put(struct ledger *l, const char *key, const char *value);
 

@@ -17,8 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "coordinator/ledger.h"
 #include "coordinator/pplns.h"
+
+struct ledger_reader;
 
 #define MONEY_NAME_MAX	128	/* owner names, with NUL */
 #define MONEY_REF_MAX	256	/* external references, notes, with NUL */
