@@ -12,7 +12,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -23,11 +22,21 @@
 
 struct money {
 	sqlite3 *db;
-	char *path;
 };
 
-static const char *source_names[] = { "pool", "block", "manual" };
-static const char *scheme_names[] = { "pplns", "prop" };
+static const char *const source_names[] = { "pool", "block", "manual" };
+static const char *const scheme_names[] = { "pplns", "prop" };
+
+static int
+name_index(const char *s, const char *const *names, int n)
+{
+	int i;
+
+	for (i = 0; s != NULL && i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
 
 const char *
 money_source_name(enum money_source s)
@@ -38,12 +47,7 @@ money_source_name(enum money_source s)
 int
 money_source_parse(const char *s)
 {
-	int i;
-
-	for (i = 0; s != NULL && i < 3; i++)
-		if (strcmp(s, source_names[i]) == 0)
-			return i;
-	return -1;
+	return name_index(s, source_names, 3);
 }
 
 const char *
@@ -55,12 +59,7 @@ money_scheme_name(enum money_scheme s)
 int
 money_scheme_parse(const char *s)
 {
-	int i;
-
-	for (i = 0; s != NULL && i < 2; i++)
-		if (strcmp(s, scheme_names[i]) == 0)
-			return i;
-	return -1;
+	return name_index(s, scheme_names, 2);
 }
 
 static int errf(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -205,46 +204,26 @@ struct money *
 money_open(const char *path, char *err, size_t errlen)
 {
 	struct money *m;
-	int version;
 
-	if (access(path, F_OK) != 0) {
-		snprintf(err, errlen, "no ledger at %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((m = calloc(1, sizeof(*m))) == NULL ||
-	    (m->path = strdup(path)) == NULL) {
-		free(m);
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &m->db, SQLITE_OPEN_READWRITE, NULL) !=
-	    SQLITE_OK) {
-		snprintf(err, errlen, "cannot open ledger %s: %s", path,
-		    m->db ? sqlite3_errmsg(m->db) : "out of memory");
-		goto fail;
+	if (ledger_db_open_current(path, SQLITE_OPEN_READWRITE, &m->db, err,
+	    errlen) != 0) {
+		free(m);
+		return NULL;
 	}
 	/* beside the coordinator's writer: wait for it, same durability */
 	sqlite3_busy_timeout(m->db, 10000);
-	if (ledger_db_check(m->db, path, 0, &version, err, errlen) != 0)
-		goto fail;
-	if (version < ledger_nsteps) {
-		snprintf(err, errlen, "ledger %s has schema version %d, this "
-		    "coopmine expects %d: start the coordinator once to migrate "
-		    "it", path, version, ledger_nsteps);
-		goto fail;
-	}
 	if (sqlite3_exec(m->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous "
 	    "= FULL; PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "ledger %s: %s", path,
 		    sqlite3_errmsg(m->db));
-		goto fail;
+		money_close(m);
+		return NULL;
 	}
 	return m;
-fail:
-	sqlite3_close(m->db);
-	free(m->path);
-	free(m);
-	return NULL;
 }
 
 void
@@ -253,7 +232,6 @@ money_close(struct money *m)
 	if (m == NULL)
 		return;
 	sqlite3_close(m->db);
-	free(m->path);
 	free(m);
 }
 

@@ -247,12 +247,7 @@ money_explain_free(struct money_explain *e)
 
 /* --- audit --- */
 
-struct money_check {
-	const char *what;
-	const char *sql;	/* each row is one violation */
-};
-
-static const struct money_check money_checks[] = {
+static const struct ledger_check money_checks[] = {
 	{ "split does not sum to its income",
 	  "SELECT 'income ' || i.id || ': amount ' || (CASE WHEN i.reverses IS "
 	  "NULL THEN i.amount ELSE -i.amount END) || ', splits ' || "
@@ -299,31 +294,6 @@ int
 money_audit(struct ledger_reader *r,
     void (*report)(void *arg, const char *violation), void *arg)
 {
-	sqlite3 *db = ledger_reader_db(r);
-	char msg[768];
-	sqlite3_stmt *st;
-	size_t i;
-	int n = 0, rc;
-
-	for (i = 0; i < sizeof(money_checks) / sizeof(money_checks[0]); i++) {
-		if (sqlite3_prepare_v2(db, money_checks[i].sql, -1, &st, NULL) !=
-		    SQLITE_OK) {
-			log_warnx("audit: %s: %s", money_checks[i].what,
-			    sqlite3_errmsg(db));
-			return -EIO;
-		}
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			snprintf(msg, sizeof(msg), "%s: %s", money_checks[i].what,
-			    (const char *)sqlite3_column_text(st, 0));
-			report(arg, msg);
-			n++;
-		}
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE) {
-			log_warnx("audit: %s: %s", money_checks[i].what,
-			    sqlite3_errmsg(db));
-			return -EIO;
-		}
-	}
-	return n;
+	return ledger_db_checks(ledger_reader_db(r), money_checks,
+	    sizeof(money_checks) / sizeof(money_checks[0]), report, arg);
 }

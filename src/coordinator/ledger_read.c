@@ -112,13 +112,49 @@ ledger_db_check(sqlite3 *db, const char *path, int quick, int *version,
 	return 0;
 }
 
+/* The distinct worker ids of a window: shares point into it by index. */
+struct idtab {
+	char (*ids)[LEDGER_ID_MAX];
+	size_t n, cap, last;
+};
+
+static int
+idtab_index(struct idtab *t, const char *w, uint32_t *out)
+{
+	char (*nids)[LEDGER_ID_MAX];
+	size_t i;
+
+	/* shares of one worker often follow each other */
+	if (t->n > 0 && strcmp(t->ids[t->last], w) == 0) {
+		*out = (uint32_t)t->last;
+		return 0;
+	}
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->ids[i], w) == 0)
+			break;
+	if (i == t->n) {
+		if (t->n == t->cap) {
+			t->cap = t->cap ? t->cap * 2 : 64;
+			if ((nids = realloc(t->ids, t->cap * sizeof(*nids))) ==
+			    NULL)
+				return -ENOMEM;
+			t->ids = nids;
+		}
+		snprintf(t->ids[t->n++], sizeof(t->ids[0]), "%s", w);
+	}
+	t->last = i;
+	*out = (uint32_t)i;
+	return 0;
+}
+
 int
 ledger_db_range_split(sqlite3 *db, int64_t after_share_id,
     int64_t last_share_id, uint64_t window_n, uint64_t reward,
     unsigned fee_bps, struct pplns_result *out, int64_t *first_share_id)
 {
 	struct pplns_share *sh = NULL, *nsh;
-	char (*ids)[LEDGER_ID_MAX] = NULL, (*nids)[LEDGER_ID_MAX];
+	struct idtab tab = { 0 };
+	uint32_t *idx = NULL, *nidx;
 	int64_t *sid = NULL, *nsid;
 	sqlite3_stmt *st;
 	uint64_t covered = 0;
@@ -142,18 +178,21 @@ ledger_db_range_split(sqlite3 *db, int64_t after_share_id,
 			nsh = realloc(sh, cap * sizeof(*sh));
 			if (nsh)
 				sh = nsh;
-			nids = realloc(ids, cap * sizeof(*ids));
-			if (nids)
-				ids = nids;
+			nidx = realloc(idx, cap * sizeof(*idx));
+			if (nidx)
+				idx = nidx;
 			nsid = realloc(sid, cap * sizeof(*sid));
 			if (nsid)
 				sid = nsid;
-			if (nsh == NULL || nids == NULL || nsid == NULL) {
+			if (nsh == NULL || nidx == NULL || nsid == NULL) {
 				rc = -ENOMEM;
 				goto out;
 			}
 		}
-		snprintf(ids[n], sizeof(ids[n]), "%s", w ? w : "");
+		if (idtab_index(&tab, w ? w : "", &idx[n]) != 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
 		sh[n].difficulty = d;
 		sid[n] = sqlite3_column_int64(st, 2);
 		covered = d > UINT64_MAX - covered ? UINT64_MAX : covered + d;
@@ -164,7 +203,7 @@ ledger_db_range_split(sqlite3 *db, int64_t after_share_id,
 		goto out;
 	}
 	for (i = 0; i < n; i++)
-		sh[i].worker_id = ids[i];
+		sh[i].worker_id = tab.ids[idx[i]];
 	rc = pplns_split(sh, n, window_n, reward, fee_bps, out);
 	if (first_share_id != NULL)
 		*first_share_id = rc == 0 && out->nshares > 0 ?
@@ -172,8 +211,9 @@ ledger_db_range_split(sqlite3 *db, int64_t after_share_id,
 out:
 	sqlite3_finalize(st);
 	free(sh);
-	free(ids);
+	free(idx);
 	free(sid);
+	free(tab.ids);
 	return rc;
 }
 
@@ -187,30 +227,25 @@ ledger_db_window_split(sqlite3 *db, int64_t last_share_id, uint64_t window_n,
 
 /* --- readers --- */
 
-struct ledger_reader *
-ledger_reader_open(const char *path, char *err, size_t errlen)
+int
+ledger_db_open_current(const char *path, int flags, sqlite3 **out, char *err,
+    size_t errlen)
 {
-	struct ledger_reader *r;
+	sqlite3 *db = NULL;
 	int version;
 
+	*out = NULL;
 	if (access(path, F_OK) != 0) {
 		snprintf(err, errlen, "no ledger at %s: %s", path, strerror(errno));
-		return NULL;
+		return -1;
 	}
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->path = strdup(path)) == NULL) {
-		free(r);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open ledger %s: %s", path,
-		    r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		    db ? sqlite3_errmsg(db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(r->db, 5000);
-	if (ledger_db_check(r->db, path, 0, &version, err, errlen) != 0)
+	sqlite3_busy_timeout(db, 5000);
+	if (ledger_db_check(db, path, 0, &version, err, errlen) != 0)
 		goto fail;
 	if (version < ledger_nsteps) {
 		snprintf(err, errlen, "ledger %s has schema version %d, this "
@@ -218,12 +253,31 @@ ledger_reader_open(const char *path, char *err, size_t errlen)
 		    "it", path, version, ledger_nsteps);
 		goto fail;
 	}
-	return r;
+	*out = db;
+	return 0;
 fail:
-	sqlite3_close(r->db);
-	free(r->path);
-	free(r);
-	return NULL;
+	sqlite3_close(db);
+	return -1;
+}
+
+struct ledger_reader *
+ledger_reader_open(const char *path, char *err, size_t errlen)
+{
+	struct ledger_reader *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->path = strdup(path)) == NULL) {
+		free(r);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (ledger_db_open_current(path, SQLITE_OPEN_READONLY, &r->db, err,
+	    errlen) != 0) {
+		free(r->path);
+		free(r);
+		return NULL;
+	}
+	return r;
 }
 
 void
@@ -709,12 +763,7 @@ ledger_recovery_free(struct ledger_recovery *r)
 
 /* --- audit --- */
 
-struct check {
-	const char *what;
-	const char *sql;	/* each row is one violation, columns joined */
-};
-
-static const struct check checks[] = {
+static const struct ledger_check checks[] = {
 	{ "accepted share outside a lease held by its worker",
 	  "SELECT 'share ' || s.id || ' (worker ' || s.worker_id || ', job ' || "
 	  "coalesce(s.job_id, 'NULL') || ', nonce ' || s.nonce || ', lease ' || "
@@ -819,12 +868,39 @@ audit_payouts(struct ledger_reader *r,
 }
 
 int
+ledger_db_checks(sqlite3 *db, const struct ledger_check *c, size_t nc,
+    void (*report)(void *arg, const char *violation), void *arg)
+{
+	char msg[768];
+	sqlite3_stmt *st;
+	size_t i;
+	int n = 0, rc;
+
+	for (i = 0; i < nc; i++) {
+		if (sqlite3_prepare_v2(db, c[i].sql, -1, &st, NULL) != SQLITE_OK) {
+			log_warnx("audit: %s: %s", c[i].what, sqlite3_errmsg(db));
+			return -EIO;
+		}
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			snprintf(msg, sizeof(msg), "%s: %s", c[i].what,
+			    (const char *)sqlite3_column_text(st, 0));
+			report(arg, msg);
+			n++;
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			log_warnx("audit: %s: %s", c[i].what, sqlite3_errmsg(db));
+			return -EIO;
+		}
+	}
+	return n;
+}
+
+int
 ledger_audit(struct ledger_reader *r,
     void (*report)(void *arg, const char *violation), void *arg)
 {
-	char msg[768], err[512];
-	sqlite3_stmt *st;
-	size_t i;
+	char err[512];
 	int n = 0, rc;
 
 	sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
@@ -832,28 +908,12 @@ ledger_audit(struct ledger_reader *r,
 		report(arg, err);
 		n++;
 	}
-	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
-		if (sqlite3_prepare_v2(r->db, checks[i].sql, -1, &st, NULL) !=
-		    SQLITE_OK) {
-			log_warnx("audit: %s: %s", checks[i].what,
-			    sqlite3_errmsg(r->db));
-			sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
-			return -EIO;
-		}
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			snprintf(msg, sizeof(msg), "%s: %s", checks[i].what,
-			    (const char *)sqlite3_column_text(st, 0));
-			report(arg, msg);
-			n++;
-		}
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE) {
-			log_warnx("audit: %s: %s", checks[i].what,
-			    sqlite3_errmsg(r->db));
-			sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
-			return -EIO;
-		}
+	if ((rc = ledger_db_checks(r->db, checks, sizeof(checks) /
+	    sizeof(checks[0]), report, arg)) < 0) {
+		sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+		return rc;
 	}
+	n += rc;
 	rc = audit_payouts(r, report, arg);
 	if (rc >= 0) {
 		n += rc;
