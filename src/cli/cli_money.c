@@ -156,6 +156,25 @@ coins(const struct cli_money_opts *o, int64_t v, char *buf, size_t len)
 	return buf;
 }
 
+/* A CSV field: quoted when it holds a comma, a quote or a newline. */
+static const char *
+csv(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (strpbrk(s, ",\"\r\n") == NULL)
+		return s;
+	buf[o++] = '"';
+	for (; *s != '\0' && o + 3 < len; s++) {
+		if (*s == '"')
+			buf[o++] = '"';
+		buf[o++] = *s;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
 static void
 print_json(json_t *j)
 {
@@ -536,7 +555,8 @@ static int
 balances(struct ledger_reader *r, const struct cli_money_opts *o)
 {
 	struct money_owner_row *b;
-	char c1[64], c2[64], c3[64], c4[64];
+	char c1[64], c2[64], c3[64], c4[64], q1[2 * MONEY_NAME_MAX],
+	    q2[2 * MONEY_REF_MAX];
 	size_t n, i;
 
 	if (money_read_balances(r, &b, &n) != 0)
@@ -547,7 +567,8 @@ balances(struct ledger_reader *r, const struct cli_money_opts *o)
 		printf("owner_id,name,address,credited,paid,balance,immature\n");
 		for (i = 0; i < n; i++)
 			printf("%" PRId64 ",%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64
-			    ",%" PRId64 "\n", b[i].id, b[i].name, b[i].address,
+			    ",%" PRId64 "\n", b[i].id, csv(b[i].name, q1,
+			    sizeof(q1)), csv(b[i].address, q2, sizeof(q2)),
 			    b[i].credited, b[i].paid, b[i].balance, b[i].immature);
 	} else {
 		printf("%-20s %-28s %-28s %-28s %s\n", "owner", "credited", "paid",
@@ -569,7 +590,7 @@ static int
 income_list(struct ledger_reader *r, const struct cli_money_opts *o)
 {
 	struct money_income_row *v;
-	char t[40], c[64];
+	char t[40], c[64], q[2 * MONEY_REF_MAX];
 	size_t n, i;
 
 	if (money_read_income(r, (int)o->limit, 0, &v, &n) != 0)
@@ -581,8 +602,9 @@ income_list(struct ledger_reader *r, const struct cli_money_opts *o)
 		for (i = 0; i < n; i++)
 			printf("%" PRId64 ",%" PRId64 ",%" PRIu64 ",%s,%s,%" PRId64
 			    ",%" PRId64 ",%" PRId64 "\n", v[i].id, v[i].at,
-			    v[i].amount, money_source_name(v[i].source), v[i].ref,
-			    v[i].block_id, v[i].reverses, v[i].reversed_by);
+			    v[i].amount, money_source_name(v[i].source),
+			    csv(v[i].ref, q, sizeof(q)), v[i].block_id,
+			    v[i].reverses, v[i].reversed_by);
 	} else {
 		for (i = 0; i < n; i++)
 			printf("%-6" PRId64 " %s  %-28s %-6s %s%s\n", v[i].id,
@@ -655,6 +677,7 @@ cli_money_explain(struct ledger_reader *r, const struct cli_money_opts *o,
     int64_t id)
 {
 	struct money_explain e;
+	char q1[2 * PPLNS_WORKER_MAX], q2[2 * MONEY_NAME_MAX];
 	size_t i;
 	int rc;
 
@@ -672,8 +695,9 @@ cli_money_explain(struct ledger_reader *r, const struct cli_money_opts *o,
 		for (i = 0; i < e.nrows; i++)
 			printf("%" PRId64 ",%s,%s,%" PRId64 ",%s,%u,%" PRIu64 ",%"
 			    PRIu64 ",%" PRId64 ",%" PRId64 ",%d,%d\n", id,
-			    e.rows[i].fee ? "fee" : "worker", e.rows[i].worker_id,
-			    e.rows[i].owner_id, e.rows[i].owner, e.rows[i].bps,
+			    e.rows[i].fee ? "fee" : "worker", csv(e.rows[i].worker_id,
+			    q1, sizeof(q1)), e.rows[i].owner_id, csv(e.rows[i].owner,
+			    q2, sizeof(q2)), e.rows[i].bps,
 			    e.rows[i].difficulty, e.rows[i].shares,
 			    e.rows[i].worker_amount, e.rows[i].amount,
 			    e.rows[i].worker_extra, e.rows[i].owner_extra);
