@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/conf.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "cli/cli_money.h"
 #include "coordinator/ledger.h"
@@ -244,6 +245,78 @@ emit(json_t *rows, const char *format)
 		print_table(rows, strcmp(format, "csv") == 0);
 	json_decref(rows);
 	return 0;
+}
+
+static json_t *
+int_or_null(int64_t v)
+{
+	return v != 0 ? json_integer((json_int_t)v) : json_null();
+}
+
+/* The rows as JSON objects, keys as the shares table's columns. */
+static json_t *
+shares_json(struct ledger_reader *r, int64_t since, const char *worker,
+    int limit)
+{
+	struct ledger_share_row *s;
+	char hex[65];
+	json_t *a;
+	size_t n, i;
+
+	if (ledger_read_shares(r, since, worker, limit, 0, &s, &n) != 0)
+		return NULL;
+	a = json_array();
+	for (i = 0; i < n; i++) {
+		if (!s[i].has_result || hex_encode(s[i].result, 32, hex,
+		    sizeof(hex)) != 0)
+			hex[0] = '\0';
+		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:s, "
+		    "s:I, s:o, s:I, s:I, s:s, s:s, s:i, s:s, s:o, s:o, s:I}",
+		    "id", (json_int_t)s[i].id, "job_id", int_or_null(s[i].job_id),
+		    "upstream_job_id", s[i].job_id ?
+		    json_string(s[i].upstream_job_id) : json_null(), "lease_id",
+		    int_or_null(s[i].lease_id), "worker_id", s[i].worker_id,
+		    "nonce", (json_int_t)s[i].nonce, "result", *hex ?
+		    json_string(hex) : json_null(), "difficulty",
+		    (json_int_t)s[i].difficulty, "hash_difficulty",
+		    (json_int_t)s[i].hash_difficulty, "verdict",
+		    s[i].reason == LEDGER_REASON_OK ? "accepted" : "rejected",
+		    "reason", ledger_reason_name(s[i].reason), "block_candidate",
+		    s[i].block_candidate, "upstream",
+		    ledger_fate_name(s[i].upstream), "upstream_reason",
+		    *s[i].upstream_reason ? json_string(s[i].upstream_reason) :
+		    json_null(), "upstream_at", int_or_null(s[i].upstream_at),
+		    "created_at", (json_int_t)s[i].created_at));
+	}
+	free(s);
+	return a;
+}
+
+/* Per-worker totals as JSON objects, keys as the worker_totals view's. */
+static json_t *
+workers_json(struct ledger_reader *r)
+{
+	struct ledger_worker_row *w;
+	json_t *a;
+	size_t n, i;
+
+	if (ledger_read_workers(r, &w, &n) != 0)
+		return NULL;
+	a = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I, s:I, "
+		    "s:o, s:I, s:I, s:I, s:I}", "worker_id", w[i].worker_id,
+		    "name", w[i].name, "shares_valid",
+		    (json_int_t)w[i].shares_valid, "shares_invalid",
+		    (json_int_t)w[i].shares_invalid, "difficulty_valid",
+		    (json_int_t)w[i].difficulty_valid, "last_share_at",
+		    int_or_null(w[i].last_share_at), "blocks_found",
+		    (json_int_t)w[i].blocks_found, "paid_accepted",
+		    (json_int_t)w[i].paid_accepted, "first_seen",
+		    (json_int_t)w[i].first_seen, "last_seen",
+		    (json_int_t)w[i].last_seen));
+	free(w);
+	return a;
 }
 
 static json_t *
@@ -574,10 +647,10 @@ main(int argc, char **argv)
 	else if (is_money_read(cmd))
 		rc = cli_money_read(r, &mo, cmd);
 	else if (strcmp(cmd, "workers") == 0)
-		rc = emit(ledger_read_workers(r), opt_format);
+		rc = emit(workers_json(r), opt_format);
 	else if (strcmp(cmd, "shares") == 0)
-		rc = emit(ledger_read_shares(r, since, opt_worker, (int)opt_limit,
-		    0), opt_format);
+		rc = emit(shares_json(r, since, opt_worker, (int)opt_limit),
+		    opt_format);
 	else if (strcmp(cmd, "audit") == 0)
 		rc = cmd_audit(r);
 	else if (strcmp(cmd, "export") == 0) {

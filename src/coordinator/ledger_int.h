@@ -56,6 +56,18 @@ int ledger_db_range_split(sqlite3 *db, int64_t after_share_id,
 int ledger_db_income_record(sqlite3 *db, const struct money_rules *rules,
     const struct money_income *in, int64_t *id, char *err, size_t errlen);
 
+/*
+ * Steps st (prepared and bound by the caller; finalized here) and fills
+ * one `size`-byte row per result with fill() into a malloc'd array.  0,
+ * -EIO (st NULL or a failed step, logged) or -ENOMEM.
+ */
+int ledger_db_collect(sqlite3_stmt *st, size_t size,
+    void (*fill)(sqlite3_stmt *st, void *row), void **out, size_t *n);
+/* A prepared statement, or NULL (logged). */
+sqlite3_stmt *ledger_db_prepare(sqlite3 *db, const char *sql);
+/* A text column into dst ("" for NULL), truncated to len. */
+void ledger_col_text(sqlite3_stmt *st, int i, char *dst, size_t len);
+
 /* One audit check: each row of sql is one violation (one text column). */
 struct ledger_check {
 	const char *what;

@@ -14,57 +14,17 @@
 #include "coordinator/ledger_int.h"
 #include "coordinator/money.h"
 
-static void
-col_copy(sqlite3_stmt *st, int i, char *dst, size_t len)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-
-	snprintf(dst, len, "%s", s != NULL ? s : "");
-}
-
-/*
- * Runs sql (bound with id when id_bind) and collects one row per result
- * into a growing array of `size`-byte elements filled by fill().  0 or
- * MONEY_EIO.
- */
+/* Runs sql with int64 binds into typed rows (ledger_db_collect). */
 static int
 collect(sqlite3 *db, const char *sql, int nbind, const int64_t *binds,
     size_t size, void (*fill)(sqlite3_stmt *, void *), void **out, size_t *n)
 {
-	sqlite3_stmt *st;
-	size_t cap = 0;
-	char *v = NULL, *nv;
-	int i, rc;
+	sqlite3_stmt *st = ledger_db_prepare(db, sql);
+	int i;
 
-	*out = NULL;
-	*n = 0;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("ledger money: %s", sqlite3_errmsg(db));
-		return MONEY_EIO;
-	}
-	for (i = 0; i < nbind; i++)
+	for (i = 0; st != NULL && i < nbind; i++)
 		sqlite3_bind_int64(st, i + 1, binds[i]);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = realloc(v, cap * size)) == NULL) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			v = nv;
-		}
-		memset(v + *n * size, 0, size);
-		fill(st, v + *n * size);
-		(*n)++;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		*n = 0;
-		return MONEY_EIO;
-	}
-	*out = v;
-	return 0;
+	return ledger_db_collect(st, size, fill, out, n) == 0 ? 0 : MONEY_EIO;
 }
 
 static void
@@ -73,8 +33,8 @@ fill_owner(sqlite3_stmt *st, void *p)
 	struct money_owner_row *o = p;
 
 	o->id = sqlite3_column_int64(st, 0);
-	col_copy(st, 1, o->name, sizeof(o->name));
-	col_copy(st, 2, o->address, sizeof(o->address));
+	ledger_col_text(st, 1, o->name, sizeof(o->name));
+	ledger_col_text(st, 2, o->address, sizeof(o->address));
 	o->created_at = sqlite3_column_int64(st, 3);
 	o->credited = sqlite3_column_int64(st, 4);
 	o->paid = sqlite3_column_int64(st, 5);
@@ -108,8 +68,8 @@ fill_income(sqlite3_stmt *st, void *p)
 	i->amount = (uint64_t)sqlite3_column_int64(st, 3);
 	src = money_source_parse((const char *)sqlite3_column_text(st, 4));
 	i->source = src < 0 ? MONEY_SRC_MANUAL : (enum money_source)src;
-	col_copy(st, 5, i->ref, sizeof(i->ref));
-	col_copy(st, 6, i->note, sizeof(i->note));
+	ledger_col_text(st, 5, i->ref, sizeof(i->ref));
+	ledger_col_text(st, 6, i->note, sizeof(i->note));
 	i->block_id = sqlite3_column_int64(st, 7);
 	i->reverses = sqlite3_column_int64(st, 8);
 	i->reversed_by = sqlite3_column_int64(st, 9);
@@ -132,9 +92,9 @@ fill_split(sqlite3_stmt *st, void *p)
 	struct money_split_row *s = p;
 
 	s->fee = sqlite3_column_type(st, 0) == SQLITE_NULL;
-	col_copy(st, 0, s->worker_id, sizeof(s->worker_id));
+	ledger_col_text(st, 0, s->worker_id, sizeof(s->worker_id));
 	s->owner_id = sqlite3_column_int64(st, 1);
-	col_copy(st, 2, s->owner, sizeof(s->owner));
+	ledger_col_text(st, 2, s->owner, sizeof(s->owner));
 	s->bps = (unsigned)sqlite3_column_int(st, 3);
 	s->difficulty = (uint64_t)sqlite3_column_int64(st, 4);
 	s->shares = (uint64_t)sqlite3_column_int64(st, 5);
@@ -150,7 +110,7 @@ fill_owner_part(sqlite3_stmt *st, void *p)
 	struct money_owner_part *o = p;
 
 	o->owner_id = sqlite3_column_int64(st, 0);
-	col_copy(st, 1, o->owner, sizeof(o->owner));
+	ledger_col_text(st, 1, o->owner, sizeof(o->owner));
 	o->difficulty = (uint64_t)sqlite3_column_int64(st, 2);
 	o->amount = sqlite3_column_int64(st, 3);
 }
@@ -181,10 +141,10 @@ explain_header(sqlite3 *db, struct money_explain *e)
 		e->network_difficulty = (uint64_t)sqlite3_column_int64(st, 5);
 		e->window_difficulty = (uint64_t)sqlite3_column_int64(st, 6);
 		e->share_count = (uint64_t)sqlite3_column_int64(st, 7);
-		col_copy(st, 8, e->n_source, sizeof(e->n_source));
+		ledger_col_text(st, 8, e->n_source, sizeof(e->n_source));
 		e->fee_bps = (unsigned)sqlite3_column_int(st, 9);
-		col_copy(st, 10, e->fee_owner, sizeof(e->fee_owner));
-		col_copy(st, 11, e->warning, sizeof(e->warning));
+		ledger_col_text(st, 10, e->fee_owner, sizeof(e->fee_owner));
+		ledger_col_text(st, 11, e->warning, sizeof(e->warning));
 		e->first_share_at = sqlite3_column_int64(st, 12);
 		e->last_share_at = sqlite3_column_int64(st, 13);
 	}

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/hex.h"
 #include "common/log.h"
 #include "coordinator/ledger_int.h"
 #include "coordinator/ledger_steps.h"
@@ -296,81 +297,75 @@ ledger_reader_db(struct ledger_reader *r)
 	return r->db;
 }
 
-static void
-hex_of(const unsigned char *p, int n, char *out)
+int
+ledger_db_collect(sqlite3_stmt *st, size_t size,
+    void (*fill)(sqlite3_stmt *st, void *row), void **out, size_t *n)
 {
-	static const char digits[] = "0123456789abcdef";
-	int i;
+	size_t cap = 0;
+	char *v = NULL, *nv;
+	int rc;
 
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * size)) == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+		}
+		memset(v + *n * size, 0, size);
+		fill(st, v + *n * size);
+		(*n)++;
 	}
-	out[2 * n] = '\0';
-}
-
-static json_t *
-column_json(sqlite3_stmt *st, int i)
-{
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(st, i));
-	case SQLITE_FLOAT:
-		return json_real(sqlite3_column_double(st, i));
-	case SQLITE_TEXT:
-		return json_string((const char *)sqlite3_column_text(st, i));
-	case SQLITE_BLOB: {
-		int n = sqlite3_column_bytes(st, i);
-		char *hex = malloc((size_t)n * 2 + 1);
-		json_t *j;
-
-		if (hex == NULL)
-			return NULL;
-		hex_of(sqlite3_column_blob(st, i), n, hex);
-		j = json_string(hex);
-		free(hex);
-		return j;
+	if (rc != SQLITE_DONE) {
+		log_warnx("ledger: read failed: %s",
+		    sqlite3_errmsg(sqlite3_db_handle(st)));
+		sqlite3_finalize(st);
+		free(v);
+		*n = 0;
+		return rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
 	}
-	}
-	return json_null();
-}
-
-/* Runs a prepared statement: an array of objects keyed by column name. */
-static json_t *
-rows_json(struct ledger_reader *r, sqlite3_stmt *st)
-{
-	json_t *arr = json_array(), *row;
-	int rc, i, n = sqlite3_column_count(st);
-
-	while (arr != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((row = json_object()) == NULL)
-			goto fail;
-		for (i = 0; i < n; i++)
-			json_object_set_new(row, sqlite3_column_name(st, i),
-			    column_json(st, i));
-		json_array_append_new(arr, row);
-	}
-	if (arr == NULL || rc != SQLITE_DONE)
-		goto fail;
 	sqlite3_finalize(st);
-	return arr;
-fail:
-	log_warnx("ledger %s: read failed: %s", r->path, sqlite3_errmsg(r->db));
-	json_decref(arr);
-	sqlite3_finalize(st);
-	return NULL;
+	*out = v;
+	return 0;
 }
 
-static sqlite3_stmt *
-prepare(struct ledger_reader *r, const char *sql)
+sqlite3_stmt *
+ledger_db_prepare(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("ledger %s: %s", r->path, sqlite3_errmsg(r->db));
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("ledger: %s", sqlite3_errmsg(db));
 		return NULL;
 	}
 	return st;
+}
+
+void
+ledger_col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	snprintf(dst, len, "%s", s != NULL ? s : "");
+}
+
+/* A blob column into buf (at most len bytes); its length. */
+static size_t
+col_blob(sqlite3_stmt *st, int i, uint8_t *buf, size_t len)
+{
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+
+	if (n > len)
+		n = len;
+	if (n > 0)
+		memcpy(buf, sqlite3_column_blob(st, i), n);
+	return n;
 }
 
 static void
@@ -380,85 +375,187 @@ bind_page(sqlite3_stmt *st, int i, int limit, int offset)
 	sqlite3_bind_int(st, i + 1, offset > 0 ? offset : 0);
 }
 
-json_t *
-ledger_read_shares(struct ledger_reader *r, int64_t since_ms,
-    const char *worker_id, int limit, int offset)
+static void
+fill_share(sqlite3_stmt *st, void *row)
 {
-	sqlite3_stmt *st = prepare(r, "SELECT s.id, s.job_id, "
+	struct ledger_share_row *s = row;
+	int v;
+
+	s->id = sqlite3_column_int64(st, 0);
+	s->job_id = sqlite3_column_int64(st, 1);
+	ledger_col_text(st, 2, s->upstream_job_id, sizeof(s->upstream_job_id));
+	s->lease_id = sqlite3_column_int64(st, 3);
+	ledger_col_text(st, 4, s->worker_id, sizeof(s->worker_id));
+	s->nonce = (uint32_t)sqlite3_column_int64(st, 5);
+	s->has_result = col_blob(st, 6, s->result, sizeof(s->result)) == 32;
+	s->difficulty = (uint64_t)sqlite3_column_int64(st, 7);
+	s->hash_difficulty = (uint64_t)sqlite3_column_int64(st, 8);
+	v = ledger_reason_parse((const char *)sqlite3_column_text(st, 9));
+	s->reason = v < 0 ? LEDGER_REASON_MALFORMED : (enum ledger_reason)v;
+	s->block_candidate = sqlite3_column_int(st, 10);
+	v = ledger_fate_parse((const char *)sqlite3_column_text(st, 11));
+	s->upstream = v < 0 ? LEDGER_FATE_NOT_NEEDED : (enum ledger_fate)v;
+	ledger_col_text(st, 12, s->upstream_reason, sizeof(s->upstream_reason));
+	s->upstream_at = sqlite3_column_int64(st, 13);
+	s->created_at = sqlite3_column_int64(st, 14);
+}
+
+int
+ledger_read_shares(struct ledger_reader *r, int64_t since_ms,
+    const char *worker_id, int limit, int offset,
+    struct ledger_share_row **out, size_t *n)
+{
+	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT s.id, s.job_id, "
 	    "j.upstream_job_id, s.lease_id, s.worker_id, s.nonce, s.result, "
-	    "s.difficulty, s.hash_difficulty, s.verdict, s.reason, "
-	    "s.block_candidate, s.upstream, s.upstream_reason, s.upstream_at, "
-	    "s.created_at FROM shares s LEFT JOIN jobs j ON j.id = s.job_id "
+	    "s.difficulty, s.hash_difficulty, s.reason, s.block_candidate, "
+	    "s.upstream, s.upstream_reason, s.upstream_at, s.created_at "
+	    "FROM shares s LEFT JOIN jobs j ON j.id = s.job_id "
 	    "WHERE s.created_at >= ?1 AND (?2 IS NULL OR s.worker_id = ?2) "
 	    "ORDER BY s.id DESC LIMIT ?3 OFFSET ?4");
 
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_int64(st, 1, since_ms);
-	if (worker_id != NULL)
-		sqlite3_bind_text(st, 2, worker_id, -1, SQLITE_STATIC);
-	bind_page(st, 3, limit, offset);
-	return rows_json(r, st);
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, since_ms);
+		if (worker_id != NULL)
+			sqlite3_bind_text(st, 2, worker_id, -1, SQLITE_STATIC);
+		bind_page(st, 3, limit, offset);
+	}
+	return ledger_db_collect(st, sizeof(**out), fill_share, (void **)out, n);
 }
 
-json_t *
-ledger_read_jobs(struct ledger_reader *r, int limit, int offset)
+static void
+fill_job(sqlite3_stmt *st, void *row)
 {
-	sqlite3_stmt *st = prepare(r, "SELECT id, session_id, upstream_job_id, "
-	    "height, target, difficulty, nbits, seed, received_at, clean, "
-	    "superseded_at, (SELECT count(*) FROM shares s WHERE s.job_id = "
-	    "jobs.id AND s.verdict = 'accepted') AS shares_valid FROM jobs "
+	struct ledger_job_row *j = row;
+
+	j->id = sqlite3_column_int64(st, 0);
+	j->session_id = sqlite3_column_int64(st, 1);
+	ledger_col_text(st, 2, j->upstream_job_id, sizeof(j->upstream_job_id));
+	j->height = (uint64_t)sqlite3_column_int64(st, 3);
+	ledger_col_text(st, 4, j->target, sizeof(j->target));
+	j->difficulty = (uint64_t)sqlite3_column_int64(st, 5);
+	j->nbits = (uint32_t)sqlite3_column_int64(st, 6);
+	j->seed_len = col_blob(st, 7, j->seed, sizeof(j->seed));
+	j->received_at = sqlite3_column_int64(st, 8);
+	j->clean = sqlite3_column_int(st, 9);
+	j->superseded_at = sqlite3_column_int64(st, 10);
+	j->shares_valid = (uint64_t)sqlite3_column_int64(st, 11);
+}
+
+int
+ledger_read_jobs(struct ledger_reader *r, int limit, int offset,
+    struct ledger_job_row **out, size_t *n)
+{
+	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT id, session_id, "
+	    "upstream_job_id, height, target, difficulty, nbits, seed, "
+	    "received_at, clean, superseded_at, (SELECT count(*) FROM shares s "
+	    "WHERE s.job_id = jobs.id AND s.verdict = 'accepted') FROM jobs "
 	    "ORDER BY id DESC LIMIT ?1 OFFSET ?2");
 
-	if (st == NULL)
-		return NULL;
-	bind_page(st, 1, limit, offset);
-	return rows_json(r, st);
+	if (st != NULL)
+		bind_page(st, 1, limit, offset);
+	return ledger_db_collect(st, sizeof(**out), fill_job, (void **)out, n);
 }
 
-json_t *
-ledger_read_blocks(struct ledger_reader *r, int limit, int offset)
+static void
+fill_block(sqlite3_stmt *st, void *row)
 {
-	sqlite3_stmt *st = prepare(r, "SELECT b.id, b.share_id, s.worker_id, "
-	    "b.height, b.hash, b.network_difficulty, b.window_n, b.fee_bps, "
-	    "b.status, b.reward, b.found_at, b.updated_at FROM blocks b "
-	    "JOIN shares s ON s.id = b.share_id ORDER BY b.id DESC "
+	struct ledger_block_row *b = row;
+	int v;
+
+	b->id = sqlite3_column_int64(st, 0);
+	b->share_id = sqlite3_column_int64(st, 1);
+	ledger_col_text(st, 2, b->worker_id, sizeof(b->worker_id));
+	b->height = (uint64_t)sqlite3_column_int64(st, 3);
+	b->hash_len = col_blob(st, 4, b->hash, sizeof(b->hash));
+	b->network_difficulty = (uint64_t)sqlite3_column_int64(st, 5);
+	b->window_n = (uint64_t)sqlite3_column_int64(st, 6);
+	b->fee_bps = (unsigned)sqlite3_column_int(st, 7);
+	v = ledger_block_status_parse((const char *)sqlite3_column_text(st, 8));
+	b->status = v < 0 ? LEDGER_BLOCK_CANDIDATE : (enum ledger_block_status)v;
+	b->has_reward = sqlite3_column_type(st, 9) != SQLITE_NULL;
+	b->reward = (uint64_t)sqlite3_column_int64(st, 9);
+	b->found_at = sqlite3_column_int64(st, 10);
+	b->updated_at = sqlite3_column_int64(st, 11);
+}
+
+int
+ledger_read_blocks(struct ledger_reader *r, int limit, int offset,
+    struct ledger_block_row **out, size_t *n)
+{
+	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT b.id, b.share_id, "
+	    "s.worker_id, b.height, b.hash, b.network_difficulty, b.window_n, "
+	    "b.fee_bps, b.status, b.reward, b.found_at, b.updated_at FROM blocks "
+	    "b JOIN shares s ON s.id = b.share_id ORDER BY b.id DESC "
 	    "LIMIT ?1 OFFSET ?2");
 
-	if (st == NULL)
-		return NULL;
-	bind_page(st, 1, limit, offset);
-	return rows_json(r, st);
+	if (st != NULL)
+		bind_page(st, 1, limit, offset);
+	return ledger_db_collect(st, sizeof(**out), fill_block, (void **)out, n);
 }
 
-json_t *
-ledger_read_workers(struct ledger_reader *r)
+static void
+fill_worker(sqlite3_stmt *st, void *row)
 {
-	sqlite3_stmt *st = prepare(r, "SELECT * FROM worker_totals "
-	    "ORDER BY worker_id");
+	struct ledger_worker_row *w = row;
 
-	return st ? rows_json(r, st) : NULL;
+	ledger_col_text(st, 0, w->worker_id, sizeof(w->worker_id));
+	ledger_col_text(st, 1, w->name, sizeof(w->name));
+	w->shares_valid = (uint64_t)sqlite3_column_int64(st, 2);
+	w->shares_invalid = (uint64_t)sqlite3_column_int64(st, 3);
+	w->difficulty_valid = (uint64_t)sqlite3_column_int64(st, 4);
+	w->last_share_at = sqlite3_column_int64(st, 5);
+	w->blocks_found = (uint64_t)sqlite3_column_int64(st, 6);
+	w->paid_accepted = (uint64_t)sqlite3_column_int64(st, 7);
+	w->first_seen = sqlite3_column_int64(st, 8);
+	w->last_seen = sqlite3_column_int64(st, 9);
 }
 
-json_t *
-ledger_read_payouts(struct ledger_reader *r, int64_t block_id)
+int
+ledger_read_workers(struct ledger_reader *r, struct ledger_worker_row **out,
+    size_t *n)
 {
-	sqlite3_stmt *st = prepare(r, "SELECT block_id, kind, worker_id, "
-	    "amount, window_difficulty, share_count FROM payouts "
+	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT worker_id, name, "
+	    "shares_valid, shares_invalid, difficulty_valid, last_share_at, "
+	    "blocks_found, paid_accepted, first_seen, last_seen FROM "
+	    "worker_totals ORDER BY worker_id");
+
+	return ledger_db_collect(st, sizeof(**out), fill_worker, (void **)out,
+	    n);
+}
+
+static void
+fill_payout(sqlite3_stmt *st, void *row)
+{
+	struct ledger_payout_row *p = row;
+
+	p->block_id = sqlite3_column_int64(st, 0);
+	p->fee = sqlite3_column_type(st, 1) == SQLITE_NULL;
+	ledger_col_text(st, 1, p->worker_id, sizeof(p->worker_id));
+	p->amount = (uint64_t)sqlite3_column_int64(st, 2);
+	p->window_difficulty = (uint64_t)sqlite3_column_int64(st, 3);
+	p->share_count = (uint64_t)sqlite3_column_int64(st, 4);
+}
+
+int
+ledger_read_payouts(struct ledger_reader *r, int64_t block_id,
+    struct ledger_payout_row **out, size_t *n)
+{
+	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT block_id, "
+	    "worker_id, amount, window_difficulty, share_count FROM payouts "
 	    "WHERE block_id = ?1 ORDER BY kind DESC, worker_id");
 
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_int64(st, 1, block_id);
-	return rows_json(r, st);
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, block_id);
+	return ledger_db_collect(st, sizeof(**out), fill_payout, (void **)out,
+	    n);
 }
 
 int
 ledger_read_last_blocks(struct ledger_reader *r, int count, int64_t *ids,
     int max)
 {
-	sqlite3_stmt *st = prepare(r, "SELECT id FROM blocks ORDER BY id DESC "
-	    "LIMIT ?1");
+	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT id FROM blocks "
+	    "ORDER BY id DESC LIMIT ?1");
 	int n = 0;
 
 	if (st == NULL)
@@ -939,8 +1036,9 @@ csv_field(FILE *out, sqlite3_stmt *st, int i)
 		n = sqlite3_column_bytes(st, i);
 		if ((hex = malloc((size_t)n * 2 + 1)) == NULL)
 			return;
-		hex_of(sqlite3_column_blob(st, i), n, hex);
-		fputs(hex, out);
+		if (hex_encode(sqlite3_column_blob(st, i), (size_t)n, hex,
+		    (size_t)n * 2 + 1) == 0)
+			fputs(hex, out);
 		free(hex);
 		return;
 	case SQLITE_TEXT:
@@ -970,15 +1068,17 @@ ledger_export_csv(struct ledger_reader *r, const char *what,
 	int i, n, rc;
 
 	if (strcmp(what, "shares") == 0)
-		st = prepare(r, "SELECT s.id, s.created_at, s.worker_id, s.job_id, "
-		    "j.upstream_job_id, s.lease_id, s.nonce, s.result, s.difficulty, "
-		    "s.hash_difficulty, s.verdict, s.reason, s.block_candidate, "
-		    "s.upstream, s.upstream_reason, s.upstream_at FROM shares s "
-		    "LEFT JOIN jobs j ON j.id = s.job_id WHERE s.created_at >= ?1 "
+		st = ledger_db_prepare(r->db, "SELECT s.id, s.created_at, "
+		    "s.worker_id, s.job_id, j.upstream_job_id, s.lease_id, "
+		    "s.nonce, s.result, s.difficulty, s.hash_difficulty, "
+		    "s.verdict, s.reason, s.block_candidate, s.upstream, "
+		    "s.upstream_reason, s.upstream_at FROM shares s LEFT JOIN "
+		    "jobs j ON j.id = s.job_id WHERE s.created_at >= ?1 "
 		    "ORDER BY s.id");
 	else if (strcmp(what, "payouts") == 0)
-		st = prepare(r, "SELECT * FROM block_payouts WHERE ?1 IS NOT NULL "
-		    "ORDER BY block_id, kind DESC, worker_id");
+		st = ledger_db_prepare(r->db, "SELECT * FROM block_payouts "
+		    "WHERE ?1 IS NOT NULL ORDER BY block_id, kind DESC, "
+		    "worker_id");
 	else
 		return -EINVAL;
 	if (st == NULL)
