@@ -1,6 +1,7 @@
 /*
  * ledger_int.h: what the ledger's own files share (ledger.c: writer and
- * migrations; ledger_read.c: readers, recovery, audit, backup).  Not part
+ * migrations; ledger_read.c: readers, recovery, audit, backup;
+ * ledger_db.c: the helpers below; ledger_money*.c: money).  Not part
  * of the public surface: sqlite3 types live here only.
  */
 #ifndef COOPMINE_LEDGER_INT_H
@@ -13,6 +14,14 @@
 
 /* PRAGMA application_id of a CoopMine ledger ("CoMn"). */
 #define LEDGER_APPLICATION_ID	0x436f4d6e
+
+/* The first column of the first row of sql (a PRAGMA, a count): SQLite's
+ * result code (SQLITE_OK when *out was set). */
+int ledger_db_int(sqlite3 *db, const char *sql, int64_t *out);
+
+/* PRAGMA quick_check: 0, or -1 with a message for the user in err. */
+int ledger_db_quick_check(sqlite3 *db, const char *path, char *err,
+    size_t errlen);
 
 /*
  * Checks that db is a usable CoopMine ledger (or an empty file) and reads
