@@ -388,6 +388,13 @@ try:
          [j["id"], j["id"] - 1, j["id"] - 2], "GET /api/income, newest first")
     rc, out, err = cli("audit")
     t.ok(rc == 0, "audit is clean after the REST income", out)
+    fx.send_signal(signal.SIGTERM)
+    fxrc = fx.wait(timeout=15)
+    fixture = None
+    with open(os.path.join(tmp, "fx.log")) as f:
+        fxlog = f.read()
+    t.ok(fxrc == 0 and "Sanitizer" not in fxlog,
+         "the dashboard stops cleanly (exit 0, no sanitizer report)", fxlog)
 
     # tampering: the trigger dropped, one unit moved between two rows
     db = sqlite3.connect(DB)
