@@ -168,7 +168,10 @@ FROM owners o;
 
 -- The window of each (non-reversal) income event, one row per share that
 -- touches it: counted is the part inside the window (the oldest share may
--- straddle the edge).
+-- straddle the edge).  Shares before the header's first_share_id are not
+-- read (each window costs its own size, not the whole history): a
+-- first_share_id set too late drops shares and the recomputed amounts
+-- differ; set too early it changes nothing (N still cuts).
 CREATE VIEW income_window AS
 WITH ranked AS (
 	SELECT h.income_id, h.window_n, s.id AS share_id, s.worker_id,
@@ -177,8 +180,9 @@ WITH ranked AS (
 		ORDER BY s.id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND
 		1 PRECEDING), 0) AS newer
 	FROM income_splits h JOIN shares s ON s.id <= h.last_share_id
-	    AND s.id > h.after_share_id AND s.verdict = 'accepted'
-	    AND s.difficulty > 0
+	    AND s.id > h.after_share_id
+	    AND s.id >= coalesce(h.first_share_id, 0)
+	    AND s.verdict = 'accepted' AND s.difficulty > 0
 )
 SELECT income_id, share_id, worker_id, difficulty,
 	CASE WHEN newer + difficulty <= window_n THEN difficulty

@@ -478,7 +478,8 @@ cmd_payouts(struct ledger_reader *r)
 			}
 		}
 		if (!csv && json_array_size(all) == 0)
-			printf("no blocks\n");
+			printf("no blocks (pool income: coopmine-cli income, "
+			    "balances, payouts --explain ID)\n");
 	}
 	json_decref(all);
 	return rc;

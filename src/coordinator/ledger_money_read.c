@@ -223,7 +223,7 @@ static const struct ledger_check money_checks[] = {
 	  "max(worker_amount)" },
 	{ "stored split differs from the recomputation (split_recompute)",
 	  "SELECT side || ' row: income ' || income_id || ' ' || kind || "
-	  "coalesce(' worker ' || worker_id, '') || ' owner ' || owner_id || "
+	  "coalesce(' ' || worker_id, '') || ' owner ' || owner_id || "
 	  "' amount ' || amount || ' (worker part ' || worker_amount || ', "
 	  "difficulty ' || difficulty || ', shares ' || shares || ', bps ' || "
 	  "bps || ')' FROM split_differences" },
@@ -241,6 +241,14 @@ static const struct ledger_check money_checks[] = {
 	  "payments p LEFT JOIN payments o ON o.id = p.reverses WHERE "
 	  "p.reverses IS NOT NULL AND (o.id IS NULL OR o.owner_id <> p.owner_id "
 	  "OR o.amount <> p.amount)" },
+	{ "split header differs from its window (income_window)",
+	  "SELECT 'income ' || h.income_id || ': header window difficulty ' || "
+	  "h.window_difficulty || ', ' || h.share_count || ' shares; the "
+	  "shares give ' || coalesce(w.d, 0) || ', ' || coalesce(w.n, 0) FROM "
+	  "income_splits h LEFT JOIN (SELECT income_id, sum(counted) AS d, "
+	  "count(*) AS n FROM income_window GROUP BY income_id) w ON "
+	  "w.income_id = h.income_id WHERE coalesce(w.d, 0) <> "
+	  "h.window_difficulty OR coalesce(w.n, 0) <> h.share_count" },
 	{ "income without its split",
 	  "SELECT 'income ' || i.id FROM income i WHERE i.reverses IS NULL AND "
 	  "NOT EXISTS (SELECT 1 FROM income_splits h WHERE h.income_id = i.id)" },
