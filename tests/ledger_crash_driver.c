@@ -3,7 +3,8 @@
  * rate and prints "ack ID" for each share once its completion says it is
  * committed.  tests/system/ledger_crash.sh kill -9s it and checks that
  * every printed id is in the database; ledger_cli.sh uses it to fill a
- * ledger.  SIGTERM closes the ledger cleanly and exits 0.
+ * ledger.  Every 200th share is a block candidate, written with its block
+ * row in one transaction.  SIGTERM closes the ledger cleanly and exits 0.
  *
  * usage: ledger_crash_driver DB [SHARES_PER_SECOND] [MAX_SHARES]
  */
@@ -19,12 +20,12 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/target.h"
 #include "coordinator/ledger.h"
 
 #define NWORKERS 3
 
 static volatile sig_atomic_t stop;
-static atomic_llong candidate_ok;	/* committed block-candidate share */
 static atomic_llong acked;
 
 static void
@@ -56,9 +57,8 @@ ack(void *arg, int64_t id, int status)
 	}
 	snprintf(line, sizeof(line), "ack %" PRId64 "\n", id);
 	say(line);
+	(void)arg;
 	atomic_fetch_add(&acked, 1);
-	if (arg != NULL)
-		atomic_store(&candidate_ok, id);
 }
 
 int
@@ -94,7 +94,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	if (ledger_recover(l, 1000, &rec, err, sizeof(err)) != 0) {
+	if (ledger_recover(l, 1000, 0, &rec, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		ledger_close(l);
 		return 1;
@@ -107,6 +107,10 @@ main(int argc, char **argv)
 	ledger_recovery_free(&rec);
 
 	now = clock_wall_ms();
+	/* Each run mines work of its own (as a pool's new job would be): the
+	 * audit proves no (blob, seed, nonce) is leased twice across runs. */
+	le64_write(blob + 4, (uint64_t)now);
+	le64_write(blob + 12, (uint64_t)getpid());
 	session = ledger_session_begin(l, "stratum+tcp://127.0.0.1:9", now);
 	j.session_id = session;
 	j.upstream_job_id = "crash-job";
@@ -133,7 +137,6 @@ main(int argc, char **argv)
 	while (!stop && (max == 0 || n < max)) {
 		struct ledger_share s = { 0 };
 		int w = (int)(n % NWORKERS), cand = n % 200 == 199;
-		int64_t c;
 
 		snprintf(id, sizeof(id), "w%d", w);
 		s.job_id = job;
@@ -150,19 +153,12 @@ main(int argc, char **argv)
 		    LEDGER_FATE_NOT_NEEDED : n % 5 == 0 ? LEDGER_FATE_PENDING :
 		    LEDGER_FATE_NOT_NEEDED;
 		s.created_at = clock_wall_ms();
-		ledger_append_share(l, &s, ack, s.block_candidate ? l : NULL);
-		n++;
-		if (n % 50 == 0) {
-			struct ledger_heartbeat h = { id, clock_wall_ms(), 800.0,
-			    (uint64_t)n, 0, (uint64_t)n * 100, 1000, 0.5, 0.1, 50 };
-
-			ledger_heartbeat(l, &h);
-		}
-		if ((c = atomic_exchange(&candidate_ok, 0)) != 0) {
+		if (s.block_candidate) {
+			/* the block row commits with its share, or neither */
 			struct ledger_block b = { 0 };
 			uint8_t hash[32] = { 1 };
+			int64_t bid;
 
-			b.share_id = c;
 			b.height = 100;
 			b.hash = hash;
 			b.hash_len = sizeof(hash);
@@ -171,9 +167,18 @@ main(int argc, char **argv)
 			b.fee_bps = 50;
 			b.status = LEDGER_BLOCK_CANDIDATE;
 			b.has_reward = 1;
-			b.reward = 3000000000000ULL + (uint64_t)c;
-			b.found_at = clock_wall_ms();
-			ledger_block_add(l, &b);
+			b.reward = 3000000000000ULL + (uint64_t)n;
+			b.found_at = s.created_at;
+			ledger_append_block_share(l, &s, &b, ack, l, &bid);
+		} else {
+			ledger_append_share(l, &s, ack, NULL);
+		}
+		n++;
+		if (n % 50 == 0) {
+			struct ledger_heartbeat h = { id, clock_wall_ms(), 800.0,
+			    (uint64_t)n, 0, (uint64_t)n * 100, 1000, 0.5, 0.1, 50 };
+
+			ledger_heartbeat(l, &h);
 		}
 		usleep((useconds_t)(1000000 / rate));
 	}

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -28,7 +29,7 @@
 #define NPOS		4	/* positional words after the command */
 
 static char *opt_db, *opt_format, *opt_since, *opt_worker, *opt_what,
-    *opt_reward, *opt_log_level;
+    *opt_reward, *opt_log_level, *opt_reason;
 static int64_t opt_block, opt_last, opt_limit;
 static char *opt_amount, *opt_at, *opt_ref, *opt_source, *opt_note,
     *opt_owner, *opt_address, *opt_from, *opt_scheme, *opt_fee_owner;
@@ -54,6 +55,8 @@ static const struct conf_opt opts[] = {
 	  "shares: at most this many rows (0: all)" },
 	{ NULL, NULL, "what", NULL, CONF_STR, &opt_what, "shares", 0, 0, 0,
 	  "export: shares | payouts" },
+	{ NULL, NULL, "reason", NULL, CONF_STR, &opt_reason, "", 0, 0, 0,
+	  "workers revoke|unrevoke|release: why (kept in the ledger)" },
 	{ "log", "level", "log-level", "COOPMINE_LOG_LEVEL", CONF_STR,
 	  &opt_log_level, "warn", 0, 0, 0, "error | warn | info | debug" },
 	{ NULL, NULL, "explain", NULL, CONF_INT, &opt_explain, "0", 0, 9.2e18,
@@ -96,10 +99,10 @@ static const struct conf_opt opts[] = {
 
 static const struct conf_spec spec = {
 	"coopmine-cli",
-	"COMMAND: payouts [--explain ID] | workers | shares | audit | "
-	"backup FILE | export | income [add | import FILE | reverse ID] | "
-	"owners [add NAME | set NAME | list] | workers assign WORKER "
-	"OWNER[:BPS],... | pay record | balances",
+	"COMMAND: payouts [--explain ID] | workers [revoke|unrevoke|release ID "
+	"| access | assign WORKER OWNER[:BPS],...] | shares | audit | backup "
+	"FILE | export | income [add | import FILE | reverse ID] | owners [add "
+	"NAME | set NAME | list] | pay record | balances",
 	opts, sizeof(opts) / sizeof(opts[0])
 };
 
@@ -148,6 +151,101 @@ parse_since(const char *s, int64_t *out)
 	if ((d = conf_parse_duration(s)) < 0)
 		return -1;
 	*out = clock_wall_ms() - d;
+	return 0;
+}
+
+/* The newest access row of id (state ALLOW when it has none). */
+static int
+access_state(struct ledger_reader *r, const char *id,
+    struct ledger_access_row *out)
+{
+	struct ledger_access_row *rows;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	out->state = LEDGER_ACCESS_ALLOW;
+	if (ledger_read_access(r, 0, &rows, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(rows[i].worker_id, id) == 0)
+			*out = rows[i];
+	free(rows);
+	return 0;
+}
+
+/*
+ * workers revoke|unrevoke|release ID: a row in worker_access, which the
+ * running coordinator applies within a second (and every start after).
+ * workers access: every access row, oldest first.
+ */
+static int
+cmd_workers_access(struct ledger_reader *r, const char *verb, const char *id)
+{
+	struct ledger_access_row cur, *rows;
+	enum ledger_access want;
+	char err[512], when[32];
+	size_t n;
+
+	if (strcmp(verb, "access") == 0) {
+		if (id != NULL) {
+			fprintf(stderr, "coopmine-cli: workers access takes no ID\n");
+			return EXIT_USAGE;
+		}
+		if (ledger_read_access(r, 0, &rows, &n) != 0) {
+			fprintf(stderr, "coopmine-cli: cannot read worker_access\n");
+			return EXIT_FAILURE_IO;
+		}
+		for (size_t i = 0; i < n; i++) {
+			time_t t = (time_t)(rows[i].at / 1000);
+			struct tm tm;
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z",
+			    localtime_r(&t, &tm));
+			printf("%s  %-10s %s  %s\n", when,
+			    ledger_access_name(rows[i].state), rows[i].worker_id,
+			    rows[i].reason);
+		}
+		if (n == 0)
+			printf("(no revocations or quarantines)\n");
+		free(rows);
+		return 0;
+	}
+	if (strcmp(verb, "revoke") == 0)
+		want = LEDGER_ACCESS_REVOKE;
+	else if (strcmp(verb, "unrevoke") == 0 || strcmp(verb, "release") == 0)
+		want = LEDGER_ACCESS_ALLOW;
+	else {
+		fprintf(stderr, "coopmine-cli: workers %s: revoke, unrevoke, "
+		    "release or access\n", verb);
+		return EXIT_USAGE;
+	}
+	if (id == NULL || *id == '\0' || strlen(id) > 64) {
+		fprintf(stderr, "coopmine-cli: workers %s needs a worker ID (its "
+		    "certificate CN, 1 to 64 bytes)\n", verb);
+		return EXIT_USAGE;
+	}
+	if (access_state(r, id, &cur) != 0) {
+		fprintf(stderr, "coopmine-cli: cannot read worker_access\n");
+		return EXIT_FAILURE_IO;
+	}
+	if ((want == LEDGER_ACCESS_REVOKE && cur.state == LEDGER_ACCESS_REVOKE) ||
+	    (strcmp(verb, "unrevoke") == 0 && cur.state != LEDGER_ACCESS_REVOKE) ||
+	    (strcmp(verb, "release") == 0 &&
+	    cur.state != LEDGER_ACCESS_QUARANTINE)) {
+		fprintf(stderr, "coopmine-cli: worker %s is %s: nothing to %s\n",
+		    id, cur.state == LEDGER_ACCESS_REVOKE ? "revoked" :
+		    cur.state == LEDGER_ACCESS_QUARANTINE ? "quarantined" :
+		    "neither revoked nor quarantined", verb);
+		return EXIT_VIOLATIONS;
+	}
+	if (ledger_access_record(opt_db, id, want, *opt_reason != '\0' ?
+	    opt_reason : verb, clock_wall_ms(), err, sizeof(err)) != 0) {
+		fprintf(stderr, "coopmine-cli: %s\n", err);
+		return EXIT_FAILURE_IO;
+	}
+	printf("worker %s: %s (a running coordinator applies it within a "
+	    "second)\n", id, want == LEDGER_ACCESS_REVOKE ? "revoked" :
+	    strcmp(verb, "release") == 0 ? "quarantine lifted" :
+	    "revocation lifted");
 	return 0;
 }
 
@@ -548,7 +646,7 @@ int
 main(int argc, char **argv)
 {
 	char err[512], **cargv, *pos[NPOS];
-	const char *cmd = NULL, *file = NULL;
+	const char *cmd = NULL, *file = NULL, *arg3 = NULL;
 	struct cli_money_opts mo;
 	struct ledger_reader *r;
 	enum log_level lvl;
@@ -608,19 +706,27 @@ main(int argc, char **argv)
 	money_opts(&mo);
 	if (strcmp(cmd, "income") == 0 || strcmp(cmd, "owners") == 0 ||
 	    strcmp(cmd, "pay") == 0 || (strcmp(cmd, "workers") == 0 &&
-	    npos > 0)) {
+	    npos > 0 && strcmp(pos[0], "assign") == 0)) {
 		if ((rc = cli_money_write(&mo, cmd, pos, npos)) >= 0)
 			goto out;
 		npos = 0;
 	}
-	if (npos > 1 || (npos == 1 && strcmp(cmd, "backup") != 0)) {
+	file = npos > 0 ? pos[0] : NULL;
+	arg3 = npos > 1 ? pos[1] : NULL;
+	if (strcmp(cmd, "workers") != 0 && (npos > 1 || (npos == 1 &&
+	    strcmp(cmd, "backup") != 0))) {
 		fprintf(stderr, "coopmine-cli: unexpected argument %s\n",
 		    pos[npos - 1]);
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	file = npos == 1 ? pos[0] : NULL;
-	if ((file != NULL) != (strcmp(cmd, "backup") == 0)) {
+	if (npos > 2) {
+		fprintf(stderr, "coopmine-cli: unexpected argument %s\n",
+		    pos[npos - 1]);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (strcmp(cmd, "backup") == 0 && file == NULL) {
 		fprintf(stderr, "coopmine-cli: backup needs a destination FILE\n");
 		rc = EXIT_USAGE;
 		goto out;
@@ -647,6 +753,8 @@ main(int argc, char **argv)
 		rc = cmd_payouts(r);
 	else if (is_money_read(cmd))
 		rc = cli_money_read(r, &mo, cmd);
+	else if (strcmp(cmd, "workers") == 0 && file != NULL)
+		rc = cmd_workers_access(r, file, arg3);
 	else if (strcmp(cmd, "workers") == 0)
 		rc = emit(workers_json(r), opt_format);
 	else if (strcmp(cmd, "shares") == 0)

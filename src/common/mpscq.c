@@ -64,20 +64,33 @@ mpscq_push(struct mpscq *q, struct mpscq_node *n)
 	return 0;
 }
 
-int
-mpscq_try_push(struct mpscq *q, struct mpscq_node *n)
+/* over: ignore the bound (the caller may not wait). */
+static int
+push_nowait(struct mpscq *q, struct mpscq_node *n, int over)
 {
 	int rc = 0;
 
 	pthread_mutex_lock(&q->lock);
 	if (q->closed)
 		rc = -1;
-	else if (q->bound != 0 && q->len >= q->bound)
+	else if (!over && q->bound != 0 && q->len >= q->bound)
 		rc = -2;
 	else
 		mpscq_append(q, n);
 	pthread_mutex_unlock(&q->lock);
 	return rc;
+}
+
+int
+mpscq_try_push(struct mpscq *q, struct mpscq_node *n)
+{
+	return push_nowait(q, n, 0);
+}
+
+int
+mpscq_push_over(struct mpscq *q, struct mpscq_node *n)
+{
+	return push_nowait(q, n, 1);
 }
 
 struct mpscq_node *

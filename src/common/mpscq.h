@@ -29,6 +29,10 @@ void mpscq_destroy(struct mpscq *q);
 int mpscq_push(struct mpscq *q, struct mpscq_node *n);
 /* Never blocks.  Returns 0, -1 when closed, -2 when full. */
 int mpscq_try_push(struct mpscq *q, struct mpscq_node *n);
+/* Never blocks and ignores the bound: for small, rare messages whose
+ * producer holds a lock it must not hold across a wait.  0, or -1 when
+ * closed. */
+int mpscq_push_over(struct mpscq *q, struct mpscq_node *n);
 /* Waits up to timeout_ms (-1: forever) for a node.  NULL on timeout, or
  * when the queue is closed and drained. */
 struct mpscq_node *mpscq_pop(struct mpscq *q, int timeout_ms);

@@ -8,6 +8,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "common/hex.h"
 #include "common/target.h"
 
@@ -139,4 +141,20 @@ uint64_t
 target256_to_target64(const uint8_t target[32])
 {
 	return le64_read(target + 24);
+}
+
+void
+block_id_hash(const uint8_t *header, size_t len, const uint8_t pow[32],
+    uint8_t out[32])
+{
+	uint8_t h1[32], h2[32];
+
+	if (len != 80) {
+		memcpy(out, pow, 32);
+		return;
+	}
+	SHA256(header, 80, h1);
+	SHA256(h1, 32, h2);
+	for (int i = 0; i < 32; i++)
+		out[i] = h2[31 - i];
 }

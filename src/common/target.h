@@ -39,6 +39,12 @@ int hash_meets_target256(const uint8_t hash[32], const uint8_t target[32]);
 /* 2^256 / (target + 1) as a double: the network difficulty in the same
  * units as 64-bit share difficulty. */
 double target256_difficulty(const uint8_t target[32]);
+
+/* A found block's id: for an 80-byte OpenSY header, the double SHA-256 of
+ * the header in display order (reversed); for other blobs (a Monero
+ * hashing blob) the proof-of-work hash itself. */
+void block_id_hash(const uint8_t *header, size_t len, const uint8_t pow[32],
+    uint8_t out[32]);
 /* The 64-bit share target that corresponds to a 256-bit target (its top
  * 64 bits: a hash whose top 64 bits are below it meets the target). */
 uint64_t target256_to_target64(const uint8_t target[32]);

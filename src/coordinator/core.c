@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,12 @@
 #include "coordinator/live.h"
 #include "coordinator/registry.h"
 
+/* Work leased within this long before the newest job is remembered at a
+ * restart (a pool resends its current work, not yesterday's). */
+#define CORE_CURSOR_HORIZON_MS (24 * 3600 * 1000LL)
+/* How long a clean stop waits for the pool's answers to shares in flight. */
+#define CORE_STOP_WAIT_MS 5000
+
 /* One upstream connection (a pool session) and its ledger bookkeeping. */
 struct upslot {
 	struct core *c;
@@ -29,11 +36,7 @@ struct upslot {
 	struct upstream *up;
 	int64_t session_id;		/* ledger id of its pool connection */
 	uint64_t last_job_seq;		/* to mark it superseded */
-};
-
-struct stream_ref {
-	char worker_id[REGISTRY_ID_MAX];
-	struct rpc_stream *s;
+	atomic_int fresh;		/* connected, no job yet */
 };
 
 struct core {
@@ -46,10 +49,8 @@ struct core {
 	struct dashsrc *dash;
 	struct live *live;		/* NULL: no dashboard */
 	struct http *http;
-
-	pthread_mutex_t streams_lock;	/* guards streams[] */
-	struct stream_ref *streams;
-	size_t nstreams, capstreams;
+	struct ledger_reader *access_reader;	/* the tick's */
+	int64_t access_seen;		/* newest worker_access row applied */
 
 	pthread_mutex_t session_lock;	/* guards slots[].session_id and
 					 * last_job_seq, nups, want_session,
@@ -77,21 +78,6 @@ publish(struct core *c, enum live_event ev, json_t *data)
 }
 
 /* --- the job streams of the workers --- */
-
-static struct rpc_stream *
-stream_get(struct core *c, const char *worker_id)
-{
-	struct rpc_stream *s = NULL;
-
-	pthread_mutex_lock(&c->streams_lock);
-	for (size_t i = 0; i < c->nstreams && s == NULL; i++)
-		if (strcmp(c->streams[i].worker_id, worker_id) == 0) {
-			s = c->streams[i].s;
-			rpc_stream_ref(s);
-		}
-	pthread_mutex_unlock(&c->streams_lock);
-	return s;
-}
 
 static void
 work_to_msg(const struct work *w, Coopmine__JobMessage *m, uint8_t target[8])
@@ -127,7 +113,7 @@ ev_send_work(void *arg, const char *worker_id, const struct work *w)
 	struct core *c = arg;
 	Coopmine__JobMessage m;
 	uint8_t target[8];
-	struct rpc_stream *s = stream_get(c, worker_id);
+	struct rpc_stream *s = registry_stream_get(c->reg, worker_id);
 	int rc;
 
 	if (s == NULL)
@@ -252,6 +238,15 @@ ev_space_exhausted(void *arg, unsigned sources)
 	pthread_mutex_unlock(&c->session_lock);
 }
 
+/* jobs event (jobs_lock held): no upstream work, or work is back. */
+static void
+ev_paused(void *arg, int paused)
+{
+	struct core *c = arg;
+
+	registry_set_cluster_paused(c->reg, paused);
+}
+
 /* --- gRPC hooks (completion-queue threads) --- */
 
 static void
@@ -264,17 +259,18 @@ hook_register(void *arg, const char *worker_id,
 	Coopmine__JobMessage m;
 	uint8_t target[8];
 	int64_t now = clock_wall_ms();
-	double guess = c->cfg.hashrate_per_thread * (req->threads > 0 ? req->threads : 1);
+	int threads = registry_clamp_threads(req->threads);
+	double guess = c->cfg.hashrate_per_thread * threads;
 
 	lw.id = worker_id;
 	lw.name = req->worker_name;
-	lw.threads = req->threads;
+	lw.threads = threads;
 	lw.version = req->version;
 	lw.seen_at = now;
 	ledger_worker_seen(c->ledger, &lw);
 	publish(c, LIVE_WORKER_JOINED, json_pack("{s:s, s:s, s:i}", "worker_id",
 	    worker_id, "worker_name", req->worker_name ? req->worker_name : "",
-	    "threads", req->threads));
+	    "threads", threads));
 	if (jobs_worker_join(c->jobs, worker_id, guess, now, &w) == 0) {
 		work_to_msg(&w, &m, target);
 		rpc_register_set_job(resp, &m);
@@ -288,30 +284,7 @@ hook_stream_open(void *arg, struct rpc_stream *s, const char *worker_id)
 {
 	struct core *c = arg;
 
-	pthread_mutex_lock(&c->streams_lock);
-	for (size_t i = 0; i < c->nstreams; i++) {
-		if (strcmp(c->streams[i].worker_id, worker_id) == 0) {
-			/* A second stream of the same worker replaces the first. */
-			rpc_stream_unref(c->streams[i].s);
-			c->streams[i].s = s;
-			pthread_mutex_unlock(&c->streams_lock);
-			jobs_worker_stream(c->jobs, worker_id, 1, clock_wall_ms());
-			return 0;
-		}
-	}
-	if (c->nstreams == c->capstreams) {
-		size_t cap = c->capstreams ? c->capstreams * 2 : 64;
-		struct stream_ref *n = realloc(c->streams, cap * sizeof(*n));
-		if (n == NULL) {
-			pthread_mutex_unlock(&c->streams_lock);
-			return -ENOMEM;
-		}
-		c->streams = n;
-		c->capstreams = cap;
-	}
-	snprintf(c->streams[c->nstreams].worker_id, REGISTRY_ID_MAX, "%s", worker_id);
-	c->streams[c->nstreams++].s = s;
-	pthread_mutex_unlock(&c->streams_lock);
+	(void)s;	/* the registry holds it: ev_send_work finds it there */
 	jobs_worker_stream(c->jobs, worker_id, 1, clock_wall_ms());
 	return 0;
 }
@@ -320,37 +293,26 @@ static void
 hook_stream_close(void *arg, struct rpc_stream *s, const char *worker_id)
 {
 	struct core *c = arg;
-	int found = 0, last = 1;
+	struct rpc_stream *live = registry_stream_get(c->reg, worker_id);
 
-	pthread_mutex_lock(&c->streams_lock);
-	for (size_t i = 0; i < c->nstreams; i++) {
-		if (c->streams[i].s == s) {
-			c->streams[i] = c->streams[--c->nstreams];
-			found = 1;
-			break;
-		}
-	}
-	for (size_t i = 0; i < c->nstreams; i++)
-		if (strcmp(c->streams[i].worker_id, worker_id) == 0)
-			last = 0;
-	pthread_mutex_unlock(&c->streams_lock);
-	/* A replaced stream's reference was dropped when it was replaced. */
-	if (found)
-		rpc_stream_unref(s);
-	if (last)
+	(void)s;
+	/* A stream replaced by a newer one of the same worker ends too. */
+	if (live == NULL)
 		jobs_worker_stream(c->jobs, worker_id, 0, clock_wall_ms());
+	else
+		rpc_stream_unref(live);
 }
 
 static void
 hook_submit_share(void *arg, struct rpc_share *sh, const char *worker_id,
-    const Coopmine__ShareRequest *req)
+    const struct rpc_share_req *req)
 {
 	struct core *c = arg;
 
 	shares_submit(c->shares, sh, worker_id, req);
 }
 
-static Coopmine__WorkerCommand
+static enum worker_command
 hook_heartbeat(void *arg, const char *worker_id,
     const Coopmine__HeartbeatRequest *req)
 {
@@ -369,9 +331,9 @@ hook_heartbeat(void *arg, const char *worker_id,
 	h.memory_usage = req->memory_usage;
 	h.temperature = req->temperature;
 	ledger_heartbeat(c->ledger, &h);
-	return (Coopmine__WorkerCommand)jobs_worker_heartbeat(c->jobs, worker_id,
-	    req->hashrate, req->lease_id, req->lease_hashes_done, req->want_lease,
-	    now);
+	jobs_worker_heartbeat(c->jobs, worker_id, req->hashrate, req->lease_id,
+	    req->lease_hashes_done, req->want_lease, now);
+	return WORKER_CMD_NONE;	/* the registry's command goes through */
 }
 
 static void
@@ -417,7 +379,12 @@ up_job(void *arg, const struct upstream_job *uj)
 	t.opensy = uj->nonce_offset == UPSTREAM_NONCE_OFFSET_OPENSY &&
 	    uj->blob_len == 80;
 	shares_prepare(c->shares, t.seed, t.seed_len);
-	if ((seq = jobs_add(c->jobs, &t, clock_wall_ms())) != 0) {
+	seq = jobs_add(c->jobs, &t, clock_wall_ms());
+	/* The session's first job: now the pool knows which of the waiting
+	 * shares' jobs are still valid. */
+	if (atomic_exchange(&sl->fresh, 0))
+		shares_upstream_connected(c->shares, sl->idx);
+	if (seq != 0) {
 		char id[17];
 		snprintf(id, sizeof(id), "%016" PRIx64, seq);
 		publish(c, LIVE_JOB, json_pack("{s:s, s:s, s:I, s:f, s:s, s:I, s:b}",
@@ -455,7 +422,7 @@ up_state(void *arg, const struct upstream_state_change *ch)
 	pthread_mutex_unlock(&c->session_lock);
 	switch (ch->event) {
 	case UPSTREAM_EV_CONNECTED:
-		shares_upstream_connected(c->shares, sl->idx);
+		atomic_store(&sl->fresh, 1);	/* the outbox goes after its job */
 		break;
 	case UPSTREAM_EV_LOST:
 		jobs_upstream_down(c->jobs, sl->idx, now);
@@ -558,6 +525,8 @@ open_wanted_session(struct core *c)
 	pthread_mutex_unlock(&c->session_lock);
 }
 
+static void access_poll(struct core *c);
+
 /* --- the tick: once a second --- */
 
 static void *
@@ -575,6 +544,7 @@ tick_thread(void *arg)
 			break;
 		pthread_mutex_unlock(&c->tick_lock);
 		open_wanted_session(c);
+		access_poll(c);
 		shares_get_stats(c->shares, &st);
 		jobs_set_verify_capacity(c->jobs, st.verify.capacity);
 		jobs_tick(c->jobs, clock_wall_ms());
@@ -590,31 +560,101 @@ tick_thread(void *arg)
 
 /* --- life cycle --- */
 
+/* The ledger's word on who may mine: rows from start-up, then the
+ * operator's (coopmine-cli) as they arrive. */
+static void
+access_apply(struct core *c, const struct ledger_access_row *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		enum registry_deny d = a[i].state == LEDGER_ACCESS_REVOKE ?
+		    REGISTRY_REVOKED : a[i].state == LEDGER_ACCESS_QUARANTINE ?
+		    REGISTRY_QUARANTINED : REGISTRY_ALLOWED;
+		struct registry_worker rw;
+
+		if (registry_get(c->reg, a[i].worker_id, &rw) == 0 &&
+		    rw.denied == d)
+			continue;	/* ours, or already known */
+		if (registry_set_access(c->reg, a[i].worker_id, d, a[i].reason,
+		    a[i].at) != 0)
+			log_warnx("ledger: access row %" PRId64 " for '%s' not "
+			    "applied", a[i].id, a[i].worker_id);
+	}
+}
+
+/* Tick: new worker_access rows (coopmine-cli workers revoke ...). */
+static void
+access_poll(struct core *c)
+{
+	struct ledger_access_row *rows;
+	size_t n;
+	char err[256];
+
+	if (c->access_reader == NULL && (c->access_reader = ledger_reader_open(
+	    c->cfg.ledger.path, err, sizeof(err))) == NULL) {
+		log_warnx("ledger: cannot read access changes: %s", err);
+		return;
+	}
+	if (ledger_read_access(c->access_reader, c->access_seen, &rows, &n) != 0)
+		return;
+	if (n > 0) {
+		access_apply(c, rows, n);
+		c->access_seen = rows[n - 1].id;
+	}
+	free(rows);
+}
+
+/* registry event: a worker quarantined by its own shares. */
+static void
+on_access(void *arg, const char *worker_id, enum registry_deny state,
+    const char *reason, int64_t at)
+{
+	struct core *c = arg;
+
+	ledger_worker_access(c->ledger, worker_id, state == REGISTRY_REVOKED ?
+	    LEDGER_ACCESS_REVOKE : state == REGISTRY_QUARANTINED ?
+	    LEDGER_ACCESS_QUARANTINE : LEDGER_ACCESS_ALLOW, reason, at);
+	publish(c, LIVE_WORKER_OFFLINE, json_pack("{s:s, s:s}", "worker_id",
+	    worker_id, "reason", reason != NULL ? reason : ""));
+}
+
 static int
 recover(struct core *c, char *err, size_t errlen)
 {
 	struct ledger_recovery rec;
 	uint64_t window_n = c->cfg.shares.window_abs;
 
-	if (ledger_recover(c->ledger, window_n, &rec, err, errlen) != 0)
+	if (ledger_recover(c->ledger, window_n, CORE_CURSOR_HORIZON_MS, &rec, err,
+	    errlen) != 0)
 		return -1;
 	jobs_set_next_ids(c->jobs, (uint64_t)rec.next_job_id,
 	    (uint64_t)rec.next_lease_id);
+	if (jobs_restore_cursors(c->jobs, rec.cursors, rec.ncursors) != 0) {
+		snprintf(err, errlen, "out of memory");
+		ledger_recovery_free(&rec);
+		return -1;
+	}
 	shares_restore(c->shares, &rec);
 	for (size_t i = 0; i < rec.nworkers; i++) {
 		const struct ledger_worker_state *w = &rec.workers[i];
 		registry_restore(c->reg, w->id, w->name, w->threads, w->version,
 		    w->shares_valid, w->shares_invalid, w->first_seen, w->last_seen);
+		if (w->last_difficulty > 0)
+			jobs_restore_difficulty(c->jobs, w->id, w->last_difficulty);
 	}
 	registry_restore_totals(c->reg, rec.totals.shares_valid,
 	    rec.totals.shares_invalid, rec.totals.blocks_total,
 	    rec.totals.last_block_at);
+	access_apply(c, rec.access, rec.naccess);
+	c->access_seen = rec.access_seen;
+	if (rec.naccess > 0)
+		log_info("ledger: %zu worker identities are quarantined or revoked",
+		    rec.naccess);
 	log_info("ledger: %zu workers, %" PRIu64 " valid and %" PRIu64 " invalid "
-	    "shares, %" PRIu64 " blocks, %zu shares in the outbox; next job %" PRId64
-	    ", lease %" PRId64 ", share %" PRId64, rec.nworkers,
-	    rec.totals.shares_valid, rec.totals.shares_invalid,
-	    rec.totals.blocks_total, rec.noutbox, rec.next_job_id, rec.next_lease_id,
-	    rec.next_share_id);
+	    "shares, %" PRIu64 " blocks, %zu shares in the outbox, %zu works "
+	    "leased before; next job %" PRId64 ", lease %" PRId64 ", share %"
+	    PRId64, rec.nworkers, rec.totals.shares_valid,
+	    rec.totals.shares_invalid, rec.totals.blocks_total, rec.noutbox,
+	    rec.ncursors, rec.next_job_id, rec.next_lease_id, rec.next_share_id);
 	ledger_recovery_free(&rec);
 	return 0;
 }
@@ -662,7 +702,7 @@ struct core *
 core_new(const struct core_config *cfg, char *err, size_t errlen)
 {
 	static const struct jobs_events jev = { ev_send_work, ev_job_added,
-		ev_lease_issued, ev_lease_released, ev_space_exhausted };
+		ev_lease_issued, ev_lease_released, ev_space_exhausted, ev_paused };
 	struct rpc_hooks hooks = { hook_register, hook_stream_open,
 		hook_stream_close, hook_submit_share, hook_heartbeat,
 		hook_worker_status };
@@ -674,7 +714,6 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	c->cfg = *cfg;
-	pthread_mutex_init(&c->streams_lock, NULL);
 	pthread_mutex_init(&c->session_lock, NULL);
 	pthread_mutex_init(&c->tick_lock, NULL);
 	{
@@ -691,7 +730,9 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if ((c->shares = shares_new(&cfg->shares, c->jobs, c->ledger)) == NULL) {
+	registry_set_limits(c->reg, &cfg->limits);
+	registry_set_access_cb(c->reg, on_access, c);
+	if ((c->shares = shares_new(&cfg->shares, c->jobs, c->ledger, c->reg)) == NULL) {
 		snprintf(err, errlen, "cannot start share verification (%s mode)",
 		    verify_mode_name(cfg->shares.verify));
 		goto fail;
@@ -745,13 +786,16 @@ core_stop(struct core *c)
 		pthread_join(c->tick, NULL);
 		c->started = 0;
 	}
-	/* Workers first (no new shares); then the pool (its I/O thread ends,
-	 * submits without an answer come back as lost); then the share path
-	 * answers and commits what is in flight (shares meant for the pool
-	 * stay pending in the ledger's outbox for the next start); the ledger
-	 * closes last, in core_free. */
+	/* Workers first (no new shares); the share path hashes and commits
+	 * what is in flight and waits a few seconds for the pool's answers;
+	 * then the pool (submits still without an answer come back as lost
+	 * and stay in the ledger's outbox for the next start); then the share
+	 * path ends; the ledger closes last, in core_free. */
 	if (c->rpc != NULL)
 		rpc_server_stop(c->rpc);
+	/* Wait (bounded) for the pool's answers before leaving it. */
+	if (c->shares != NULL)
+		shares_drain(c->shares, CORE_STOP_WAIT_MS);
 	for (unsigned i = 0; i < JOBS_SOURCES_MAX; i++)
 		if (c->slots[i].up != NULL)
 			upstream_stop(c->slots[i].up);
@@ -759,11 +803,8 @@ core_stop(struct core *c)
 		shares_free(c->shares);
 		c->shares = NULL;
 	}
-	pthread_mutex_lock(&c->streams_lock);
-	for (size_t i = 0; i < c->nstreams; i++)
-		rpc_stream_unref(c->streams[i].s);
-	c->nstreams = 0;
-	pthread_mutex_unlock(&c->streams_lock);
+	if (c->reg != NULL)
+		registry_streams_drop(c->reg);
 	for (unsigned i = 0; i < JOBS_SOURCES_MAX; i++) {
 		if (c->ledger != NULL && c->slots[i].session_id != 0)
 			ledger_session_end(c->ledger, c->slots[i].session_id,
@@ -787,9 +828,8 @@ core_free(struct core *c)
 		upstream_free(c->slots[i].up);
 	jobs_free(c->jobs);
 	registry_free(c->reg);
+	ledger_reader_close(c->access_reader);
 	ledger_close(c->ledger);
-	free(c->streams);
-	pthread_mutex_destroy(&c->streams_lock);
 	pthread_mutex_destroy(&c->session_lock);
 	pthread_mutex_destroy(&c->tick_lock);
 	pthread_cond_destroy(&c->tick_cond);

@@ -91,7 +91,7 @@ dash_json_worker(const struct dash_worker *w)
 	if (progress > 1.0)
 		progress = 1.0;
 	return json_pack("{s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:f, s:I, s:I,"
-	    " s:i, s:s, s:{s:I, s:I, s:f}}",
+	    " s:i, s:s, s:{s:I, s:I, s:f}, s:b, s:b, s:s}",
 	    "worker_id", w->id,
 	    "worker_name", w->name,
 	    "status", w->status,
@@ -107,7 +107,10 @@ dash_json_worker(const struct dash_worker *w)
 	    "lease",
 	    "done", (json_int_t)w->lease_done,
 	    "size", (json_int_t)w->lease_size,
-	    "progress", num(progress));
+	    "progress", num(progress),
+	    "quarantined", w->quarantined,
+	    "revoked", w->revoked,
+	    "denied_reason", w->deny_reason);
 }
 
 json_t *

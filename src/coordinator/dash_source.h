@@ -14,8 +14,9 @@
 #include <jansson.h>
 
 #include "coordinator/money.h"
+#include "rpc/worker.h"
 
-#define DASH_ID_MAX		64
+#define DASH_ID_MAX		WORKER_ID_MAX	/* rpc/worker.h */
 #define DASH_NAME_MAX		128
 #define DASH_URL_MAX		256
 #define DASH_REASON_MAX		32
@@ -67,6 +68,8 @@ struct dash_worker {
 	char		job_id[DASH_ID_MAX];	/* current lease's job; "" none */
 	uint64_t	lease_done;		/* nonces hashed of the lease */
 	uint64_t	lease_size;		/* nonces in the lease; 0 none */
+	int		quarantined, revoked;
+	char		deny_reason[DASH_NAME_MAX];	/* why; "" when allowed */
 };
 
 struct dash_point {
@@ -74,7 +77,13 @@ struct dash_point {
 	double		hashrate;		/* H/s */
 };
 
-enum dash_cmd { DASH_CMD_PAUSE, DASH_CMD_RESUME, DASH_CMD_KICK };
+/* Operator commands: pause/resume/kick a worker; release lifts a
+ * quarantine; revoke/unrevoke put a certificate name on the deny list or
+ * take it off (both survive restarts: they are ledger rows). */
+enum dash_cmd {
+	DASH_CMD_PAUSE, DASH_CMD_RESUME, DASH_CMD_KICK, DASH_CMD_RELEASE,
+	DASH_CMD_REVOKE, DASH_CMD_UNREVOKE
+};
 
 struct dash_source {
 	void	*ctx;	/* handed back as the first argument of each */

@@ -34,11 +34,9 @@ struct dashsrc {
 	struct ledger_reader *reader;
 	struct dash_money *money;	/* its own connections */
 
-	pthread_mutex_t hist_lock;	/* guards series[] and paused[] */
+	pthread_mutex_t hist_lock;	/* guards series[] */
 	struct series *series;
 	size_t nseries;
-	char (*paused)[DASH_ID_MAX];
-	size_t npaused;
 };
 
 /* Bounded copy that truncates silently: display strings only. */
@@ -50,42 +48,6 @@ copy(char *dst, size_t len, const char *src)
 	for (; src != NULL && i + 1 < len && src[i] != '\0'; i++)
 		dst[i] = src[i];
 	dst[i] = '\0';
-}
-
-static int
-is_paused(struct dashsrc *d, const char *id)
-{
-	int p = 0;
-
-	pthread_mutex_lock(&d->hist_lock);
-	for (size_t i = 0; i < d->npaused && !p; i++)
-		p = strcmp(d->paused[i], id) == 0;
-	pthread_mutex_unlock(&d->hist_lock);
-	return p;
-}
-
-void
-dashsrc_set_paused(struct dashsrc *d, const char *worker_id, int paused)
-{
-	pthread_mutex_lock(&d->hist_lock);
-	for (size_t i = 0; i < d->npaused; i++) {
-		if (strcmp(d->paused[i], worker_id) == 0) {
-			if (!paused)
-				memcpy(d->paused[i], d->paused[--d->npaused],
-				    DASH_ID_MAX);
-			pthread_mutex_unlock(&d->hist_lock);
-			return;
-		}
-	}
-	if (paused) {
-		char (*n)[DASH_ID_MAX] = realloc(d->paused,
-		    (d->npaused + 1) * sizeof(*n));
-		if (n != NULL) {
-			d->paused = n;
-			copy(d->paused[d->npaused++], DASH_ID_MAX, worker_id);
-		}
-	}
-	pthread_mutex_unlock(&d->hist_lock);
 }
 
 static int
@@ -142,8 +104,13 @@ worker_fill(struct dashsrc *d, const struct registry_worker *rw,
 	memset(out, 0, sizeof(*out));
 	copy(out->id, sizeof(out->id), rw->id);
 	copy(out->name, sizeof(out->name), rw->name);
-	copy(out->status, sizeof(out->status), !rw->online ? "offline" :
-	    is_paused(d, rw->id) ? "paused" : "online");
+	copy(out->status, sizeof(out->status),
+	    rw->denied == REGISTRY_QUARANTINED ? "quarantined" :
+	    rw->denied == REGISTRY_REVOKED ? "revoked" : !rw->online ? "offline" :
+	    rw->paused ? "paused" : "online");
+	out->quarantined = rw->denied == REGISTRY_QUARANTINED;
+	out->revoked = rw->denied == REGISTRY_REVOKED;
+	copy(out->deny_reason, sizeof(out->deny_reason), rw->deny_reason);
 	out->hashrate = rw->hashrate;
 	out->shares_valid = rw->shares_valid;
 	out->shares_invalid = rw->shares_invalid;
@@ -485,32 +452,57 @@ src_payouts(void *ctx, int64_t block_id, int *err)
 	return res;
 }
 
+/* Revocations and quarantine lifts are ledger rows (they survive a
+ * restart, and coopmine-cli writes the same rows). */
+static int
+access_change(struct dashsrc *d, const char *id, enum registry_deny state,
+    const char *reason)
+{
+	int64_t now = clock_wall_ms();
+	int rc;
+
+	if ((rc = registry_set_access(d->p.reg, id, state, reason, now)) != 0)
+		return rc;
+	ledger_worker_access(d->p.ledger, id, state == REGISTRY_REVOKED ?
+	    LEDGER_ACCESS_REVOKE : state == REGISTRY_QUARANTINED ?
+	    LEDGER_ACCESS_QUARANTINE : LEDGER_ACCESS_ALLOW, reason, now);
+	return 0;
+}
+
 static int
 src_command(void *ctx, const char *id, enum dash_cmd cmd)
 {
 	struct dashsrc *d = ctx;
 	struct registry_worker rw;
-	int paused;
+	int known = registry_get(d->p.reg, id, &rw) == 0;
 
-	if (registry_get(d->p.reg, id, &rw) != 0)
-		return -ENOENT;
-	paused = is_paused(d, id);
 	switch (cmd) {
 	case DASH_CMD_PAUSE:
-		if (paused)
-			return -EALREADY;
-		dashsrc_set_paused(d, id, 1);
-		return registry_set_command(d->p.reg, id, REGISTRY_CMD_PAUSE);
+		return registry_pause(d->p.reg, id, 1);
 	case DASH_CMD_RESUME:
-		if (!paused)
-			return -EALREADY;
-		dashsrc_set_paused(d, id, 0);
-		return registry_set_command(d->p.reg, id, REGISTRY_CMD_RESUME);
+		return registry_pause(d->p.reg, id, 0);
 	case DASH_CMD_KICK:
-		if (!rw.online)
+		if (known && rw.online)
+			log_info("dashboard: kicking worker %s (told to shut down)",
+			    id);
+		return registry_kick(d->p.reg, id);
+	case DASH_CMD_RELEASE:
+		if (!known)
+			return -ENOENT;
+		if (rw.denied != REGISTRY_QUARANTINED)
 			return -EALREADY;
-		log_info("dashboard: kicking worker %s (told to shut down)", id);
-		return registry_set_command(d->p.reg, id, REGISTRY_CMD_SHUTDOWN);
+		return access_change(d, id, REGISTRY_ALLOWED,
+		    "quarantine lifted from the dashboard");
+	case DASH_CMD_REVOKE:
+		if (known && rw.denied == REGISTRY_REVOKED)
+			return -EALREADY;
+		return access_change(d, id, REGISTRY_REVOKED,
+		    "revoked from the dashboard");
+	case DASH_CMD_UNREVOKE:
+		if (!known || rw.denied != REGISTRY_REVOKED)
+			return known ? -EALREADY : -ENOENT;
+		return access_change(d, id, REGISTRY_ALLOWED,
+		    "revocation lifted from the dashboard");
 	}
 	return -EINVAL;
 }
@@ -553,7 +545,6 @@ dashsrc_free(struct dashsrc *d)
 	ledger_reader_close(d->reader);
 	dash_money_free(d->money);
 	free(d->series);
-	free(d->paused);
 	pthread_mutex_destroy(&d->reader_lock);
 	pthread_mutex_destroy(&d->hist_lock);
 	free(d);

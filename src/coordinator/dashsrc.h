@@ -33,8 +33,6 @@ void dashsrc_free(struct dashsrc *d);
 const struct dash_source *dashsrc_source(struct dashsrc *d);
 /* Records one point of hashrate history (every 5 s from the tick). */
 void dashsrc_sample(struct dashsrc *d, int64_t now_ms);
-/* A worker paused or resumed by the job manager or an operator. */
-void dashsrc_set_paused(struct dashsrc *d, const char *worker_id, int paused);
 /* One share row as /api/shares and the live feed show it. */
 json_t *dashsrc_share_json(const char *worker_id, const char *job_id,
     enum ledger_reason reason, uint64_t difficulty, int is_block, int64_t at);

@@ -419,6 +419,12 @@ api_command(struct req *r, const char *id, const char *verb)
 		cmd = DASH_CMD_RESUME;
 	else if (strcmp(verb, "kick") == 0)
 		cmd = DASH_CMD_KICK;
+	else if (strcmp(verb, "release") == 0)
+		cmd = DASH_CMD_RELEASE;
+	else if (strcmp(verb, "revoke") == 0)
+		cmd = DASH_CMD_REVOKE;
+	else if (strcmp(verb, "unrevoke") == 0)
+		cmd = DASH_CMD_UNREVOKE;
 	else
 		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint");
 	if (!may_change(r, verb, id, &ret))
@@ -426,6 +432,8 @@ api_command(struct req *r, const char *id, const char *verb)
 	rc = r->h->src->command(r->h->src->ctx, id, cmd);
 	if (rc == -ENOENT)
 		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such worker");
+	if (rc == -EINVAL)
+		return reply_error(r, MHD_HTTP_BAD_REQUEST, "not a valid worker id");
 	if (rc == -EALREADY)
 		return reply_error(r, MHD_HTTP_CONFLICT,
 		    "the worker is already in that state");

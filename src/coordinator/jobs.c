@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,6 @@
 #include "common/log.h"
 #include "common/target.h"
 #include "coordinator/jobs.h"
-#include "worker/client.h"
 
 #define NONCESET_EMPTY 0
 #define NONCESET_GONE UINT64_MAX
@@ -43,8 +43,11 @@ struct wstate {
 	double hashrate;
 	struct vardiff vd;
 	uint64_t lease_id, lease_job, lease_start, lease_end, hashes_done;
-	int pending_cmd;
 	int guessed;		/* difficulty from a guess, not a report */
+	int64_t lease_at;	/* when its last lease was issued */
+	/* what its credited shares prove: difficulty since first_credit */
+	uint64_t credited;
+	int64_t first_credit_ms;
 };
 
 struct jobs {
@@ -61,6 +64,17 @@ struct jobs {
 	unsigned nsources;		/* sources that ever sent a job */
 	int64_t down_since[JOBS_SOURCES_MAX];	/* 0: that source is fine */
 	int paused;
+	struct ledger_work_cursor *cursors;	/* work leased before a restart */
+	size_t ncursors;
+	struct known_diff *known;		/* difficulties before a restart */
+	size_t nknown;
+};
+
+/* A worker's difficulty when the last run stopped: its vardiff starts
+ * there instead of at a guess from its claimed threads. */
+struct known_diff {
+	char id[LEASE_OWNER_MAX];
+	uint64_t diff;
 };
 
 static int
@@ -156,6 +170,8 @@ jobs_free(struct jobs *j)
 		job_free(j->ring[i]);
 	free(j->ring);
 	free(j->workers);
+	free(j->cursors);
+	free(j->known);
 	pthread_mutex_destroy(&j->jobs_lock);
 	free(j);
 }
@@ -172,6 +188,115 @@ jobs_set_next_ids(struct jobs *j, uint64_t next_job_seq, uint64_t next_lease_id)
 	if (next_lease_id > j->next_lease)
 		j->next_lease = next_lease_id;
 	pthread_mutex_unlock(&j->jobs_lock);
+}
+
+int
+jobs_restore_cursors(struct jobs *j, const struct ledger_work_cursor *c,
+    size_t n)
+{
+	struct ledger_work_cursor *copy = NULL;
+
+	if (n > JOBS_CURSORS_MAX) {	/* the newest are last */
+		c += n - JOBS_CURSORS_MAX;
+		n = JOBS_CURSORS_MAX;
+	}
+	if (n > 0 && (copy = malloc(n * sizeof(*copy))) == NULL)
+		return -1;
+	if (n > 0)
+		memcpy(copy, c, n * sizeof(*copy));
+	pthread_mutex_lock(&j->jobs_lock);
+	free(j->cursors);
+	j->cursors = copy;
+	j->ncursors = n;
+	pthread_mutex_unlock(&j->jobs_lock);
+	return 0;
+}
+
+int
+jobs_restore_difficulty(struct jobs *j, const char *worker_id, uint64_t diff)
+{
+	struct known_diff *n;
+
+	if (diff == 0 || strlen(worker_id) >= LEASE_OWNER_MAX)
+		return -1;
+	pthread_mutex_lock(&j->jobs_lock);
+	if ((n = realloc(j->known, (j->nknown + 1) * sizeof(*n))) == NULL) {
+		pthread_mutex_unlock(&j->jobs_lock);
+		return -1;
+	}
+	j->known = n;
+	snprintf(n[j->nknown].id, sizeof(n[j->nknown].id), "%s", worker_id);
+	n[j->nknown++].diff = diff;
+	pthread_mutex_unlock(&j->jobs_lock);
+	return 0;
+}
+
+/* The difficulty a worker had before the restart (0: none), used once.
+ * Locked. */
+static uint64_t
+known_take(struct jobs *j, const char *id)
+{
+	for (size_t i = 0; i < j->nknown; i++) {
+		if (strcmp(j->known[i].id, id) == 0) {
+			uint64_t d = j->known[i].diff;
+			j->known[i] = j->known[--j->nknown];
+			return d;
+		}
+	}
+	return 0;
+}
+
+/* Where a new job's nonce space starts: after every lease a run before
+ * the restart gave out on the same work.  Locked. */
+static uint64_t
+cursor_of(struct jobs *j, const struct job_template *t, uint64_t start)
+{
+	for (size_t i = 0; i < j->ncursors; i++) {
+		const struct ledger_work_cursor *c = &j->cursors[i];
+		if (c->blob_len == t->blob_len && c->seed_len == t->seed_len &&
+		    memcmp(c->blob, t->blob, t->blob_len) == 0 &&
+		    memcmp(c->seed, t->seed, t->seed_len) == 0)
+			return c->next_nonce > start ? c->next_nonce : start;
+	}
+	return start;
+}
+
+/* A job leaves the ring: remember how far its work was leased, in case
+ * the upstream sends the same work again.  Locked. */
+static void
+cursor_keep(struct jobs *j, const struct job *jb)
+{
+	uint64_t next = lease_space_end(jb->space) -
+	    lease_space_remaining(jb->space);
+	struct ledger_work_cursor *c = NULL, *n;
+
+	for (size_t i = 0; i < j->ncursors && c == NULL; i++)
+		if (j->cursors[i].blob_len == jb->tpl.blob_len &&
+		    j->cursors[i].seed_len == jb->tpl.seed_len &&
+		    memcmp(j->cursors[i].blob, jb->tpl.blob, jb->tpl.blob_len) == 0 &&
+		    memcmp(j->cursors[i].seed, jb->tpl.seed, jb->tpl.seed_len) == 0)
+			c = &j->cursors[i];
+	if (c == NULL && j->ncursors == JOBS_CURSORS_MAX) {
+		/* Bounded: pools resend recent work (after a reconnect), not
+		 * work thousands of jobs old. */
+		memmove(j->cursors, j->cursors + 1,
+		    (j->ncursors - 1) * sizeof(*j->cursors));
+		j->ncursors--;
+	}
+	if (c == NULL) {
+		if ((n = realloc(j->cursors, (j->ncursors + 1) * sizeof(*n))) ==
+		    NULL)
+			return;		/* the audit would show a reissue */
+		j->cursors = n;
+		c = &j->cursors[j->ncursors++];
+		memset(c, 0, sizeof(*c));
+		memcpy(c->blob, jb->tpl.blob, jb->tpl.blob_len);
+		c->blob_len = jb->tpl.blob_len;
+		memcpy(c->seed, jb->tpl.seed, jb->tpl.seed_len);
+		c->seed_len = jb->tpl.seed_len;
+	}
+	if (next > c->next_nonce)
+		c->next_nonce = next;
 }
 
 /* The newest job of an upstream source: the one its workers mine. */
@@ -270,10 +395,16 @@ issue_work(struct jobs *j, struct wstate *w, int64_t now_ms, struct work *out)
 	    j->cfg.lease_max);
 	for (unsigned src = 0; src < j->nsources && jb == NULL; src++) {
 		struct job *c = current_of(j, src);
+		uint64_t take = want, cap;
 		if (c == NULL || c->stale)
 			continue;
 		any = 1;
-		if (lease_take(c->space, j->next_lease, w->id, want, j->cfg.lease_min,
+		/* No one lease takes more than a bounded part of what is left,
+		 * whatever the worker claims: the others still get work. */
+		cap = lease_space_remaining(c->space) / JOBS_LEASE_FRACTION;
+		if (take > cap)
+			take = cap;
+		if (lease_take(c->space, j->next_lease, w->id, take, j->cfg.lease_min,
 		    difficulty_to_target(w->vd.diff), now_ms, &l) == 0)
 			jb = c;
 	}
@@ -288,6 +419,7 @@ issue_work(struct jobs *j, struct wstate *w, int64_t now_ms, struct work *out)
 	}
 	j->next_lease++;
 	j->leases_issued++;
+	w->lease_at = now_ms;
 	w->lease_id = l.id;
 	w->lease_job = jb->seq;
 	w->lease_start = l.start;
@@ -345,10 +477,10 @@ resume_all(struct jobs *j, unsigned source)
 		j->nsources = source + 1;
 	if (!j->paused)
 		return;
-	for (size_t i = 0; i < j->nworkers; i++)
-		j->workers[i].pending_cmd = CLIENT_CMD_RESUME;
 	log_info("jobs: upstream work is back: workers resume");
 	j->paused = 0;
+	if (j->ev.paused != NULL)
+		j->ev.paused(j->arg, 0);
 }
 
 /* Leases of the job the workers leave are done (released, not reissued). */
@@ -448,6 +580,13 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 		start = (uint64_t)t->reserved_byte << 24;
 		end = start + ((uint64_t)1 << 24);
 	}
+	pthread_mutex_lock(&j->jobs_lock);
+	if ((start = cursor_of(j, t, start)) > end)
+		start = end;	/* all of it was leased before: a new session */
+	pthread_mutex_unlock(&j->jobs_lock);
+	if (start > (t->reserved_byte >= 0 ? (uint64_t)t->reserved_byte << 24 : 0))
+		log_info("jobs: upstream job %s is work leased before: its nonces "
+		    "continue at %" PRIu64, t->upstream_id, start);
 	if ((jb->space = lease_space_new(start, end)) == NULL) {
 		free(jb);
 		return 0;
@@ -469,6 +608,7 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 	release_current(j, prev, now_ms);
 	if (j->njobs == j->cfg.keep_jobs) {
 		j->pruned_max = j->ring[0]->seq;
+		cursor_keep(j, j->ring[0]);
 		job_free(j->ring[0]);
 		memmove(j->ring, j->ring + 1, (j->njobs - 1) * sizeof(*j->ring));
 		j->njobs--;
@@ -510,15 +650,53 @@ jobs_upstream_down(struct jobs *j, unsigned source, int64_t now_ms)
 	pthread_mutex_unlock(&j->jobs_lock);
 }
 
+/*
+ * What a reported hashrate may size: finite and positive, at most
+ * JOBS_HASHRATE_MAX, and once the worker's credited shares have had
+ * JOBS_PROOF_MS to prove a rate, at most JOBS_PROOF_FACTOR times that rate
+ * (shares are random: the factor leaves room for bad luck).  0: ignore it.
+ */
+static double
+credible(const struct wstate *w, double reported, int64_t now_ms)
+{
+	double proven;
+
+	if (!isfinite(reported) || !(reported > 0))
+		return 0;
+	if (reported > JOBS_HASHRATE_MAX)
+		reported = JOBS_HASHRATE_MAX;
+	if (w->first_credit_ms == 0 || now_ms - w->first_credit_ms < JOBS_PROOF_MS)
+		return reported;
+	proven = (double)w->credited * 1000.0 /
+	    (double)(now_ms - w->first_credit_ms);
+	if (reported > proven * JOBS_PROOF_FACTOR) {
+		log_debug("jobs: worker %s reports %.1f H/s, its shares prove "
+		    "%.1f: sized as %.1f", w->id, reported, proven,
+		    proven * JOBS_PROOF_FACTOR);
+		reported = proven * JOBS_PROOF_FACTOR;
+	}
+	return reported;
+}
+
 int
 jobs_worker_join(struct jobs *j, const char *worker_id, double hashrate,
     int64_t now_ms, struct work *out)
 {
 	struct wstate *w;
+	struct job *live;
+	const struct lease *l;
 	int rc;
 
 	pthread_mutex_lock(&j->jobs_lock);
-	if ((w = worker_find(j, worker_id)) == NULL) {
+	if ((w = worker_find(j, worker_id)) != NULL &&
+	    (live = lease_current(j, w)) != NULL &&
+	    (l = lease_get(live->space, w->lease_id)) != NULL && !l->released) {
+		/* Registering again does not buy a new lease: the live one. */
+		work_fill(live, l, out, now_ms);
+		pthread_mutex_unlock(&j->jobs_lock);
+		return 0;
+	}
+	if (w == NULL) {
 		if (j->nworkers == j->capworkers) {
 			size_t cap = j->capworkers ? j->capworkers * 2 : 16;
 			struct wstate *nw = realloc(j->workers, cap * sizeof(*nw));
@@ -533,13 +711,14 @@ jobs_worker_join(struct jobs *j, const char *worker_id, double hashrate,
 		memset(w, 0, sizeof(*w));
 		snprintf(w->id, sizeof(w->id), "%s", worker_id);
 	}
-	w->hashrate = hashrate;
+	w->hashrate = credible(w, hashrate, now_ms);
 	w->guessed = 1;
 	{
 		struct vardiff_config vc = effective_vardiff(j, w);
-		vardiff_init(&w->vd, &vc, vardiff_initial(&vc, hashrate), now_ms);
+		uint64_t known = known_take(j, worker_id);
+		vardiff_init(&w->vd, &vc, known ? known :
+		    vardiff_initial(&vc, w->hashrate), now_ms);
 	}
-	w->pending_cmd = j->paused ? CLIENT_CMD_PAUSE : CLIENT_CMD_NONE;
 	rc = issue_work(j, w, now_ms, out);
 	pthread_mutex_unlock(&j->jobs_lock);
 	return rc;
@@ -553,11 +732,11 @@ jobs_worker_stream(struct jobs *j, const char *worker_id, int open,
 
 	pthread_mutex_lock(&j->jobs_lock);
 	if ((w = worker_find(j, worker_id)) != NULL) {
-		int was = w->streaming;
 		w->streaming = open;
-		/* A stream that opens gets work at once: the lease it was given
-		 * at Register if that is still on the current job. */
-		if (open && !was && resend_work(j, w, now_ms) != 0)
+		/* A stream that opens (also one replacing an older stream of
+		 * the worker) gets work at once: the lease it holds if that is
+		 * still on the current job. */
+		if (open && resend_work(j, w, now_ms) != 0)
 			issue_work(j, w, now_ms, NULL);
 	}
 	pthread_mutex_unlock(&j->jobs_lock);
@@ -604,16 +783,18 @@ retarget_from_report(struct jobs *j, struct wstate *w, int64_t now_ms)
 	return !j->paused && issue_work(j, w, now_ms, NULL) == 0;
 }
 
-int
+void
 jobs_worker_heartbeat(struct jobs *j, const char *worker_id, double hashrate,
     uint64_t lease_id, uint64_t hashes_done, int want_lease, int64_t now_ms)
 {
 	struct wstate *w;
-	int cmd = CLIENT_CMD_NONE;
 
 	pthread_mutex_lock(&j->jobs_lock);
 	if ((w = worker_find(j, worker_id)) != NULL) {
 		struct job *jb = lease_current(j, w);
+		int may_renew = now_ms - w->lease_at >= JOBS_RENEW_MIN_MS ||
+		    now_ms < w->lease_at;
+		hashrate = credible(w, hashrate, now_ms);
 		if (hashrate > 0)
 			w->hashrate = hashrate;
 		if (hashrate > 0 && w->guessed && retarget_from_report(j, w, now_ms))
@@ -623,33 +804,17 @@ jobs_worker_heartbeat(struct jobs *j, const char *worker_id, double hashrate,
 			double left;
 			w->hashes_done = hashes_done < size ? hashes_done : size;
 			left = (double)(size - w->hashes_done);
-			/* Renew ahead so the worker never runs dry. */
-			if (jb != NULL && !j->paused &&
+			/* Renew ahead so the worker never runs dry; a worker
+			 * asking again and again gets one lease per
+			 * JOBS_RENEW_MIN_MS at most. */
+			if (jb != NULL && !j->paused && may_renew &&
 			    (want_lease || left < w->hashrate * j->cfg.renew_seconds))
 				issue_work(j, w, now_ms, NULL);
-		} else if (want_lease && jb == NULL && !j->paused) {
+		} else if (want_lease && jb == NULL && !j->paused && may_renew) {
 			issue_work(j, w, now_ms, NULL);	/* it has nothing current */
 		}
-		cmd = w->pending_cmd;
-		w->pending_cmd = CLIENT_CMD_NONE;
 	}
 	pthread_mutex_unlock(&j->jobs_lock);
-	return cmd;
-}
-
-int
-jobs_worker_command(struct jobs *j, const char *worker_id, int command)
-{
-	struct wstate *w;
-	int rc = -1;
-
-	pthread_mutex_lock(&j->jobs_lock);
-	if ((w = worker_find(j, worker_id)) != NULL) {
-		w->pending_cmd = command;
-		rc = 0;
-	}
-	pthread_mutex_unlock(&j->jobs_lock);
-	return rc;
 }
 
 static int
@@ -724,12 +889,17 @@ jobs_unreserve(struct jobs *j, uint64_t job_seq, uint32_t nonce)
 }
 
 void
-jobs_share_credited(struct jobs *j, const char *worker_id, int64_t now_ms)
+jobs_share_credited(struct jobs *j, const char *worker_id, uint64_t difficulty,
+    int64_t now_ms)
 {
 	struct wstate *w;
 
 	pthread_mutex_lock(&j->jobs_lock);
 	if ((w = worker_find(j, worker_id)) != NULL) {
+		if (w->first_credit_ms == 0)
+			w->first_credit_ms = now_ms;
+		else if (w->credited < UINT64_MAX - difficulty)
+			w->credited += difficulty;	/* the first opens the clock */
 		struct vardiff_config vc = effective_vardiff(j, w);
 		uint64_t before = w->vd.diff;
 		if (vardiff_on_share(&w->vd, &vc, now_ms)) {
@@ -770,8 +940,8 @@ jobs_tick(struct jobs *j, int64_t now_ms)
 	    j->cfg.job_timeout_ms) {
 		/* Shares of a job no pool can take are worth nothing: stop. */
 		j->paused = 1;
-		for (size_t i = 0; i < j->nworkers; i++)
-			j->workers[i].pending_cmd = CLIENT_CMD_PAUSE;
+		if (j->ev.paused != NULL)
+			j->ev.paused(j->arg, 1);
 		log_warnx("jobs: no upstream for %" PRId64 " ms: pausing %zu workers "
 		    "until a pool sends work", all_down_for(j, now_ms), j->nworkers);
 	}

@@ -3,7 +3,8 @@
  * same blob, seed and height, a nonce lease of its own and a share target
  * from its vardiff.  It also runs the first checks on every share (known
  * job, not stale, nonce inside the sender's lease, not a duplicate) and
- * keeps the per-worker mining state (leases, vardiff, pending commands).
+ * keeps the per-worker mining state: leases and vardiff (everything else
+ * about a worker is the registry's).
  *
  * Callers: the upstream callbacks (new jobs), the RPC hooks (join, leave,
  * heartbeat, shares) and the coordinator's tick.  Thread-safe: one lock,
@@ -24,6 +25,12 @@
 #define JOBS_SEED_MAX 60
 #define JOBS_ID_MAX 128
 #define JOBS_SOURCES_MAX 8	/* upstream sessions feeding one cluster */
+#define JOBS_CURSORS_MAX 4096	/* work remembered after its job is gone */
+#define JOBS_LEASE_FRACTION 4	/* a lease takes at most 1/4 of what is left */
+#define JOBS_HASHRATE_MAX 1e7	/* H/s: no claim sizes more than this */
+#define JOBS_PROOF_MS 600000	/* credited shares prove a rate after this */
+#define JOBS_PROOF_FACTOR 4.0	/* a claim may exceed the proven rate by this */
+#define JOBS_RENEW_MIN_MS 2000	/* at most one heartbeat-driven lease per */
 
 /* A job as the upstream handed it over. */
 struct job_template {
@@ -100,6 +107,9 @@ struct jobs_events {
 	 * work: another upstream session (sources sessions are open now)
 	 * would bring a job with a space of its own. */
 	void (*space_exhausted)(void *arg, unsigned sources);
+	/* Every upstream has been gone for job_timeout (1): the workers
+	 * must pause; work is back (0). */
+	void (*paused)(void *arg, int paused);
 };
 
 struct jobs_config {
@@ -120,6 +130,17 @@ void jobs_free(struct jobs *j);
 void jobs_set_next_ids(struct jobs *j, uint64_t next_job_seq,
     uint64_t next_lease_id);
 
+/* Work leased before a restart (from ledger_recover): a job with the same
+ * blob and seed starts its nonce space where those leases ended, so no
+ * range is leased twice.  Copied.  0 or -1 (out of memory). */
+int jobs_restore_cursors(struct jobs *j, const struct ledger_work_cursor *c,
+    size_t n);
+
+/* A worker's share difficulty when the last run stopped (from the
+ * ledger): its first join starts vardiff there.  0 or -1. */
+int jobs_restore_difficulty(struct jobs *j, const char *worker_id,
+    uint64_t diff);
+
 /* A new upstream job (from upstream connection t->source): workers with an
  * open stream whose work it replaces get work at once.  Each source has its
  * current job; workers are given leases on source 0's first and on the next
@@ -131,7 +152,9 @@ uint64_t jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms);
 void jobs_upstream_down(struct jobs *j, unsigned source, int64_t now_ms);
 
 /* A worker registered (or re-registered).  Fills *out with its work when a
- * job exists (0), else -1. */
+ * job exists (0), else -1.  A worker that still holds a live lease gets
+ * that lease again, not a new one.  hashrate is a claim: bounded before it
+ * sizes anything. */
 int jobs_worker_join(struct jobs *j, const char *worker_id, double hashrate,
     int64_t now_ms, struct work *out);
 /* Its job stream opened (work is sent to it from now on) or closed. */
@@ -140,13 +163,10 @@ void jobs_worker_stream(struct jobs *j, const char *worker_id, int open,
 /* It left: its leases are released, never reissued to anyone else. */
 void jobs_worker_leave(struct jobs *j, const char *worker_id, int64_t now_ms);
 /* A heartbeat: new hashrate and lease progress; a new lease is sent when
- * the current one is nearly done or want_lease is set.  Returns the command
- * for the HeartbeatResponse (enum client_command values). */
-int jobs_worker_heartbeat(struct jobs *j, const char *worker_id,
+ * the current one is nearly done or want_lease is set. */
+void jobs_worker_heartbeat(struct jobs *j, const char *worker_id,
     double hashrate, uint64_t lease_id, uint64_t hashes_done, int want_lease,
     int64_t now_ms);
-/* Queue a command (pause, resume, shutdown) for a worker's next heartbeat. */
-int jobs_worker_command(struct jobs *j, const char *worker_id, int command);
 
 /* First checks of a share; on LEDGER_REASON_OK the (job, nonce) is reserved as
  * taken and *ctx is filled.  Reasons are the ledger's (stored as such).  nonce_bytes/nonce_len as in the ShareRequest. */
@@ -156,9 +176,11 @@ enum ledger_reason jobs_check_share(struct jobs *j, const char *worker_id,
 /* The share could not be taken after all (verification queue full, ledger
  * down): free the reservation so the worker's retry is not a duplicate. */
 void jobs_unreserve(struct jobs *j, uint64_t job_seq, uint32_t nonce);
-/* A credited share: feeds the worker's vardiff; a new difficulty is sent
- * with a fresh lease. */
-void jobs_share_credited(struct jobs *j, const char *worker_id, int64_t now_ms);
+/* A credited share of this difficulty: feeds the worker's vardiff (a new
+ * difficulty is sent with a fresh lease) and the rate its shares prove,
+ * which bounds what its reported hashrate may size. */
+void jobs_share_credited(struct jobs *j, const char *worker_id,
+    uint64_t difficulty, int64_t now_ms);
 /* Periodic: vardiff for quiet workers, upstream timeout. */
 void jobs_tick(struct jobs *j, int64_t now_ms);
 /* Lowest difficulty the verifier can sustain for the cluster (0: none). */

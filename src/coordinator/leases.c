@@ -23,7 +23,7 @@ lease_space_new(uint64_t start, uint64_t end)
 {
 	struct lease_space *sp;
 
-	if (end <= start || end > ((uint64_t)1 << 32))
+	if (end < start || end > ((uint64_t)1 << 32))
 		return NULL;
 	if ((sp = calloc(1, sizeof(*sp))) == NULL)
 		return NULL;
@@ -134,6 +134,12 @@ const struct lease *
 lease_get(const struct lease_space *sp, uint64_t id)
 {
 	return lease_by_id(sp, id);
+}
+
+uint64_t
+lease_space_end(const struct lease_space *sp)
+{
+	return sp->end;
 }
 
 uint64_t

@@ -12,7 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LEASE_OWNER_MAX 64
+#include "rpc/worker.h"
+
+#define LEASE_OWNER_MAX WORKER_ID_MAX	/* a worker id with its NUL */
 
 struct lease {
 	uint64_t id;
@@ -25,7 +27,8 @@ struct lease {
 
 struct lease_space;
 
-/* A space for the nonces [start, end) of one job (end <= 2^32). */
+/* A space for the nonces [start, end) of one job (end <= 2^32; an empty
+ * space, start == end, is work already used up). */
 struct lease_space *lease_space_new(uint64_t start, uint64_t end);
 void lease_space_free(struct lease_space *sp);
 
@@ -43,6 +46,7 @@ size_t lease_release_owner(struct lease_space *sp, const char *owner);
 const struct lease *lease_find(const struct lease_space *sp, uint64_t nonce);
 const struct lease *lease_get(const struct lease_space *sp, uint64_t id);
 uint64_t lease_space_remaining(const struct lease_space *sp);
+uint64_t lease_space_end(const struct lease_space *sp);
 size_t lease_space_count(const struct lease_space *sp);
 const struct lease *lease_space_at(const struct lease_space *sp, size_t i);
 

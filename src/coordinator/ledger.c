@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/mpscq.h"
+#include "common/target.h"
 #include "coordinator/ledger_int.h"
 #include "coordinator/ledger_steps.h"
 
@@ -35,7 +36,8 @@ enum msg_type {
 	M_SETTING,
 	M_INCOME,
 	M_FLUSH,
-	M_MAX_PAGES
+	M_MAX_PAGES,
+	M_ACCESS
 };
 
 struct flush {
@@ -79,6 +81,10 @@ struct msg {
 			uint8_t result[32];
 			ledger_share_cb *cb;
 			void *arg;
+			int has_block;	/* its block row, same transaction */
+			struct ledger_block b;
+			uint8_t hash[32];
+			int64_t block_id;
 		} share;
 		struct {
 			enum ledger_fate fate;
@@ -106,6 +112,11 @@ struct msg {
 		} income;
 		struct flush *flush;
 		uint64_t max_pages;
+		struct {
+			char worker_id[LEDGER_ID_MAX];
+			enum ledger_access a;
+			char reason[LEDGER_TEXT_MAX];
+		} access;
 	} u;
 };
 
@@ -115,7 +126,7 @@ enum stmt {
 	S_HEARTBEAT, S_SESSION_BEGIN, S_SESSION_END, S_JOB, S_JOB_SUPERSEDE,
 	S_LEASE, S_LEASE_RELEASE, S_SHARE, S_SHARE_FATE, S_BLOCK,
 	S_BLOCK_UPDATE, S_BLOCK_GET, S_PAYOUT_COUNT, S_PAYOUT, S_SETTING,
-	S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
+	S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO, S_ACCESS,
 	S_COUNT
 };
 
@@ -181,6 +192,8 @@ static const char *stmt_sql[S_COUNT] = {
 	[S_SAVEPOINT] = "SAVEPOINT ledger_msg",
 	[S_RELEASE] = "RELEASE ledger_msg",
 	[S_ROLLBACK_TO] = "ROLLBACK TO ledger_msg",
+	[S_ACCESS] = "INSERT INTO worker_access (worker_id, action, reason, at, "
+	    "source) VALUES (?1, ?2, ?3, ?4, 'coordinator')",
 };
 
 enum idkind { ID_SESSION, ID_JOB, ID_LEASE, ID_SHARE, ID_BLOCK, ID_COUNT };
@@ -214,6 +227,9 @@ const double ledger_latency_bounds[LEDGER_LATENCY_BUCKETS] = {
 	1e300	/* +Inf */
 };
 
+static const char *access_names[LEDGER_ACCESS_COUNT] = {
+	"allow", "quarantine", "revoke"
+};
 static const char *reason_names[LEDGER_REASON_COUNT] = {
 	"ok", "unknown_job", "stale", "outside_lease", "duplicate", "bad_hash",
 	"low_difficulty", "unauthorized", "malformed"
@@ -270,6 +286,18 @@ name_parse(const char *s, const char **names, int n)
 		if (strcmp(s, names[i]) == 0)
 			return i;
 	return -1;
+}
+
+const char *
+ledger_access_name(enum ledger_access a)
+{
+	return (unsigned)a < LEDGER_ACCESS_COUNT ? access_names[a] : "?";
+}
+
+int
+ledger_access_parse(const char *s)
+{
+	return name_parse(s, access_names, LEDGER_ACCESS_COUNT);
 }
 
 int
@@ -423,7 +451,91 @@ load_ids(struct ledger *l, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A block-candidate share without its block row: this coordinator writes
+ * both in one transaction, but an older one (or a hand-edited ledger) may
+ * have left one.  The row is rebuilt from the share and its job (hash from
+ * the header, difficulty from the block target, N = the network
+ * difficulty, reward unknown), so the block is never lost.
+ */
+static int
+repair_candidates(sqlite3 *db, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	int64_t now = clock_wall_ms(), next;
+	int rc, n = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT s.id, s.nonce, s.result, s.created_at, "
+	    "j.blob, j.height, j.block_target, (SELECT coalesce(max(id), 0) + 1 "
+	    "FROM blocks) FROM shares s JOIN jobs j ON j.id = s.job_id "
+	    "WHERE s.block_candidate = 1 AND NOT EXISTS (SELECT 1 FROM blocks b "
+	    "WHERE b.share_id = s.id) ORDER BY s.id", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO blocks (id, share_id, height, "
+	    "hash, network_difficulty, window_n, fee_bps, status, reward, "
+	    "found_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, "
+	    "'candidate', NULL, ?6, ?7)", -1, &ins, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "ledger: looking for lost blocks: %s",
+		    sqlite3_errmsg(db));
+		goto fail;
+	}
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail_db;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint8_t header[256], pow[32] = { 0 }, hash[32];
+		int blen = sqlite3_column_bytes(st, 4);
+		double netdiff = 1;
+
+		if (blen <= 0 || blen > (int)sizeof(header))
+			continue;
+		memcpy(header, sqlite3_column_blob(st, 4), (size_t)blen);
+		if (blen == 80)
+			le32_write(header + 76,
+			    (uint32_t)sqlite3_column_int64(st, 1));
+		if (sqlite3_column_bytes(st, 2) == 32)
+			memcpy(pow, sqlite3_column_blob(st, 2), 32);
+		block_id_hash(header, (size_t)blen, pow, hash);
+		if (sqlite3_column_bytes(st, 6) == 32)
+			netdiff = target256_difficulty(sqlite3_column_blob(st, 6));
+		if (!(netdiff >= 1))
+			netdiff = 1;
+		next = sqlite3_column_int64(st, 7) + n;
+		sqlite3_bind_int64(ins, 1, next);
+		sqlite3_bind_int64(ins, 2, sqlite3_column_int64(st, 0));
+		sqlite3_bind_int64(ins, 3, sqlite3_column_int64(st, 5));
+		sqlite3_bind_blob(ins, 4, hash, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(ins, 5, netdiff >= 9.2e18 ? INT64_MAX :
+		    (int64_t)netdiff);
+		sqlite3_bind_int64(ins, 6, sqlite3_column_int64(st, 3));
+		sqlite3_bind_int64(ins, 7, now);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			goto fail_db;
+		}
+		sqlite3_reset(ins);
+		log_warnx("ledger: block candidate share %" PRId64 " had no block "
+		    "row: block %" PRId64 " restored (status candidate, reward "
+		    "unknown)", (int64_t)sqlite3_column_int64(st, 0), next);
+		n++;
+	}
+	if (rc != SQLITE_DONE ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail_db;
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	return 0;
+fail_db:
+	snprintf(err, errlen, "ledger: restoring lost blocks: %s",
+	    sqlite3_errmsg(db));
+fail:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	return -1;
+}
+
 static void *writer_main(void *arg);
+static void drop_heartbeat(struct ledger *l, struct msg *m);
 
 struct ledger *
 ledger_open(const struct ledger_opts *o, char *err, size_t errlen)
@@ -466,6 +578,7 @@ ledger_open(const struct ledger_opts *o, char *err, size_t errlen)
 	if (exec_fmt(l->db, err, errlen, l->path, sql) != 0 ||
 	    migrate(l->db, l->path, version, err, errlen) != 0 ||
 	    close_stale(l->db, err, errlen) != 0 ||
+	    repair_candidates(l->db, err, errlen) != 0 ||
 	    load_ids(l, err, errlen) != 0)
 		goto fail;
 	for (i = 0; i < S_COUNT; i++) {
@@ -565,10 +678,29 @@ msg_fail(struct ledger *l, struct msg *m, int status)
 	msg_free(m);
 }
 
+/*
+ * Never blocks the caller: callers hold locks (the job manager's) or run
+ * on gRPC threads, and a stalled disk must not freeze them.  A share that
+ * finds the queue full fails at once (the worker is told to retry), a
+ * heartbeat is dropped (counted); the small, rare rows (jobs, leases,
+ * sessions, blocks) go in over the bound.
+ */
 static void
 push(struct ledger *l, struct msg *m)
 {
-	if (mpscq_push(&l->q, &m->node) != 0) {
+	int rc;
+
+	if (m->node.type == M_SHARE || m->node.type == M_HEARTBEAT)
+		rc = mpscq_try_push(&l->q, &m->node);
+	else
+		rc = mpscq_push_over(&l->q, &m->node);
+	if (rc == -2 && m->node.type == M_HEARTBEAT) {
+		drop_heartbeat(l, m);
+	} else if (rc == -2) {
+		log_warnx("ledger: queue full (%zu messages): share %" PRId64
+		    " refused for now", l->o.queue_bound, m->id);
+		msg_fail(l, m, LEDGER_ERR_UNWRITABLE);
+	} else if (rc != 0) {
 		log_warnx("ledger: message %d after close, dropped", m->node.type);
 		msg_fail(l, m, LEDGER_ERR_CLOSED);
 	}
@@ -698,12 +830,25 @@ ledger_lease_release(struct ledger *l, int64_t lease_id, int64_t at)
 	push_end(l, M_LEASE_RELEASE, lease_id, at);
 }
 
-int64_t
-ledger_append_share(struct ledger *l, const struct ledger_share *s,
-    ledger_share_cb *cb, void *arg)
+/* A block into a message: the hash (at most 32 bytes) into hash, which
+ * the copy's hash pointer does not keep. */
+static void
+block_copy(struct ledger_block *dst, uint8_t hash[32],
+    const struct ledger_block *b)
+{
+	*dst = *b;
+	dst->hash_len = b->hash == NULL ? 0 : b->hash_len < 32 ? b->hash_len : 32;
+	if (b->hash != NULL)
+		memcpy(hash, b->hash, dst->hash_len);
+	dst->hash = NULL;
+}
+
+/* A share message, its id assigned (not queued yet). */
+static struct msg *
+share_msg(struct ledger *l, const struct ledger_share *s, ledger_share_cb *cb,
+    void *arg)
 {
 	struct msg *m = msg_new(M_SHARE);
-	int64_t id;
 
 	m->u.share.s = *s;
 	copy_str(m->u.share.worker_id, sizeof(m->u.share.worker_id),
@@ -713,9 +858,49 @@ ledger_append_share(struct ledger *l, const struct ledger_share *s,
 	m->u.share.cb = cb;
 	m->u.share.arg = arg;
 	m->at = s->created_at;
-	m->id = id = next_id(l, ID_SHARE);
+	m->id = next_id(l, ID_SHARE);
+	return m;
+}
+
+int64_t
+ledger_append_share(struct ledger *l, const struct ledger_share *s,
+    ledger_share_cb *cb, void *arg)
+{
+	struct msg *m = share_msg(l, s, cb, arg);
+	int64_t id = m->id;
+
 	push(l, m);
 	return id;
+}
+
+int64_t
+ledger_append_block_share(struct ledger *l, const struct ledger_share *s,
+    const struct ledger_block *b, ledger_share_cb *cb, void *arg,
+    int64_t *block_id)
+{
+	struct msg *m = share_msg(l, s, cb, arg);
+	int64_t id = m->id;
+
+	m->u.share.has_block = 1;
+	block_copy(&m->u.share.b, m->u.share.hash, b);
+	m->u.share.block_id = *block_id = next_id(l, ID_BLOCK);
+	m->u.share.b.share_id = id;
+	push(l, m);
+	return id;
+}
+
+void
+ledger_worker_access(struct ledger *l, const char *worker_id,
+    enum ledger_access a, const char *reason, int64_t at)
+{
+	struct msg *m = msg_new(M_ACCESS);
+
+	copy_str(m->u.access.worker_id, sizeof(m->u.access.worker_id),
+	    worker_id);
+	m->u.access.a = a;
+	copy_str(m->u.access.reason, sizeof(m->u.access.reason), reason);
+	m->at = at;
+	push(l, m);
 }
 
 void
@@ -738,11 +923,7 @@ ledger_block_add(struct ledger *l, const struct ledger_block *b)
 	struct msg *m = msg_new(M_BLOCK);
 	int64_t id;
 
-	m->u.block.b = *b;
-	if (b->hash != NULL)
-		memcpy(m->u.block.hash, b->hash, b->hash_len < 32 ? b->hash_len : 32);
-	m->u.block.b.hash_len = b->hash == NULL ? 0 :
-	    b->hash_len < 32 ? b->hash_len : 32;
+	block_copy(&m->u.block.b, m->u.block.hash, b);
 	m->at = b->found_at;
 	m->id = id = next_id(l, ID_BLOCK);
 	push(l, m);
@@ -1038,9 +1219,9 @@ write_payouts(struct ledger *l, struct msg *m, int64_t block_id)
 }
 
 static int
-apply_block(struct ledger *l, struct msg *m)
+apply_block(struct ledger *l, struct msg *m, const struct ledger_block *b,
+    const uint8_t *hash, int64_t block_id)
 {
-	const struct ledger_block *b = &m->u.block.b;
 	sqlite3_stmt *st = l->st[S_BLOCK];
 
 	if ((unsigned)b->status >= LEDGER_BLOCK_COUNT ||
@@ -1048,11 +1229,10 @@ apply_block(struct ledger *l, struct msg *m)
 		m->refused = 1;
 		return 1;
 	}
-	sqlite3_bind_int64(st, 1, m->id);
+	sqlite3_bind_int64(st, 1, block_id);
 	sqlite3_bind_int64(st, 2, b->share_id);
 	ledger_bind_u64(st, 3, b->height);
-	sqlite3_bind_blob(st, 4, m->u.block.hash, (int)b->hash_len,
-	    SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, hash, (int)b->hash_len, SQLITE_STATIC);
 	ledger_bind_u64(st, 5, b->network_difficulty);
 	ledger_bind_u64(st, 6, b->window_n);
 	sqlite3_bind_int(st, 7, (int)b->fee_bps);
@@ -1081,7 +1261,8 @@ apply_block_update(struct ledger *l, struct msg *m)
 	return verdict(l, m, run(l, S_BLOCK_UPDATE));
 }
 
-/* Block messages write several rows: all of them or none (savepoint). */
+/* Block messages (and a block share with its block) write several rows:
+ * all of them or none (savepoint). */
 static int
 apply_savepointed(struct ledger *l, struct msg *m)
 {
@@ -1089,10 +1270,19 @@ apply_savepointed(struct ledger *l, struct msg *m)
 
 	if ((rc = verdict(l, m, run(l, S_SAVEPOINT))) != 0)
 		return rc;
-	rc = m->node.type == M_BLOCK ? apply_block(l, m) :
-	    apply_block_update(l, m);
-	if (rc == 0)
-		rc = write_payouts(l, m, m->id);
+	if (m->node.type == M_SHARE) {
+		rc = apply_share(l, m);
+		if (rc == 0)
+			rc = apply_block(l, m, &m->u.share.b, m->u.share.hash,
+			    m->u.share.block_id);
+		if (rc == 0)
+			rc = write_payouts(l, m, m->u.share.block_id);
+	} else {
+		rc = m->node.type == M_BLOCK ? apply_block(l, m, &m->u.block.b,
+		    m->u.block.hash, m->id) : apply_block_update(l, m);
+		if (rc == 0)
+			rc = write_payouts(l, m, m->id);
+	}
 	if (rc == 1 && run(l, S_ROLLBACK_TO) != SQLITE_DONE)
 		return -1;
 	if (run(l, S_RELEASE) != SQLITE_DONE)
@@ -1230,7 +1420,19 @@ apply(struct ledger *l, struct msg *m)
 		sqlite3_bind_int64(st, 6, m->at);
 		return verdict(l, m, run(l, S_LEASE));
 	case M_SHARE:
-		return apply_share(l, m);
+		return m->u.share.has_block ? apply_savepointed(l, m) :
+		    apply_share(l, m);
+	case M_ACCESS:
+		if ((unsigned)m->u.access.a >= LEDGER_ACCESS_COUNT) {
+			m->refused = 1;
+			return 1;
+		}
+		st = l->st[S_ACCESS];
+		bind_text(st, 1, m->u.access.worker_id);
+		bind_text(st, 2, access_names[m->u.access.a]);
+		bind_text(st, 3, m->u.access.reason);
+		sqlite3_bind_int64(st, 4, m->at);
+		return verdict(l, m, run(l, S_ACCESS));
 	case M_SHARE_FATE:
 		if ((unsigned)m->u.fate.fate >= LEDGER_FATE_COUNT) {
 			m->refused = 1;
@@ -1598,4 +1800,46 @@ ledger_close(struct ledger *l)
 	log_info("ledger %s: closed", l->path);
 	free(l->path);
 	free(l);
+}
+
+/* --- writes from outside the coordinator (coopmine-cli) --- */
+
+int
+ledger_access_record(const char *db_path, const char *worker_id,
+    enum ledger_access a, const char *reason, int64_t at, char *err,
+    size_t errlen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if ((unsigned)a >= LEDGER_ACCESS_COUNT || worker_id == NULL ||
+	    *worker_id == '\0' || strlen(worker_id) > 64) {
+		snprintf(err, errlen, "worker id must be 1 to 64 bytes");
+		return -1;
+	}
+	/* The coordinator may be writing: wait for it, durably. */
+	if ((db = ledger_db_open_current(db_path, 0, 10000, err, errlen)) == NULL)
+		goto out;
+	if (sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) !=
+	    SQLITE_OK || sqlite3_prepare_v2(db, "INSERT INTO worker_access "
+	    "(worker_id, action, reason, at, source) VALUES (?1, ?2, ?3, ?4, "
+	    "'cli')", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "ledger %s: %s", db_path, sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, worker_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, access_names[a], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, reason != NULL ? reason : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, at);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		snprintf(err, errlen, "ledger %s: %s", db_path, sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
 }

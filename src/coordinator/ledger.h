@@ -7,8 +7,10 @@
  *
  * Threads.  ledger_open() starts one writer thread that owns the write
  * connection.  Every ledger_* write call below is safe from any thread: it
- * copies its arguments into a message, queues it and returns at once (it
- * blocks only while the queue is full: back-pressure).  Rows are written in
+ * copies its arguments into a message, queues it and returns at once; it
+ * never blocks.  While the queue is full (queue_bound: a stalled disk), a
+ * share append completes at once with LEDGER_ERR_UNWRITABLE (the worker
+ * retries) and a heartbeat is dropped; other rows are kept.  Rows are written in
  * queue order, in group-committed transactions (batch_rows or batch_ms,
  * whichever first).  Ids are assigned at the call (from the ledger's
  * counters, restored at open), so a share can name the job and lease it
@@ -195,6 +197,8 @@ struct ledger_share {
 	int64_t created_at;
 };
 
+struct ledger_block;
+
 /* status: LEDGER_COMMITTED or LEDGER_ERR_*.  Runs on the writer thread. */
 typedef void ledger_share_cb(void *arg, int64_t share_id, int status);
 
@@ -208,6 +212,15 @@ typedef void ledger_share_cb(void *arg, int64_t share_id, int status);
  */
 int64_t ledger_append_share(struct ledger *l, const struct ledger_share *s,
     ledger_share_cb *cb, void *arg);
+/*
+ * The same for a block-candidate share: its block row (b; b->share_id is
+ * ignored) is written in the same transaction, so the worker can be told
+ * "block" only when both are durable and a crash can never keep one
+ * without the other.  *block_id receives the block's id.
+ */
+int64_t ledger_append_block_share(struct ledger *l,
+    const struct ledger_share *s, const struct ledger_block *b,
+    ledger_share_cb *cb, void *arg, int64_t *block_id);
 /* The upstream fate of a committed share (reason: the pool's, or NULL). */
 void ledger_share_fate(struct ledger *l, int64_t share_id,
     enum ledger_fate fate, const char *reason, int64_t at);
@@ -245,6 +258,20 @@ struct money_rules;
  */
 void ledger_income_add(struct ledger *l, const struct money_income *in,
     const struct money_rules *rules);
+
+/* Who may mine (sql/0003_integrity.sql): the newest row of an identity
+ * is its state; ALLOW lifts a quarantine or a revocation. */
+enum ledger_access {
+	LEDGER_ACCESS_ALLOW = 0,
+	LEDGER_ACCESS_QUARANTINE,
+	LEDGER_ACCESS_REVOKE,
+	LEDGER_ACCESS_COUNT
+};
+const char *ledger_access_name(enum ledger_access a);
+int ledger_access_parse(const char *s);
+/* The coordinator's own access rows (quarantines, dashboard commands). */
+void ledger_worker_access(struct ledger *l, const char *worker_id,
+    enum ledger_access a, const char *reason, int64_t at);
 
 /* settings table (e.g. "pplns_window_n" for the pplns_current view). */
 void ledger_setting_put(struct ledger *l, const char *key, const char *value);
@@ -291,6 +318,7 @@ struct ledger_worker_state {
 	int threads;
 	int64_t first_seen, last_seen;
 	uint64_t shares_valid, shares_invalid, difficulty_valid;
+	uint64_t last_difficulty;	/* of its newest credited share; 0 none */
 };
 
 /* A valid share whose upstream fate is still open (pending or submitted). */
@@ -328,6 +356,29 @@ struct ledger_totals {
 	int64_t last_block_at;		/* 0: none */
 };
 
+/* An identity's access, as its newest worker_access row says. */
+struct ledger_access_row {
+	int64_t id;
+	char worker_id[LEDGER_ID_MAX];
+	enum ledger_access state;
+	char reason[LEDGER_TEXT_MAX];
+	int64_t at;
+};
+
+/* Work (what is hashed: blob and seed) leased before, and the first nonce
+ * no lease of it has reached: a job the pool sends again after a restart
+ * continues from there, so no range is ever leased twice. */
+#define LEDGER_BLOB_MAX 256
+#define LEDGER_SEED_MAX 60
+struct ledger_work_cursor {
+	uint8_t blob[LEDGER_BLOB_MAX];
+	size_t blob_len;
+	uint8_t seed[LEDGER_SEED_MAX];
+	size_t seed_len;
+	uint64_t next_nonce;		/* max(nonce_end) of its leases */
+	int64_t last_leased_at;
+};
+
 struct ledger_recovery {
 	/* the next id each call will return */
 	int64_t next_session_id, next_job_id, next_lease_id, next_share_id,
@@ -338,6 +389,11 @@ struct ledger_recovery {
 	size_t noutbox;
 	struct ledger_block_state *blocks;	/* oldest first */
 	size_t nblocks;
+	struct ledger_access_row *access;	/* denied identities now */
+	size_t naccess;
+	int64_t access_seen;			/* newest worker_access id */
+	struct ledger_work_cursor *cursors;	/* work leased recently */
+	size_t ncursors;
 	struct ledger_totals totals;
 	/* the PPLNS window ending at the latest valid share, with the
 	 * window_n given (0: not read); window.reward = 0, the parts carry
@@ -346,9 +402,12 @@ struct ledger_recovery {
 };
 
 /* Reads the state the core rebuilds from (through its own read
- * connection; call after ledger_open, before recording anything). */
+ * connection; call after ledger_open, before recording anything).
+ * Work cursors cover the jobs received within cursor_horizon_ms before
+ * the newest one (0: all). */
 int ledger_recover(struct ledger *l, uint64_t window_n,
-    struct ledger_recovery *out, char *err, size_t errlen);
+    int64_t cursor_horizon_ms, struct ledger_recovery *out, char *err,
+    size_t errlen);
 void ledger_recovery_free(struct ledger_recovery *r);
 
 /* --- reading (dashboard, REST, coopmine-cli) --- */
@@ -442,6 +501,10 @@ int ledger_read_workers(struct ledger_reader *r,
 /* The stored payouts of a block: workers by id, then the fee row. */
 int ledger_read_payouts(struct ledger_reader *r, int64_t block_id,
     struct ledger_payout_row **out, size_t *n);
+/* worker_access rows with an id above after_id, oldest first (*out:
+ * free() it).  0 or a negative errno. */
+int ledger_read_access(struct ledger_reader *r, int64_t after_id,
+    struct ledger_access_row **out, size_t *n);
 /* Ids of the last `count` blocks, newest first; returns how many. */
 int ledger_read_last_blocks(struct ledger_reader *r, int count,
     int64_t *ids, int max);
@@ -479,6 +542,16 @@ int ledger_audit(struct ledger_reader *r,
  * filters shares.  0 or a negative errno. */
 int ledger_export_csv(struct ledger_reader *r, const char *what,
     int64_t since_ms, FILE *out);
+
+/*
+ * An operator's access row written from outside the coordinator (the
+ * CLI): its own connection, WAL, busy timeout, synchronous=FULL.  The
+ * running coordinator applies it within a second.  0, or -1 with a
+ * message in err.
+ */
+int ledger_access_record(const char *db_path, const char *worker_id,
+    enum ledger_access a, const char *reason, int64_t at, char *err,
+    size_t errlen);
 
 /* Copies the database to dest with SQLite's online backup API (safe while
  * the coordinator writes).  0, or -1 with a message in err. */

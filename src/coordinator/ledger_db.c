@@ -108,24 +108,24 @@ ledger_db_check(sqlite3 *db, const char *path, int quick, int *version,
 	return 0;
 }
 
-int
-ledger_db_open_current(const char *path, int flags, sqlite3 **out, char *err,
+sqlite3 *
+ledger_db_open_current(const char *path, int readonly, int busy_ms, char *err,
     size_t errlen)
 {
 	sqlite3 *db = NULL;
 	int version;
 
-	*out = NULL;
 	if (access(path, F_OK) != 0) {
 		snprintf(err, errlen, "no ledger at %s: %s", path, strerror(errno));
-		return -1;
+		return NULL;
 	}
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db, readonly ? SQLITE_OPEN_READONLY :
+	    SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open ledger %s: %s", path,
 		    db ? sqlite3_errmsg(db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(db, 5000);
+	sqlite3_busy_timeout(db, busy_ms);
 	if (ledger_db_check(db, path, 0, &version, err, errlen) != 0)
 		goto fail;
 	if (version < ledger_nsteps) {
@@ -134,11 +134,10 @@ ledger_db_open_current(const char *path, int flags, sqlite3 **out, char *err,
 		    "it", path, version, ledger_nsteps);
 		goto fail;
 	}
-	*out = db;
-	return 0;
+	return db;
 fail:
 	sqlite3_close(db);
-	return -1;
+	return NULL;
 }
 
 /* The distinct worker ids of a window: shares point into it by index. */

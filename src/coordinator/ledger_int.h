@@ -32,14 +32,6 @@ int ledger_db_check(sqlite3 *db, const char *path, int quick,
     int *version, char *err, size_t errlen);
 
 /*
- * Opens path with flags (SQLITE_OPEN_READONLY or _READWRITE) as a ledger
- * at this binary's schema version (readers and money.h's writer; older
- * files: "start the coordinator once").  0, or -1 with a message in err.
- */
-int ledger_db_open_current(const char *path, int flags, sqlite3 **db,
-    char *err, size_t errlen);
-
-/*
  * Reads the PPLNS window ending at share last_share_id (0: the latest
  * valid share) and splits reward over it (pplns_split).  0 or -errno.
  */
@@ -86,6 +78,15 @@ struct ledger_check {
 /* Runs the checks, report() once per violation: their number or -EIO. */
 int ledger_db_checks(sqlite3 *db, const struct ledger_check *c, size_t n,
     void (*report)(void *arg, const char *violation), void *arg);
+
+/*
+ * Opens an existing ledger at the schema this binary writes (readonly, or
+ * read-write for coopmine-cli's own rows), with a busy timeout.  NULL with
+ * a message for the user in err (not a ledger, corrupt, older: start the
+ * coordinator once to migrate it, newer).
+ */
+sqlite3 *ledger_db_open_current(const char *path, int readonly, int busy_ms,
+    char *err, size_t errlen);
 
 /* Binds a uint64 as SQLite's int64, saturating at INT64_MAX. */
 int ledger_bind_u64(sqlite3_stmt *st, int i, uint64_t v);

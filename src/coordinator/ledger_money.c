@@ -209,13 +209,12 @@ money_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (ledger_db_open_current(path, SQLITE_OPEN_READWRITE, &m->db, err,
-	    errlen) != 0) {
+	/* beside the coordinator's writer: wait for it, same durability */
+	if ((m->db = ledger_db_open_current(path, 0, 10000, err, errlen)) ==
+	    NULL) {
 		free(m);
 		return NULL;
 	}
-	/* beside the coordinator's writer: wait for it, same durability */
-	sqlite3_busy_timeout(m->db, 10000);
 	if (sqlite3_exec(m->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous "
 	    "= FULL; PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "ledger %s: %s", path,

@@ -34,8 +34,7 @@ ledger_reader_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (ledger_db_open_current(path, SQLITE_OPEN_READONLY, &r->db, err,
-	    errlen) != 0) {
+	if ((r->db = ledger_db_open_current(path, 1, 5000, err, errlen)) == NULL) {
 		free(r->path);
 		free(r);
 		return NULL;
@@ -358,7 +357,9 @@ recover_workers(sqlite3 *db, struct ledger_recovery *out)
 
 	if (sqlite3_prepare_v2(db, "SELECT id, name, version, threads, "
 	    "first_seen, last_seen, shares_valid, shares_invalid, "
-	    "difficulty_valid FROM workers ORDER BY id", -1, &st, NULL) !=
+	    "difficulty_valid, (SELECT s.difficulty FROM shares s WHERE "
+	    "s.worker_id = workers.id AND s.verdict = 'accepted' ORDER BY s.id "
+	    "DESC LIMIT 1) FROM workers ORDER BY id", -1, &st, NULL) !=
 	    SQLITE_OK)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -377,6 +378,7 @@ recover_workers(sqlite3 *db, struct ledger_recovery *out)
 		w->shares_valid = (uint64_t)sqlite3_column_int64(st, 6);
 		w->shares_invalid = (uint64_t)sqlite3_column_int64(st, 7);
 		w->difficulty_valid = (uint64_t)sqlite3_column_int64(st, 8);
+		w->last_difficulty = (uint64_t)sqlite3_column_int64(st, 9);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -466,6 +468,105 @@ recover_blocks(sqlite3 *db, struct ledger_recovery *out)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* One worker_access row (id, worker_id, action, reason, at) into a. */
+static void
+access_row(sqlite3_stmt *st, struct ledger_access_row *a)
+{
+	int state;
+
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(st, 0);
+	col_str(st, 1, a->worker_id, sizeof(a->worker_id));
+	state = ledger_access_parse((const char *)sqlite3_column_text(st, 2));
+	a->state = state < 0 ? LEDGER_ACCESS_ALLOW : (enum ledger_access)state;
+	col_str(st, 3, a->reason, sizeof(a->reason));
+	a->at = sqlite3_column_int64(st, 4);
+}
+
+static int
+read_access(sqlite3 *db, const char *sql, int64_t arg,
+    struct ledger_access_row **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, arg);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = grow(*out, &cap, *n, sizeof(**out));
+		access_row(st, &(*out)[(*n)++]);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -EIO;
+	}
+	return 0;
+}
+
+int
+ledger_read_access(struct ledger_reader *r, int64_t after_id,
+    struct ledger_access_row **out, size_t *n)
+{
+	return read_access(r->db, "SELECT id, worker_id, action, reason, at "
+	    "FROM worker_access WHERE id > ?1 ORDER BY id", after_id, out, n);
+}
+
+/* Identities denied now, and the newest row id. */
+static int
+recover_access(sqlite3 *db, struct ledger_recovery *out)
+{
+	if (read_access(db, "SELECT id, worker_id, state, reason, at FROM "
+	    "worker_access_now WHERE state <> 'allow' AND ?1 = ?1 ORDER BY id",
+	    0, &out->access, &out->naccess) != 0)
+		return -1;
+	return ledger_db_int(db, "SELECT coalesce(max(id), 0) FROM worker_access",
+	    &out->access_seen) == SQLITE_OK ? 0 : -1;
+}
+
+/* Each work (blob, seed) leased within the horizon, and how far its
+ * leases reached. */
+static int
+recover_cursors(sqlite3 *db, int64_t horizon_ms, struct ledger_recovery *out)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT j.blob, j.seed, max(le.nonce_end), "
+	    "max(le.issued_at) FROM leases le JOIN jobs j ON j.id = le.job_id "
+	    "WHERE ?1 = 0 OR j.received_at >= (SELECT max(received_at) FROM jobs) "
+	    "- ?1 GROUP BY j.blob, j.seed", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, horizon_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_work_cursor *c;
+		int nb = sqlite3_column_bytes(st, 0), ns = sqlite3_column_bytes(st, 1);
+
+		if (nb <= 0 || nb > LEDGER_BLOB_MAX || ns <= 0 ||
+		    ns > LEDGER_SEED_MAX)
+			continue;	/* not work this coordinator could have made */
+		out->cursors = grow(out->cursors, &cap, out->ncursors,
+		    sizeof(*c));
+		c = &out->cursors[out->ncursors++];
+		memset(c, 0, sizeof(*c));
+		memcpy(c->blob, sqlite3_column_blob(st, 0), (size_t)nb);
+		c->blob_len = (size_t)nb;
+		memcpy(c->seed, sqlite3_column_blob(st, 1), (size_t)ns);
+		c->seed_len = (size_t)ns;
+		c->next_nonce = (uint64_t)sqlite3_column_int64(st, 2);
+		c->last_leased_at = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int
 recover_totals(sqlite3 *db, struct ledger_totals *t)
 {
@@ -499,7 +600,7 @@ recover_totals(sqlite3 *db, struct ledger_totals *t)
 }
 
 int
-ledger_recover(struct ledger *l, uint64_t window_n,
+ledger_recover(struct ledger *l, uint64_t window_n, int64_t cursor_horizon_ms,
     struct ledger_recovery *out, char *err, size_t errlen)
 {
 	struct ledger_reader *r;
@@ -528,7 +629,9 @@ ledger_recover(struct ledger *l, uint64_t window_n,
 			goto fail;
 	}
 	if (recover_workers(db, out) != 0 || recover_outbox(db, out) != 0 ||
-	    recover_blocks(db, out) != 0 || recover_totals(db, &out->totals) != 0)
+	    recover_blocks(db, out) != 0 || recover_totals(db, &out->totals) != 0 ||
+	    recover_access(db, out) != 0 ||
+	    recover_cursors(db, cursor_horizon_ms, out) != 0)
 		goto fail;
 	if (window_n > 0 && (rc = ledger_db_window_split(db, 0, window_n, 0, 0,
 	    &out->window)) != 0) {
@@ -558,6 +661,8 @@ ledger_recovery_free(struct ledger_recovery *r)
 	free(r->workers);
 	free(r->outbox);
 	free(r->blocks);
+	free(r->access);
+	free(r->cursors);
 	pplns_result_free(&r->window);
 	memset(r, 0, sizeof(*r));
 }
@@ -573,17 +678,28 @@ static const struct ledger_check checks[] = {
 	  "'accepted' AND (le.id IS NULL OR le.worker_id <> s.worker_id OR "
 	  "le.job_id <> s.job_id OR s.nonce < le.nonce_start OR "
 	  "s.nonce >= le.nonce_end)" },
-	{ "duplicate (job, nonce) credited",
-	  "SELECT 'job ' || job_id || ' nonce ' || nonce || ': ' || count(*) || "
-	  "' accepted shares' FROM shares WHERE verdict = 'accepted' "
-	  "GROUP BY job_id, nonce HAVING count(*) > 1" },
-	{ "overlapping leases of a job",
+	/* The same work is the same blob and seed, whatever job id a pool
+	 * or a restart gave it. */
+	{ "duplicate (blob, seed, nonce) credited",
+	  "SELECT 'nonce ' || s.nonce || ' of the work of job ' || "
+	  "min(s.job_id) || ': ' || count(*) || ' accepted shares (' || "
+	  "group_concat('share ' || s.id || ' job ' || s.job_id, ', ') || ')' "
+	  "FROM shares s JOIN jobs j ON j.id = s.job_id "
+	  "WHERE s.verdict = 'accepted' GROUP BY j.blob, j.seed, s.nonce "
+	  "HAVING count(*) > 1" },
+	{ "overlapping leases of the same work",
 	  "SELECT 'lease ' || id || ' of job ' || job_id || ' starts at ' || "
-	  "nonce_start || ' before an earlier lease ends (' || prev_end || ')' "
-	  "FROM (SELECT id, job_id, nonce_start, max(nonce_end) OVER "
-	  "(PARTITION BY job_id ORDER BY nonce_start, id ROWS BETWEEN UNBOUNDED "
-	  "PRECEDING AND 1 PRECEDING) AS prev_end FROM leases) AS x "
+	  "nonce_start || ' before an earlier lease of the same blob and seed "
+	  "ends (' || prev_end || ')' "
+	  "FROM (SELECT le.id, le.job_id, le.nonce_start, max(le.nonce_end) "
+	  "OVER (PARTITION BY j.blob, j.seed ORDER BY le.nonce_start, le.id "
+	  "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end "
+	  "FROM leases le JOIN jobs j ON j.id = le.job_id) AS x "
 	  "WHERE nonce_start < prev_end" },
+	{ "block candidate without its block row",
+	  "SELECT 'share ' || s.id || ' (worker ' || s.worker_id || ', job ' || "
+	  "s.job_id || ')' FROM shares s WHERE s.block_candidate = 1 AND NOT "
+	  "EXISTS (SELECT 1 FROM blocks b WHERE b.share_id = s.id)" },
 	{ "payouts do not sum to the reward",
 	  "SELECT 'block ' || b.id || ': reward ' || coalesce(b.reward, 'NULL') "
 	  "|| ', payouts ' || coalesce((SELECT sum(amount) FROM payouts p WHERE "

@@ -33,6 +33,8 @@ static double window_factor;
 static int64_t window_abs, fee_bps, block_reward;
 static int64_t share_interval, retarget, min_diff, max_diff;
 static int64_t lease_secs, renew_secs, lease_min, hashrate_guess, outbox_max;
+static int64_t max_invalid, invalid_window;
+static double share_rate, share_burst;
 static int64_t sessions_max;
 static char *dash_listen, *dash_ws_listen, *dash_static, *dash_token;
 static int64_t dash_ws_max;
@@ -124,6 +126,19 @@ static const struct conf_opt opts[] = {
 	{ "leases", "hashrate_guess", "hashrate-guess", NULL, CONF_INT,
 	  &hashrate_guess, "200", 1, 1000000, 0,
 	  "H/s per thread assumed for a new worker until it reports" },
+	{ "workers", "max_invalid", "max-invalid", "COOPMINE_MAX_INVALID",
+	  CONF_INT, &max_invalid, "20", 0, 1000000, 0, "invalid shares (bad "
+	  "hash, low difficulty) within invalid_window that quarantine a worker "
+	  "(0: never)" },
+	{ "workers", "invalid_window", "invalid-window", NULL, CONF_DURATION,
+	  &invalid_window, "10m", 1000, 86400000, 0,
+	  "the window max_invalid counts in" },
+	{ "workers", "share_rate", "worker-share-rate", NULL, CONF_DOUBLE,
+	  &share_rate, "20", 0.01, 1000000, 0, "shares per second one worker may "
+	  "send to verification (more are told to retry)" },
+	{ "workers", "share_burst", "worker-share-burst", NULL, CONF_DOUBLE,
+	  &share_burst, "40", 1, 1000000, 0,
+	  "shares one worker may send at once above its rate" },
 	{ "coordinator", "outbox_max", "outbox-max", NULL, CONF_INT, &outbox_max,
 	  "100000", 1, 100000000, 0, "shares kept for a pool that is away" },
 	{ "dashboard", "listen", "dashboard-listen", "COOPMINE_DASHBOARD_LISTEN",
@@ -246,6 +261,11 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 	cc->money.fee_bps = cc->shares.fee_bps;
 	cc->money.fee_owner = pplns_fee_owner;
 	cc->shares.outbox_max = (size_t)outbox_max;
+	cc->limits.max_invalid = (unsigned)max_invalid;
+	cc->limits.window_ms = invalid_window;
+	cc->limits.rate = share_rate;
+	cc->limits.burst = share_burst;
+	cc->limits.inflight_max = (unsigned)verify_queue;
 	cc->hashrate_per_thread = (double)hashrate_guess;
 	cc->max_sessions = (unsigned)sessions_max;
 

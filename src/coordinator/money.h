@@ -1,5 +1,5 @@
 /*
- * money.h: money in the ledger (sql/0003_money.sql, docs/ledger.md):
+ * money.h: money in the ledger (sql/0004_money.sql, docs/ledger.md):
  * income events and their PPLNS/PROP splits, owners and the worker ->
  * owner mapping, payments, balances and the explanation of every split.
  * The write half is a connection of its own (coopmine-cli, POST

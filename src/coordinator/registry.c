@@ -1,12 +1,17 @@
 /*
- * registry.c: the worker table behind Register/Heartbeat/stats (see
- * registry.h).  Rows live in an array that only grows (a worker that leaves
- * keeps its row and counters); an open-addressing hash of the ids finds
- * them, since every job sent and every heartbeat looks a worker up.
+ * registry.c: the one table of workers (see registry.h): identity, online
+ * state, the live job stream, operator pause, quarantine and revocation,
+ * the command a worker is to hear, counters, and the admission of its
+ * shares to verification.  Rows live in an array that only grows (a
+ * worker that leaves keeps its row and counters); an open-addressing hash
+ * of the ids finds them, since every job sent and every call looks a
+ * worker up.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +20,18 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "coordinator/registry.h"
+#include "coordinator/rpc_server.h"
 
 struct worker {
 	struct registry_worker w;
 	int unregistered;
-	enum registry_command pending;
+	int kick;			/* SHUTDOWN on the next heartbeat */
+	int told_paused;		/* what it was last told */
+	struct rpc_stream *stream;	/* its one live job stream (a ref) */
+	double tokens;			/* verification admission bucket */
+	int64_t tokens_at;
+	unsigned inflight;		/* shares waiting for a hash */
+	int64_t invalid_since;		/* start of the invalid-share window */
 };
 
 struct registry {
@@ -27,6 +39,9 @@ struct registry {
 	size_t max_workers;
 	registry_status_fn status_cb;
 	void *status_arg;
+	registry_access_fn access_cb;
+	void *access_arg;
+	struct registry_limits lim;
 
 	pthread_mutex_t workers_lock;	/* guards everything below */
 	struct worker *workers;
@@ -35,19 +50,41 @@ struct registry {
 	size_t nindex;			/* a power of two >= 2 * cap */
 	uint64_t shares_valid, shares_invalid, blocks_found;
 	int64_t started_at, first_block_time, last_block_time;
+	int cluster_paused;
+	unsigned online;		/* workers online now */
 };
 
-/* A status change found under the lock, reported after it is released. */
+/* What changed under the lock, acted on after it is released: a status
+ * change (callback), a stream to cancel, a quarantine to record. */
 struct change {
 	char id[REGISTRY_ID_MAX];
+	int status;			/* a status change to report */
 	int online;
 	enum registry_reason why;
+	struct rpc_stream *cancel;	/* with its reference */
+	const char *cancel_why;
+	int record;			/* an access change for the ledger */
+	enum registry_deny denied;
+	char deny_reason[REGISTRY_TEXT_MAX];
+	int64_t at;
+};
+
+static const struct registry_limits default_limits = {
+	.max_invalid = 20, .window_ms = 600000, .rate = 20, .burst = 40,
+	.inflight_max = 32,
 };
 
 static const char *
 status_name(int online)
 {
 	return online ? "online" : "offline";
+}
+
+static const char *
+deny_name(enum registry_deny d)
+{
+	return d == REGISTRY_QUARANTINED ? "quarantined" :
+	    d == REGISTRY_REVOKED ? "revoked" : "allowed";
 }
 
 struct registry *
@@ -60,6 +97,7 @@ registry_new(int64_t heartbeat_ms, size_t max_workers)
 	r->heartbeat_ms = heartbeat_ms;
 	r->max_workers = max_workers ? max_workers : 10000;
 	r->started_at = clock_wall_ms();
+	r->lim = default_limits;
 	pthread_mutex_init(&r->workers_lock, NULL);
 	return r;
 }
@@ -69,6 +107,7 @@ registry_free(struct registry *r)
 {
 	if (r == NULL)
 		return;
+	registry_streams_drop(r);
 	pthread_mutex_destroy(&r->workers_lock);
 	free(r->index);
 	free(r->workers);
@@ -80,6 +119,29 @@ registry_set_status_cb(struct registry *r, registry_status_fn fn, void *arg)
 {
 	r->status_cb = fn;
 	r->status_arg = arg;
+}
+
+void
+registry_set_access_cb(struct registry *r, registry_access_fn fn, void *arg)
+{
+	r->access_cb = fn;
+	r->access_arg = arg;
+}
+
+void
+registry_set_limits(struct registry *r, const struct registry_limits *lim)
+{
+	pthread_mutex_lock(&r->workers_lock);
+	r->lim = *lim;
+	if (!(r->lim.rate > 0) || !isfinite(r->lim.rate))
+		r->lim.rate = default_limits.rate;
+	if (!(r->lim.burst >= 1) || !isfinite(r->lim.burst))
+		r->lim.burst = r->lim.rate > 1 ? r->lim.rate : 1;
+	if (r->lim.inflight_max == 0)
+		r->lim.inflight_max = default_limits.inflight_max;
+	if (r->lim.window_ms <= 0)
+		r->lim.window_ms = default_limits.window_ms;
+	pthread_mutex_unlock(&r->workers_lock);
 }
 
 int64_t
@@ -154,33 +216,55 @@ grow(struct registry *r)
 
 /* Sets a worker's status, noting a change for the callback.  Locked. */
 static void
-set_online(struct worker *wk, int online, enum registry_reason why,
-    struct change *ch)
+set_online(struct registry *r, struct worker *wk, int online,
+    enum registry_reason why, struct change *ch)
 {
 	if (wk->w.online == online)
 		return;
 	wk->w.online = online;
+	r->online += online ? 1 : -1;
 	wk->w.status = status_name(online);
 	wk->w.reason = why;
 	if (!online)
 		wk->w.hashrate = 0;
 	if (ch != NULL) {
 		copy_text(ch->id, sizeof(ch->id), wk->w.id);
+		ch->status = 1;
 		ch->online = online;
 		ch->why = why;
 	}
 }
 
+/* Takes the worker's stream out for cancelling after the lock.  Locked. */
 static void
-report(struct registry *r, const struct change *ch)
+drop_stream(struct worker *wk, const char *why, struct change *ch)
 {
-	if (ch->id[0] == '\0')
+	if (wk->stream == NULL)
+		return;
+	ch->cancel = wk->stream;
+	ch->cancel_why = why;
+	wk->stream = NULL;
+}
+
+static void
+report(struct registry *r, struct change *ch)
+{
+	if (ch->cancel != NULL) {
+		rpc_stream_cancel(ch->cancel, ch->cancel_why);
+		rpc_stream_unref(ch->cancel);
+		ch->cancel = NULL;
+	}
+	if (ch->record && r->access_cb != NULL)
+		r->access_cb(r->access_arg, ch->id, ch->denied, ch->deny_reason,
+		    ch->at);
+	if (!ch->status)
 		return;
 	log_info("worker %s %s (%s)", ch->id, status_name(ch->online),
 	    ch->why == REGISTRY_REGISTERED ? "registered" :
 	    ch->why == REGISTRY_HEARD ? "heard from again" :
 	    ch->why == REGISTRY_UNREGISTERED ? "unregistered" :
 	    ch->why == REGISTRY_STREAM_CLOSED ? "job stream closed" :
+	    ch->why == REGISTRY_DENIED ? "access denied" :
 	    "missed heartbeats");
 	if (r->status_cb != NULL)
 		r->status_cb(r->status_arg, ch->id, ch->online, ch->why);
@@ -201,11 +285,87 @@ row(struct registry *r, const char *id, struct worker **out)
 		wk = &r->workers[r->n];
 		memset(wk, 0, sizeof(*wk));
 		copy_text(wk->w.id, sizeof(wk->w.id), id);
+		copy_text(wk->w.name, sizeof(wk->w.name), id);
 		wk->w.status = status_name(0);
+		wk->unregistered = 1;
 		*slot(r, id) = ++r->n;
 	}
 	*out = wk;
 	return 0;
+}
+
+static int
+id_ok(const char *id)
+{
+	size_t len = id != NULL ? strlen(id) : 0;
+
+	return len > 0 && len < REGISTRY_ID_MAX;
+}
+
+/* Denies or allows an identity.  Locked; the change is acted on after. */
+static void
+set_access(struct registry *r, struct worker *wk, enum registry_deny state,
+    const char *reason, int64_t now_ms, struct change *ch)
+{
+	wk->w.denied = state;
+	copy_text(wk->w.deny_reason, sizeof(wk->w.deny_reason), reason);
+	wk->w.denied_at = state != REGISTRY_ALLOWED ? now_ms : 0;
+	wk->w.invalid_recent = 0;
+	wk->invalid_since = now_ms;
+	if (state == REGISTRY_ALLOWED)
+		return;
+	drop_stream(wk, state == REGISTRY_REVOKED ? "worker revoked" :
+	    "worker quarantined", ch);
+	wk->unregistered = 1;
+	set_online(r, wk, 0, REGISTRY_DENIED, ch);
+}
+
+enum registry_deny
+registry_access(struct registry *r, const char *id, char *why, size_t len)
+{
+	struct worker *wk;
+	enum registry_deny d = REGISTRY_ALLOWED;
+
+	pthread_mutex_lock(&r->workers_lock);
+	if ((wk = find(r, id)) != NULL && wk->w.denied != REGISTRY_ALLOWED) {
+		d = wk->w.denied;
+		if (why != NULL)
+			snprintf(why, len, "worker %s: %s", deny_name(d),
+			    wk->w.deny_reason);
+	}
+	pthread_mutex_unlock(&r->workers_lock);
+	return d;
+}
+
+int
+registry_set_access(struct registry *r, const char *id,
+    enum registry_deny state, const char *reason, int64_t now_ms)
+{
+	struct change ch = { .id = "" };
+	struct worker *wk;
+	int rc;
+
+	if (!id_ok(id))
+		return -EINVAL;
+	pthread_mutex_lock(&r->workers_lock);
+	if ((rc = row(r, id, &wk)) == 0) {
+		if (wk->w.denied != state)
+			log_info("worker %s: %s (%s)", id, deny_name(state),
+			    reason != NULL && *reason != '\0' ? reason :
+			    "by the operator");
+		set_access(r, wk, state, reason, now_ms, &ch);
+	}
+	pthread_mutex_unlock(&r->workers_lock);
+	report(r, &ch);
+	return rc;
+}
+
+int
+registry_clamp_threads(int threads)
+{
+	if (threads < 1)
+		return 1;
+	return threads > REGISTRY_THREADS_MAX ? REGISTRY_THREADS_MAX : threads;
 }
 
 int
@@ -215,27 +375,29 @@ registry_register(struct registry *r, const char *id, const char *name,
 {
 	struct change ch = { .id = "" };
 	struct worker *wk;
-	size_t len = id != NULL ? strlen(id) : 0;
 	int rc;
 
-	if (len == 0 || len >= REGISTRY_ID_MAX)
+	if (!id_ok(id))
 		return -EINVAL;
 	pthread_mutex_lock(&r->workers_lock);
 	if ((rc = row(r, id, &wk)) != 0) {
 		pthread_mutex_unlock(&r->workers_lock);
 		return rc;
 	}
+	if (wk->w.denied != REGISTRY_ALLOWED) {
+		pthread_mutex_unlock(&r->workers_lock);
+		return -EACCES;
+	}
 	if (name != NULL && *name != '\0')
 		copy_text(wk->w.name, sizeof(wk->w.name), name);
-	else if (wk->w.name[0] == '\0')
-		copy_text(wk->w.name, sizeof(wk->w.name), id);
 	copy_text(wk->w.version, sizeof(wk->w.version), version);
 	copy_text(wk->w.os, sizeof(wk->w.os), os);
 	copy_text(wk->w.arch, sizeof(wk->w.arch), arch);
-	wk->w.threads = threads;
+	wk->w.threads = registry_clamp_threads(threads);
 	wk->unregistered = 0;
+	wk->told_paused = 0;	/* a worker process starts mining */
 	wk->w.registered_at = wk->w.connected_at = wk->w.last_seen = now_ms;
-	set_online(wk, 1, REGISTRY_REGISTERED, &ch);
+	set_online(r, wk, 1, REGISTRY_REGISTERED, &ch);
 	pthread_mutex_unlock(&r->workers_lock);
 	report(r, &ch);
 	return 0;
@@ -254,7 +416,7 @@ registry_unregister(struct registry *r, const char *id, int64_t now_ms)
 	}
 	wk->unregistered = 1;
 	wk->w.last_seen = now_ms;
-	set_online(wk, 0, REGISTRY_UNREGISTERED, &ch);
+	set_online(r, wk, 0, REGISTRY_UNREGISTERED, &ch);
 	pthread_mutex_unlock(&r->workers_lock);
 	report(r, &ch);
 	return 0;
@@ -264,36 +426,91 @@ registry_unregister(struct registry *r, const char *id, int64_t now_ms)
  * unregistered or lost its job stream must Register (or reopen the
  * stream) to be online again.  Locked. */
 static int
-heard(struct worker *wk, int64_t now_ms, struct change *ch)
+heard(struct registry *r, struct worker *wk, int64_t now_ms, struct change *ch)
 {
+	if (wk->w.denied != REGISTRY_ALLOWED)
+		return -EACCES;
 	if (wk->unregistered)
 		return -ESRCH;
 	wk->w.last_seen = now_ms;
 	if (!wk->w.online && wk->w.reason == REGISTRY_TIMED_OUT)
-		set_online(wk, 1, REGISTRY_HEARD, ch);
+		set_online(r, wk, 1, REGISTRY_HEARD, ch);
 	return 0;
+}
+
+/* What the worker must be told now (see registry_heartbeat).  Locked. */
+static enum worker_command
+command_for(struct registry *r, struct worker *wk)
+{
+	int want;
+
+	if (wk->kick) {
+		wk->kick = 0;
+		return WORKER_CMD_SHUTDOWN;
+	}
+	want = wk->w.paused || r->cluster_paused;
+	if (want == wk->told_paused)
+		return WORKER_CMD_NONE;
+	wk->told_paused = want;
+	return want ? WORKER_CMD_PAUSE : WORKER_CMD_RESUME;
 }
 
 int
 registry_heartbeat(struct registry *r, const char *id,
-    const struct registry_beat *beat, int64_t now_ms, enum registry_command *cmd)
+    const struct registry_beat *beat, int64_t now_ms, enum worker_command *cmd)
 {
 	struct change ch = { .id = "" };
 	struct worker *wk;
 	int rc;
 
-	*cmd = REGISTRY_CMD_NONE;
+	*cmd = WORKER_CMD_NONE;
 	pthread_mutex_lock(&r->workers_lock);
 	if ((wk = find(r, id)) == NULL) {
 		pthread_mutex_unlock(&r->workers_lock);
 		return -ENOENT;
 	}
-	if ((rc = heard(wk, now_ms, &ch)) == 0) {
+	if ((rc = heard(r, wk, now_ms, &ch)) == 0) {
 		wk->w.reported = *beat;
+		if (!isfinite(beat->hashrate) || beat->hashrate < 0)
+			wk->w.reported.hashrate = 0;
 		if (wk->w.online)
-			wk->w.hashrate = beat->hashrate;
-		*cmd = wk->pending;
-		wk->pending = REGISTRY_CMD_NONE;
+			wk->w.hashrate = wk->w.reported.hashrate;
+		*cmd = command_for(r, wk);
+	}
+	pthread_mutex_unlock(&r->workers_lock);
+	report(r, &ch);
+	return rc;
+}
+
+void
+registry_set_cluster_paused(struct registry *r, int paused)
+{
+	pthread_mutex_lock(&r->workers_lock);
+	r->cluster_paused = paused != 0;
+	pthread_mutex_unlock(&r->workers_lock);
+}
+
+int
+registry_stream_open(struct registry *r, const char *id, struct rpc_stream *s,
+    int64_t now_ms, struct rpc_stream **replaced)
+{
+	struct change ch = { .id = "" };
+	struct worker *wk;
+	int rc;
+
+	*replaced = NULL;
+	pthread_mutex_lock(&r->workers_lock);
+	if ((wk = find(r, id)) == NULL) {
+		pthread_mutex_unlock(&r->workers_lock);
+		return -ENOENT;
+	}
+	if ((rc = heard(r, wk, now_ms, &ch)) == 0) {
+		*replaced = wk->stream;
+		rpc_stream_ref(s);
+		wk->stream = s;
+		wk->w.streams = 1;
+		wk->w.connected_at = now_ms;
+		set_online(r, wk, 1, REGISTRY_HEARD, &ch);
 	}
 	pthread_mutex_unlock(&r->workers_lock);
 	report(r, &ch);
@@ -301,46 +518,66 @@ registry_heartbeat(struct registry *r, const char *id,
 }
 
 int
-registry_stream_open(struct registry *r, const char *id, int64_t now_ms)
+registry_stream_close(struct registry *r, const char *id, struct rpc_stream *s,
+    int64_t now_ms)
 {
 	struct change ch = { .id = "" };
 	struct worker *wk;
-	int rc;
+	int was_live = 0;
 
 	pthread_mutex_lock(&r->workers_lock);
-	if ((wk = find(r, id)) == NULL) {
-		pthread_mutex_unlock(&r->workers_lock);
-		return -ENOENT;
-	}
-	if ((rc = heard(wk, now_ms, &ch)) == 0) {
-		wk->w.streams++;
-		wk->w.connected_at = now_ms;
-		set_online(wk, 1, REGISTRY_HEARD, &ch);
+	if ((wk = find(r, id)) != NULL && wk->stream == s && s != NULL) {
+		wk->stream = NULL;
+		wk->w.streams = 0;
+		wk->w.last_seen = now_ms;
+		set_online(r, wk, 0, REGISTRY_STREAM_CLOSED, &ch);
+		was_live = 1;
 	}
 	pthread_mutex_unlock(&r->workers_lock);
+	if (was_live)
+		rpc_stream_unref(s);
 	report(r, &ch);
-	return rc;
+	return was_live;
+}
+
+struct rpc_stream *
+registry_stream_get(struct registry *r, const char *id)
+{
+	struct worker *wk;
+	struct rpc_stream *s = NULL;
+
+	pthread_mutex_lock(&r->workers_lock);
+	if ((wk = find(r, id)) != NULL && (s = wk->stream) != NULL)
+		rpc_stream_ref(s);
+	pthread_mutex_unlock(&r->workers_lock);
+	return s;
 }
 
 void
-registry_stream_close(struct registry *r, const char *id, int64_t now_ms)
+registry_streams_drop(struct registry *r)
 {
-	struct change ch = { .id = "" };
-	struct worker *wk;
+	for (;;) {
+		struct rpc_stream *s = NULL;
 
-	pthread_mutex_lock(&r->workers_lock);
-	if ((wk = find(r, id)) != NULL && wk->w.streams > 0) {
-		if (--wk->w.streams == 0)
-			set_online(wk, 0, REGISTRY_STREAM_CLOSED, &ch);
+		pthread_mutex_lock(&r->workers_lock);
+		for (size_t i = 0; i < r->n && s == NULL; i++) {
+			if ((s = r->workers[i].stream) != NULL) {
+				r->workers[i].stream = NULL;
+				r->workers[i].w.streams = 0;
+			}
+		}
+		pthread_mutex_unlock(&r->workers_lock);
+		if (s == NULL)
+			return;
+		rpc_stream_unref(s);
 	}
-	pthread_mutex_unlock(&r->workers_lock);
-	report(r, &ch);
 }
 
 void
 registry_record_share(struct registry *r, const char *id, int accepted,
-    int is_block, int64_t now_ms)
+    int is_block, int costly, int64_t now_ms)
 {
+	struct change ch = { .id = "" };
 	struct worker *wk;
 
 	pthread_mutex_lock(&r->workers_lock);
@@ -360,7 +597,75 @@ registry_record_share(struct registry *r, const char *id, int accepted,
 			wk->w.shares_invalid++;
 		wk->w.blocks += is_block != 0;
 		wk->w.last_share_at = now_ms;
+		if (costly && wk->w.denied == REGISTRY_ALLOWED) {
+			if (now_ms - wk->invalid_since > r->lim.window_ms) {
+				wk->invalid_since = now_ms;
+				wk->w.invalid_recent = 0;
+			}
+			if (++wk->w.invalid_recent > r->lim.max_invalid &&
+			    r->lim.max_invalid > 0) {
+				char why[REGISTRY_TEXT_MAX];
+
+				snprintf(why, sizeof(why), "%" PRIu64 " invalid "
+				    "shares within %" PRId64 " s",
+				    wk->w.invalid_recent, r->lim.window_ms / 1000);
+				log_warnx("worker %s quarantined: %s; the operator "
+				    "lifts it (coopmine-cli workers release)", id,
+				    why);
+				set_access(r, wk, REGISTRY_QUARANTINED, why, now_ms,
+				    &ch);
+				ch.record = 1;
+				ch.denied = REGISTRY_QUARANTINED;
+				copy_text(ch.deny_reason, sizeof(ch.deny_reason), why);
+				copy_text(ch.id, sizeof(ch.id), id);
+				ch.at = now_ms;
+			}
+		}
 	}
+	pthread_mutex_unlock(&r->workers_lock);
+	report(r, &ch);
+}
+
+int
+registry_verify_admit(struct registry *r, const char *id, int64_t now_ms)
+{
+	struct worker *wk;
+	unsigned fair;
+	int rc = -EAGAIN;
+
+	pthread_mutex_lock(&r->workers_lock);
+	if ((wk = find(r, id)) != NULL && wk->w.denied == REGISTRY_ALLOWED) {
+		double dt = (double)(now_ms - wk->tokens_at) / 1000.0;
+
+		if (wk->tokens_at == 0 || dt < 0)
+			wk->tokens = r->lim.burst;
+		else
+			wk->tokens += dt * r->lim.rate;
+		if (wk->tokens > r->lim.burst)
+			wk->tokens = r->lim.burst;
+		wk->tokens_at = now_ms;
+		/* Every online worker may hold an equal part of the queue. */
+		fair = r->lim.inflight_max / (r->online > 0 ? r->online : 1);
+		if (fair < 2)
+			fair = 2;
+		if (wk->tokens >= 1.0 && wk->inflight < fair) {
+			wk->tokens -= 1.0;
+			wk->inflight++;
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&r->workers_lock);
+	return rc;
+}
+
+void
+registry_verify_done(struct registry *r, const char *id)
+{
+	struct worker *wk;
+
+	pthread_mutex_lock(&r->workers_lock);
+	if ((wk = find(r, id)) != NULL && wk->inflight > 0)
+		wk->inflight--;
 	pthread_mutex_unlock(&r->workers_lock);
 }
 
@@ -376,15 +681,30 @@ registry_set_job(struct registry *r, const char *id, const char *job_id)
 }
 
 int
-registry_set_command(struct registry *r, const char *id, enum registry_command cmd)
+registry_pause(struct registry *r, const char *id, int paused)
 {
 	struct worker *wk;
 	int rc = -ENOENT;
 
 	pthread_mutex_lock(&r->workers_lock);
 	if ((wk = find(r, id)) != NULL) {
-		wk->pending = cmd;
-		rc = 0;
+		rc = wk->w.paused == (paused != 0) ? -EALREADY : 0;
+		wk->w.paused = paused != 0;
+	}
+	pthread_mutex_unlock(&r->workers_lock);
+	return rc;
+}
+
+int
+registry_kick(struct registry *r, const char *id)
+{
+	struct worker *wk;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&r->workers_lock);
+	if ((wk = find(r, id)) != NULL) {
+		rc = wk->w.online ? 0 : -EALREADY;
+		wk->kick = wk->w.online;
 	}
 	pthread_mutex_unlock(&r->workers_lock);
 	return rc;
@@ -405,11 +725,12 @@ registry_sweep(struct registry *r, int64_t now_ms)
 		if (!wk->w.online || wk->w.last_seen >= limit)
 			continue;
 		if ((nc = realloc(chs, (nch + 1) * sizeof(*chs))) == NULL) {
-			set_online(wk, 0, REGISTRY_TIMED_OUT, NULL);
+			set_online(r, wk, 0, REGISTRY_TIMED_OUT, NULL);
 			continue;
 		}
 		chs = nc;
-		set_online(wk, 0, REGISTRY_TIMED_OUT, &chs[nch++]);
+		memset(&chs[nch], 0, sizeof(chs[nch]));
+		set_online(r, wk, 0, REGISTRY_TIMED_OUT, &chs[nch++]);
 	}
 	pthread_mutex_unlock(&r->workers_lock);
 	for (size_t i = 0; i < nch; i++)
@@ -488,10 +809,9 @@ registry_restore(struct registry *r, const char *id, const char *name,
     uint64_t shares_invalid, int64_t first_seen, int64_t last_seen)
 {
 	struct worker *wk;
-	size_t len = id != NULL ? strlen(id) : 0;
 	int rc;
 
-	if (len == 0 || len >= REGISTRY_ID_MAX)
+	if (!id_ok(id))
 		return -EINVAL;
 	pthread_mutex_lock(&r->workers_lock);
 	if ((rc = row(r, id, &wk)) != 0) {
@@ -502,8 +822,6 @@ registry_restore(struct registry *r, const char *id, const char *name,
 	    name != NULL && *name != '\0' ? name : id);
 	copy_text(wk->w.version, sizeof(wk->w.version), version);
 	wk->w.threads = threads;
-	wk->w.online = 0;
-	wk->w.status = status_name(0);
 	wk->unregistered = 1;
 	wk->w.shares_valid = shares_valid;
 	wk->w.shares_invalid = shares_invalid;

@@ -15,26 +15,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define REGISTRY_ID_MAX 65	/* worker ids: up to 64 bytes + NUL */
+#include "rpc/worker.h"
+
+#define REGISTRY_ID_MAX WORKER_ID_MAX	/* worker ids: up to 64 bytes + NUL */
 #define REGISTRY_TEXT_MAX 65	/* name, version, os, arch, job id */
 #define REGISTRY_MISSED_BEATS 3	/* offline after this many silent intervals */
+#define REGISTRY_THREADS_MAX 1024	/* a claim above this is clamped */
+
+struct rpc_stream;	/* rpc_server.h: a worker's open StreamJobs call */
 
 /* Why a worker went offline (or came back). */
 enum registry_reason {
 	REGISTRY_REGISTERED = 0,	/* -> online: Register */
 	REGISTRY_HEARD,			/* -> online: heartbeat/stream after a timeout */
 	REGISTRY_UNREGISTERED,		/* -> offline: Unregister */
-	REGISTRY_STREAM_CLOSED,		/* -> offline: its last StreamJobs call ended */
-	REGISTRY_TIMED_OUT		/* -> offline: REGISTRY_MISSED_BEATS intervals silent */
+	REGISTRY_STREAM_CLOSED,		/* -> offline: its job stream ended */
+	REGISTRY_TIMED_OUT,		/* -> offline: REGISTRY_MISSED_BEATS intervals silent */
+	REGISTRY_DENIED			/* -> offline: quarantined or revoked */
 };
 
-/* WorkerCommand values (proto/coopmine_messages.proto). */
-enum registry_command {
-	REGISTRY_CMD_NONE = 0,
-	REGISTRY_CMD_PAUSE = 1,
-	REGISTRY_CMD_RESUME = 2,
-	REGISTRY_CMD_UPDATE_CONFIG = 3,
-	REGISTRY_CMD_SHUTDOWN = 4
+/* Why an identity is refused (registry_access). */
+enum registry_deny {
+	REGISTRY_ALLOWED = 0,
+	REGISTRY_QUARANTINED,		/* too many invalid shares; the operator lifts it */
+	REGISTRY_REVOKED		/* on the operator's deny list */
 };
 
 /* What a heartbeat reports (HeartbeatRequest). */
@@ -60,7 +64,29 @@ struct registry_worker {
 	uint64_t shares_valid, shares_invalid, blocks;	/* coordinator verdicts */
 	int64_t registered_at, connected_at, last_seen, last_share_at;	/* epoch ms, 0 never */
 	char current_job_id[REGISTRY_TEXT_MAX];	/* last job sent on its stream */
+	int paused;			/* by the operator (dashboard, CLI) */
+	enum registry_deny denied;	/* quarantined or revoked */
+	char deny_reason[REGISTRY_TEXT_MAX];
+	int64_t denied_at;
+	uint64_t invalid_recent;	/* costly invalid shares in the window */
 };
+
+/* The invalid-share budget of one identity: more than `max_invalid`
+ * costly invalid shares (bad hash, low difficulty: each cost a RandomX
+ * hash) within `window_ms` quarantine it.  Shares are admitted to
+ * verification by a token bucket of `rate` per second (burst `burst`),
+ * and at most `inflight_max` of one worker wait for a hash at once. */
+struct registry_limits {
+	unsigned max_invalid;		/* 0: never quarantine */
+	int64_t window_ms;
+	double rate, burst;
+	unsigned inflight_max;
+};
+
+/* A change of an identity's access, for the ledger (revocations and
+ * quarantines are events there, so they survive restarts). */
+typedef void (*registry_access_fn)(void *arg, const char *worker_id,
+    enum registry_deny state, const char *reason, int64_t at);
 
 struct registry_totals {
 	int workers_online, workers_total;
@@ -86,32 +112,81 @@ void registry_free(struct registry *r);
 void registry_set_status_cb(struct registry *r, registry_status_fn fn, void *arg);
 int64_t registry_heartbeat_ms(const struct registry *r);
 
-/* Creates or revives a worker and marks it online.  0, -ENOSPC (table
- * full) or -EINVAL (id empty or too long). */
+/* Limits for every identity (before the first event; defaults: 20
+ * invalid in 10 minutes, 20 shares/s with a burst of 40, 32 in flight). */
+void registry_set_limits(struct registry *r, const struct registry_limits *lim);
+/* Called (no lock held) when a worker is quarantined by its shares. */
+void registry_set_access_cb(struct registry *r, registry_access_fn fn,
+    void *arg);
+
+/* May this identity call at all?  REGISTRY_ALLOWED, or why not (with the
+ * reason text in why).  Checked on every call. */
+enum registry_deny registry_access(struct registry *r, const char *id,
+    char *why, size_t len);
+/* The operator's (or the ledger's) word on an identity: REGISTRY_REVOKED
+ * or REGISTRY_QUARANTINED denies it (an online worker goes offline, its
+ * stream is cancelled), REGISTRY_ALLOWED lifts either.  Creates the row of
+ * an identity never seen.  0, -EINVAL, -ENOSPC. */
+int registry_set_access(struct registry *r, const char *id,
+    enum registry_deny state, const char *reason, int64_t now_ms);
+
+/* A worker's claimed thread count, bounded: [1, REGISTRY_THREADS_MAX]. */
+int registry_clamp_threads(int threads);
+
+/* Creates or revives a worker and marks it online.  threads is clamped to
+ * [1, REGISTRY_THREADS_MAX].  0, -ENOSPC (table full), -EINVAL (id empty
+ * or too long) or -EACCES (quarantined or revoked). */
 int registry_register(struct registry *r, const char *id, const char *name,
     int threads, const char *version, const char *os, const char *arch,
     int64_t now_ms);
 /* Marks it offline (it keeps its row and counters).  0 or -ENOENT. */
 int registry_unregister(struct registry *r, const char *id, int64_t now_ms);
 /* Records a heartbeat; a worker offline for missed beats comes back online.
- * *cmd receives the command queued with registry_set_command (then cleared),
- * or REGISTRY_CMD_NONE.  0; -ENOENT unknown; -ESRCH unregistered (it must
- * Register again). */
+ * *cmd receives what the worker must be told now: SHUTDOWN once after
+ * registry_kick(); otherwise PAUSE or RESUME when what it should be doing
+ * (paused by the operator, or cluster_paused: no upstream work) differs
+ * from what it was last told; else WORKER_CMD_NONE.  Level-triggered, so
+ * no command is ever lost to another.  A hashrate that is not finite or
+ * negative is stored as 0.  0; -ENOENT unknown; -ESRCH unregistered (it
+ * must Register again). */
 int registry_heartbeat(struct registry *r, const char *id,
-    const struct registry_beat *beat, int64_t now_ms, enum registry_command *cmd);
-/* A StreamJobs call of this worker opened / ended.  open: 0, -ENOENT or
- * -ESRCH as for a heartbeat.  The last one to close marks it offline. */
-int registry_stream_open(struct registry *r, const char *id, int64_t now_ms);
-void registry_stream_close(struct registry *r, const char *id, int64_t now_ms);
+    const struct registry_beat *beat, int64_t now_ms,
+    enum worker_command *cmd);
+/* Every worker should be paused (no upstream work) or not. */
+void registry_set_cluster_paused(struct registry *r, int paused);
+/* A StreamJobs call of this worker opened: it becomes the worker's one
+ * live stream (the registry keeps a reference).  A stream it replaces is
+ * returned in *replaced (with its reference: cancel it, then unref), else
+ * NULL.  0, -ENOENT or -ESRCH as for a heartbeat, -EACCES denied. */
+int registry_stream_open(struct registry *r, const char *id,
+    struct rpc_stream *s, int64_t now_ms, struct rpc_stream **replaced);
+/* A stream ended: when it is the worker's live one, the reference is
+ * dropped and the worker goes offline.  Returns 1 then, else 0. */
+int registry_stream_close(struct registry *r, const char *id,
+    struct rpc_stream *s, int64_t now_ms);
+/* The worker's live stream with a reference for the caller, or NULL. */
+struct rpc_stream *registry_stream_get(struct registry *r, const char *id);
+/* Drops every stream reference (shutdown). */
+void registry_streams_drop(struct registry *r);
 /* The verdict of one of its shares (counted by rpc_server from each
- * ShareResponse; the core need not call it). */
+ * reply).  costly: an invalid share that took a RandomX hash; too many in
+ * the window quarantine the identity. */
 void registry_record_share(struct registry *r, const char *id, int accepted,
-    int is_block, int64_t now_ms);
+    int is_block, int costly, int64_t now_ms);
+/* Verification admission: 0 when one more share of this worker may be
+ * hashed now (a token taken, one more in flight), -EAGAIN when its rate or
+ * its fair part of the queue is used up.  registry_verify_done() when the
+ * hash is done. */
+int registry_verify_admit(struct registry *r, const char *id, int64_t now_ms);
+void registry_verify_done(struct registry *r, const char *id);
 /* The job last sent to it (rpc_server calls it from rpc_stream_send). */
 void registry_set_job(struct registry *r, const char *id, const char *job_id);
-/* Queues a one-shot command for its next heartbeat.  0 or -ENOENT. */
-int registry_set_command(struct registry *r, const char *id,
-    enum registry_command cmd);
+/* Operator pause (level: told on its next heartbeat, and again after a
+ * restart of the worker).  0, -ENOENT, -EALREADY. */
+int registry_pause(struct registry *r, const char *id, int paused);
+/* Tells it to shut down on its next heartbeat.  0, -ENOENT, -EALREADY
+ * (offline). */
+int registry_kick(struct registry *r, const char *id);
 /* Marks offline every online worker silent for REGISTRY_MISSED_BEATS
  * intervals.  Returns how many went offline. */
 int registry_sweep(struct registry *r, int64_t now_ms);

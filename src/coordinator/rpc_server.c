@@ -99,8 +99,10 @@ struct call {
 	grpc_byte_buffer *queue[RPC_STREAM_QUEUE_MAX];
 	size_t qhead, qlen;
 
-	/* SubmitShare only. */
+	/* SubmitShare only: the request, and its plain view for the sink
+	 * (pointing into it; both live until the call is freed). */
 	Coopmine__ShareRequest *share_req;
+	struct rpc_share_req share_plain;
 };
 
 struct rpc_stream { struct call c; };	/* the same object, typed for the core */
@@ -344,6 +346,21 @@ peer_cn(struct call *c)
 	return rc;
 }
 
+/* A quarantined or revoked identity is refused on every call, with why. */
+static int
+access_check(struct call *c)
+{
+	char why[160];
+
+	if (registry_access(c->srv->reg, c->worker_id, why, sizeof(why)) ==
+	    REGISTRY_ALLOWED)
+		return 0;
+	log_debug("%s from %s (%s): %s", methods[c->m].name, c->worker_id,
+	    c->peer, why);
+	call_finish(c, GRPC_STATUS_PERMISSION_DENIED, why, NULL);
+	return -1;
+}
+
 /* Settles the worker id a request acts for: the certificate's CN, which a
  * request may repeat but not contradict.  Insecure: the claimed id.
  * 0, or the call was finished with an error. */
@@ -365,7 +382,7 @@ bind_worker(struct call *c, const char *claimed)
 			return -1;
 		}
 		snprintf(c->worker_id, sizeof(c->worker_id), "%s", claimed);
-		return 0;
+		return access_check(c);
 	}
 	if (*claimed != '\0' && strcmp(claimed, c->worker_id) != 0) {
 		char who[REGISTRY_ID_MAX];
@@ -377,7 +394,7 @@ bind_worker(struct call *c, const char *claimed)
 		    "worker_id does not match the client certificate", NULL);
 		return -1;
 	}
-	return 0;
+	return access_check(c);
 }
 
 /* ---- unary handlers ---------------------------------------------------- */
@@ -408,6 +425,7 @@ handle_register(struct call *c, Coopmine__RegisterRequest *req)
 		if (rc != 0) {
 			resp.success = 0;
 			resp.message = rc == -ENOSPC ? "too many workers" :
+			    rc == -EACCES ? "worker quarantined or revoked" :
 			    "cannot register";
 			log_warnx("register %s from %s: %s", c->worker_id, c->peer,
 			    resp.message);
@@ -463,8 +481,7 @@ handle_heartbeat(struct call *c, Coopmine__HeartbeatRequest *req)
 		.cpu_usage = req->cpu_usage, .memory_usage = req->memory_usage,
 		.temperature = req->temperature,
 	};
-	enum registry_command queued;
-	Coopmine__WorkerCommand cmd = COOPMINE__WORKER_COMMAND__COMMAND_NONE;
+	enum worker_command queued, cmd = WORKER_CMD_NONE;
 	int rc;
 
 	if (bind_worker(c, req->worker_id) != 0)
@@ -479,9 +496,9 @@ handle_heartbeat(struct call *c, Coopmine__HeartbeatRequest *req)
 		resp.success = 1;
 		if (srv->hooks.heartbeat != NULL)
 			cmd = srv->hooks.heartbeat(srv->hooks_arg, c->worker_id, req);
-		if (cmd == COOPMINE__WORKER_COMMAND__COMMAND_NONE)
-			cmd = (Coopmine__WorkerCommand)queued;
-		resp.command = cmd;
+		if (cmd == WORKER_CMD_NONE)
+			cmd = queued;
+		resp.command = (Coopmine__WorkerCommand)cmd;
 	}
 	call_finish(c, GRPC_STATUS_OK, NULL, &resp.base);
 }
@@ -666,6 +683,7 @@ static void
 handle_stream_jobs(struct call *c, Coopmine__StreamJobsRequest *req)
 {
 	struct rpc_server *srv = c->srv;
+	struct rpc_stream *replaced = NULL;
 	int rc, refused = 0;
 
 	if (bind_worker(c, req->worker_id) != 0)
@@ -678,24 +696,36 @@ handle_stream_jobs(struct call *c, Coopmine__StreamJobsRequest *req)
 		return;
 	}
 	pthread_mutex_unlock(&c->lock);
-	rc = registry_stream_open(srv->reg, c->worker_id, clock_wall_ms());
+	/* The registry keeps its own reference: the worker's one stream. */
+	rc = registry_stream_open(srv->reg, c->worker_id, (struct rpc_stream *)c,
+	    clock_wall_ms(), &replaced);
 	if (rc != 0) {
 		pthread_mutex_unlock(&c->hook_lock);
-		log_info("StreamJobs from %s (%s): not registered", c->worker_id,
-		    c->peer);
-		call_finish(c, GRPC_STATUS_FAILED_PRECONDITION,
+		log_info("StreamJobs from %s (%s): %s", c->worker_id, c->peer,
+		    rc == -EACCES ? "access denied" : "not registered");
+		call_finish(c, rc == -EACCES ? GRPC_STATUS_PERMISSION_DENIED :
+		    GRPC_STATUS_FAILED_PRECONDITION, rc == -EACCES ?
+		    "worker quarantined or revoked" :
 		    "not registered: register first", NULL);
 		return;
+	}
+	if (replaced != NULL) {
+		log_info("worker %s: a new job stream (%s) replaces the old one",
+		    c->worker_id, c->peer);
+		rpc_stream_cancel(replaced, "replaced by a newer job stream of "
+		    "this worker");
+		rpc_stream_unref(replaced);
 	}
 	pthread_mutex_lock(&c->lock);
 	c->opened = 1;
 	pthread_mutex_unlock(&c->lock);
-	atomic_fetch_add(&c->refs, 1);	/* the source's reference */
 	if (srv->hooks.stream_open != NULL) {
 		if (srv->hooks.stream_open(srv->hooks_arg, (struct rpc_stream *)c,
 		    c->worker_id) != 0)
 			refused = 1;
 	} else {
+		/* The stream stays open and idle: the worker sees no job
+		 * rather than a made-up one. */
 		log_info("worker %s: job stream open, but no job source yet",
 		    c->worker_id);
 	}
@@ -704,20 +734,26 @@ handle_stream_jobs(struct call *c, Coopmine__StreamJobsRequest *req)
 		c->opened = 0;
 		c->closed = 1;
 		pthread_mutex_unlock(&c->lock);
-		registry_stream_close(srv->reg, c->worker_id, clock_wall_ms());
+		registry_stream_close(srv->reg, c->worker_id, (struct rpc_stream *)c,
+		    clock_wall_ms());
 	}
 	pthread_mutex_unlock(&c->hook_lock);
-	if (refused) {
+	if (refused)
 		call_finish(c, GRPC_STATUS_UNAVAILABLE, "job source refused the stream",
 		    NULL);
-		call_unref(c);
-	} else {
+	else
 		log_debug("worker %s: job stream open (%s)", c->worker_id, c->peer);
-	}
-	/* With no source the stream stays open and idle: the worker sees no
-	 * job rather than a made-up one.  The reference is ours then. */
-	if (!refused && srv->hooks.stream_open == NULL)
-		call_unref(c);
+}
+
+void
+rpc_stream_cancel(struct rpc_stream *s, const char *why)
+{
+	struct call *c = &s->c;
+
+	pthread_mutex_lock(&c->lock);
+	c->closed = 1;
+	pthread_mutex_unlock(&c->lock);
+	grpc_call_cancel_with_status(c->call, GRPC_STATUS_CANCELLED, why, NULL);
 }
 
 /* RECV_CLOSE_ON_SERVER completed: the call is over on the wire. */
@@ -736,10 +772,11 @@ close_done(struct call *c)
 	if (was_open) {
 		log_info("worker %s: job stream %s (%s)", c->worker_id,
 		    c->cancelled ? "lost" : "ended", c->peer);
+		registry_stream_close(srv->reg, c->worker_id, (struct rpc_stream *)c,
+		    clock_wall_ms());
 		if (srv->hooks.stream_close != NULL)
 			srv->hooks.stream_close(srv->hooks_arg,
 			    (struct rpc_stream *)c, c->worker_id);
-		registry_stream_close(srv->reg, c->worker_id, clock_wall_ms());
 	} else if (c->cancelled && c->m != M_UNKNOWN) {
 		log_debug("%s call from %s cancelled", methods[c->m].name, c->peer);
 	}
@@ -752,6 +789,7 @@ static void
 handle_submit_share(struct call *c, Coopmine__ShareRequest *req)
 {
 	struct rpc_server *srv = c->srv;
+	struct rpc_share_req *plain = &c->share_plain;
 
 	if (bind_worker(c, req->worker_id) != 0) {
 		protobuf_c_message_free_unpacked(&req->base, NULL);
@@ -766,33 +804,50 @@ handle_submit_share(struct call *c, Coopmine__ShareRequest *req)
 		call_finish(c, GRPC_STATUS_UNAVAILABLE, "no share sink", NULL);
 		return;
 	}
-	c->share_req = req;
+	c->share_req = req;	/* freed with the call: plain points into it */
+	plain->job_id = req->job_id != NULL ? req->job_id : "";
+	plain->nonce = req->nonce.len > 0 ? req->nonce.data : NULL;
+	plain->nonce_len = req->nonce.len;
+	plain->result = req->result.len > 0 ? req->result.data : NULL;
+	plain->result_len = req->result.len;
+	plain->timestamp = req->timestamp;
+	plain->lease_id = req->lease_id;
 	atomic_fetch_add(&c->refs, 1);	/* the sink's, until it answers */
 	srv->hooks.submit_share(srv->hooks_arg, (struct rpc_share *)c,
-	    c->worker_id, req);
+	    c->worker_id, plain);
 }
 
 int
-rpc_share_reply(struct rpc_share *sh, const Coopmine__ShareResponse *resp)
+rpc_share_reply(struct rpc_share *sh, const struct rpc_share_verdict *v)
 {
 	struct call *c = &sh->c;
+	Coopmine__ShareResponse resp = COOPMINE__SHARE_RESPONSE__INIT;
 	int rc;
 
-	if (resp->retry_after_ms <= 0)
-		registry_record_share(c->srv->reg, c->worker_id, resp->accepted,
-		    resp->is_block, clock_wall_ms());
-	rc = call_finish(c, GRPC_STATUS_OK, NULL, &resp->base);
+	resp.accepted = v->accepted;
+	resp.reason = (char *)(v->reason != NULL ? v->reason : "");
+	resp.is_block = v->is_block;
+	resp.block_hash = (char *)(v->block_hash != NULL ? v->block_hash : "");
+	resp.difficulty = v->difficulty;
+	resp.retry_after_ms = v->retry_after_ms;
+	if (v->retry_after_ms <= 0)
+		registry_record_share(c->srv->reg, c->worker_id, v->accepted,
+		    v->is_block, v->costly, clock_wall_ms());
+	rc = call_finish(c, GRPC_STATUS_OK, NULL, &resp.base);
 	call_unref(c);
 	return rc == 0 ? 0 : -EPIPE;
 }
 
 int
-rpc_share_fail(struct rpc_share *sh, int grpc_status, const char *message)
+rpc_share_fail(struct rpc_share *sh, enum rpc_fail why, const char *message)
 {
 	struct call *c = &sh->c;
+	grpc_status_code st = why == RPC_FAIL_EXHAUSTED ?
+	    GRPC_STATUS_RESOURCE_EXHAUSTED : why == RPC_FAIL_DENIED ?
+	    GRPC_STATUS_PERMISSION_DENIED : GRPC_STATUS_UNAVAILABLE;
 	int rc;
 
-	rc = call_finish(c, (grpc_status_code)grpc_status, message, NULL);
+	rc = call_finish(c, st, message, NULL);
 	call_unref(c);
 	return rc == 0 ? 0 : -EPIPE;
 }
@@ -1098,7 +1153,10 @@ rpc_server_new(const struct rpc_server_config *cfg, struct registry *reg)
 	 * port would silently share the workers.  Refuse instead. */
 	args[7] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_ALLOW_REUSEPORT,
 	    { .integer = 0 } };
-	chargs.num_args = 8;
+	/* One connection cannot open calls without bound. */
+	args[8] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MAX_CONCURRENT_STREAMS,
+	    { .integer = RPC_STREAMS_PER_CONNECTION } };
+	chargs.num_args = 9;
 
 	srv->cq = grpc_completion_queue_create_for_next(NULL);
 	srv->server = grpc_server_create(&chargs, NULL);

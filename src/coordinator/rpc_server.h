@@ -28,8 +28,43 @@
 /* Jobs queued on one stream before the worker is cut off as too slow. */
 #define RPC_STREAM_QUEUE_MAX 32
 
+/* Concurrent calls (HTTP/2 streams) one connection may hold open: a
+ * worker needs its job stream, a heartbeat and shares in flight. */
+#define RPC_STREAMS_PER_CONNECTION 64
+
 struct rpc_stream;	/* one worker's open StreamJobs call */
 struct rpc_share;	/* one SubmitShare call awaiting its verdict */
+
+/* A share as the worker sent it (SubmitShare), in plain types. */
+struct rpc_share_req {
+	const char *job_id;		/* never NULL */
+	const uint8_t *nonce;		/* NULL when absent */
+	size_t nonce_len;
+	const uint8_t *result;
+	size_t result_len;
+	int64_t timestamp;
+	uint64_t lease_id;
+};
+
+/* The answer to it (ShareResponse).  retry_after_ms > 0: not judged, the
+ * worker resends later (counted nowhere).  costly: rejected after its
+ * hash was recomputed (counts against the sender's invalid budget). */
+struct rpc_share_verdict {
+	int accepted;
+	const char *reason;
+	int is_block;
+	const char *block_hash;		/* NULL: none */
+	double difficulty;
+	int32_t retry_after_ms;
+	int costly;
+};
+
+/* Why a share call ends without a verdict (rpc_share_fail). */
+enum rpc_fail {
+	RPC_FAIL_EXHAUSTED,		/* out of memory */
+	RPC_FAIL_UNAVAILABLE,		/* stopping, or no sink */
+	RPC_FAIL_DENIED			/* quarantined or revoked */
+};
 
 /*
  * What the coordinator core plugs in.  Every member may be NULL.
@@ -43,11 +78,12 @@ struct rpc_hooks {
 	void (*register_worker)(void *arg, const char *worker_id,
 	    const Coopmine__RegisterRequest *req, Coopmine__RegisterResponse *resp);
 
-	/* Job source.  A registered worker opened StreamJobs.  The hook
-	 * receives one reference to s (release with rpc_stream_unref(), at
-	 * the latest after stream_close) and may rpc_stream_send() to it at
-	 * once.  Return 0 to keep it, < 0 to refuse (the call ends
-	 * UNAVAILABLE; the reference is then not handed over). */
+	/* Job source.  A registered worker opened StreamJobs: it is now the
+	 * worker's one live stream in the registry (registry_stream_get()
+	 * finds it; a stream it replaced has been cancelled).  The hook may
+	 * rpc_stream_send() to s at once, and keeps it only by taking its
+	 * own reference (rpc_stream_ref()).  Return 0 to keep it, < 0 to
+	 * refuse (the call ends UNAVAILABLE). */
 	int (*stream_open)(void *arg, struct rpc_stream *s, const char *worker_id);
 	/* The stream ended (worker gone, cancelled, too slow, server stop).
 	 * Called once per accepted stream_open, never concurrently with it;
@@ -59,14 +95,14 @@ struct rpc_hooks {
 	 * thread, later.  req stays valid until then.  With no sink the
 	 * server answers UNAVAILABLE "no share sink". */
 	void (*submit_share)(void *arg, struct rpc_share *sh, const char *worker_id,
-	    const Coopmine__ShareRequest *req);
+	    const struct rpc_share_req *req);
 
 	/* A heartbeat from a registered worker (the registry has recorded it:
 	 * hashrate, counters, last seen).  req carries lease progress
-	 * (lease_id, lease_hashes_done, want_lease).  Returns the command for
-	 * HeartbeatResponse; COMMAND_NONE lets a command queued with
-	 * registry_set_command() through. */
-	Coopmine__WorkerCommand (*heartbeat)(void *arg, const char *worker_id,
+	 * (lease_id, lease_hashes_done, want_lease).  Returns a command that
+	 * overrides the registry's (see registry_heartbeat); WORKER_CMD_NONE
+	 * lets the registry's through. */
+	enum worker_command (*heartbeat)(void *arg, const char *worker_id,
 	    const Coopmine__HeartbeatRequest *req);
 
 	/* A worker went online/offline (registry_reason says why). */
@@ -118,14 +154,18 @@ int rpc_stream_send(struct rpc_stream *s, const Coopmine__JobMessage *job);
 const char *rpc_stream_worker_id(const struct rpc_stream *s);
 void rpc_stream_ref(struct rpc_stream *s);
 void rpc_stream_unref(struct rpc_stream *s);
+/* Ends the stream (CANCELLED with why, e.g. replaced by a newer stream
+ * of the same worker); stream_close follows. */
+void rpc_stream_cancel(struct rpc_stream *s, const char *why);
 
-/* Answers a share (and frees sh).  accepted/is_block are counted in the
- * registry unless resp->retry_after_ms > 0.  0, or -EPIPE when the worker
+/* Answers a share (and frees sh).  The verdict is counted in the
+ * registry unless v->retry_after_ms > 0.  0, or -EPIPE when the worker
  * has gone or the server stopped (the verdict still counts). */
-int rpc_share_reply(struct rpc_share *sh, const Coopmine__ShareResponse *resp);
-/* Ends the call with a gRPC status instead (e.g. GRPC_STATUS_UNAVAILABLE
- * while stopping) and frees sh. */
-int rpc_share_fail(struct rpc_share *sh, int grpc_status, const char *message);
+int rpc_share_reply(struct rpc_share *sh, const struct rpc_share_verdict *v);
+/* Ends the call without a verdict (a gRPC status chosen for why) and
+ * frees sh. */
+int rpc_share_fail(struct rpc_share *sh, enum rpc_fail why,
+    const char *message);
 
 /* For register_worker: a deep copy of job becomes resp->current_job (the
  * server frees it).  0 or -ENOMEM. */

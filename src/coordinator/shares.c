@@ -9,10 +9,10 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/sha.h>
 
 #include "common/clock.h"
 #include "common/hex.h"
@@ -38,6 +38,9 @@ struct pending {
 	uint8_t claimed[32], hash[32];
 	uint64_t credited, hashdiff;
 	int block, to_pool;
+	int admitted;			/* holds a verification slot */
+	int64_t block_id;		/* a block: its row, with the share's */
+	char block_hex[65];
 	int64_t share_id;
 	int status;
 };
@@ -59,6 +62,7 @@ struct outbox_item {
 struct shares {
 	struct shares_config cfg;
 	struct jobs *jobs;
+	struct registry *reg;		/* verification admission */
 	struct ledger *ledger;
 	struct upstream *ups[JOBS_SOURCES_MAX];	/* set before their start */
 	struct verifier *verifier;
@@ -66,6 +70,8 @@ struct shares {
 	pthread_t thread;
 	shares_event_fn event_fn;
 	void *event_arg;
+
+	atomic_int stopping;		/* shares_drain: take no more shares */
 
 	/* owned by the share thread */
 	struct outbox_item *outbox;
@@ -113,19 +119,27 @@ count(struct shares *s, enum ledger_reason r, int block, int retry)
 	pthread_mutex_unlock(&s->stats_lock);
 }
 
+/* Rejections that cost a RandomX hash: they count against the sender. */
+static int
+costly(enum ledger_reason r)
+{
+	return r == LEDGER_REASON_BAD_HASH || r == LEDGER_REASON_LOW_DIFFICULTY;
+}
+
 static void
 reply(struct shares *s, struct rpc_share *sh, const char *worker_id,
     const char *job_id, enum ledger_reason r, double difficulty, int is_block,
     const char *block_hash, int64_t block_id, int64_t height)
 {
-	Coopmine__ShareResponse resp = COOPMINE__SHARE_RESPONSE__INIT;
+	struct rpc_share_verdict rv = { 0 };
 
-	resp.accepted = r == LEDGER_REASON_OK;
-	resp.reason = (char *)reason_message(r);
-	resp.difficulty = difficulty;
-	resp.is_block = is_block;
-	resp.block_hash = (char *)(block_hash != NULL ? block_hash : "");
-	rpc_share_reply(sh, &resp);
+	rv.accepted = r == LEDGER_REASON_OK;
+	rv.reason = reason_message(r);
+	rv.difficulty = difficulty;
+	rv.is_block = is_block;
+	rv.block_hash = block_hash;
+	rv.costly = costly(r) && s->verifier != NULL;
+	rpc_share_reply(sh, &rv);
 	count(s, r, is_block, 0);
 	if (r != LEDGER_REASON_OK)
 		log_info("share from %s on job %s rejected: %s", worker_id, job_id,
@@ -142,12 +156,11 @@ reply(struct shares *s, struct rpc_share *sh, const char *worker_id,
 static void
 reply_retry(struct shares *s, struct rpc_share *sh, const char *why)
 {
-	Coopmine__ShareResponse resp = COOPMINE__SHARE_RESPONSE__INIT;
+	struct rpc_share_verdict v = { 0 };
 
-	resp.accepted = 0;
-	resp.reason = (char *)why;
-	resp.retry_after_ms = (int32_t)s->cfg.retry_ms;
-	rpc_share_reply(sh, &resp);
+	v.reason = why;
+	v.retry_after_ms = (int32_t)(s->cfg.retry_ms > 0 ? s->cfg.retry_ms : 1000);
+	rpc_share_reply(sh, &v);
 	count(s, LEDGER_REASON_OK, 0, 1);
 }
 
@@ -235,6 +248,31 @@ judge(struct pending *p, const uint8_t hash[32])
 	row.block_candidate = p->block;
 	row.upstream = p->to_pool ? LEDGER_FATE_PENDING : LEDGER_FATE_NOT_NEEDED;
 	row.created_at = clock_wall_ms();
+	if (p->block) {
+		/* One transaction for the share and its block: a crash keeps
+		 * both or neither, and the worker hears "block" after both. */
+		struct ledger_block b = { 0 };
+		uint8_t bh[32];
+		double netdiff = target256_difficulty(p->ctx.block_target);
+
+		block_id_hash(p->ctx.input, p->ctx.input_len, p->hash, bh);
+		hex_encode(bh, 32, p->block_hex, sizeof(p->block_hex));
+		b.height = p->ctx.height > 0 ? (uint64_t)p->ctx.height : 0;
+		b.hash = bh;
+		b.hash_len = 32;
+		b.network_difficulty = netdiff >= 1.8e19 ? UINT64_MAX :
+		    (uint64_t)netdiff;
+		b.window_n = pplns_window_n(b.network_difficulty,
+		    s->cfg.window_factor_milli, s->cfg.window_abs);
+		b.fee_bps = s->cfg.fee_bps;
+		b.status = LEDGER_BLOCK_CANDIDATE;
+		b.has_reward = s->cfg.block_reward > 0;
+		b.reward = s->cfg.block_reward;
+		b.found_at = row.created_at;
+		ledger_append_block_share(s->ledger, &row, &b, on_commit, p,
+		    &p->block_id);
+		return;
+	}
 	ledger_append_share(s->ledger, &row, on_commit, p);
 }
 
@@ -243,6 +281,10 @@ on_verified(struct verify_job *vj, void *arg)
 {
 	struct pending *p = arg;
 
+	if (p->admitted) {
+		registry_verify_done(p->s->reg, p->worker_id);
+		p->admitted = 0;
+	}
 	if (vj->status != 0) {
 		jobs_unreserve(p->s->jobs, p->ctx.job_seq, p->ctx.nonce);
 		reply_retry(p->s, p->sh, "verification unavailable: retry");
@@ -254,27 +296,31 @@ on_verified(struct verify_job *vj, void *arg)
 
 void
 shares_submit(struct shares *s, struct rpc_share *sh, const char *worker_id,
-    const Coopmine__ShareRequest *req)
+    const struct rpc_share_req *req)
 {
 	struct pending *p;
 	enum ledger_reason r;
-	uint32_t nonce = req->nonce.len == 4 ? le32_read(req->nonce.data) : 0;
-	const uint8_t *result = req->result.len == 32 ? req->result.data : NULL;
+	uint32_t nonce = req->nonce_len == 4 ? le32_read(req->nonce) : 0;
+	const uint8_t *result = req->result_len == 32 ? req->result : NULL;
 	int rc;
 
+	if (atomic_load(&s->stopping)) {
+		rpc_share_fail(sh, RPC_FAIL_UNAVAILABLE, "coordinator stopping");
+		return;
+	}
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		rpc_share_fail(sh, 8 /* RESOURCE_EXHAUSTED */, "out of memory");
+		rpc_share_fail(sh, RPC_FAIL_EXHAUSTED, "out of memory");
 		return;
 	}
 	p->s = s;
 	p->sh = sh;
 	snprintf(p->worker_id, sizeof(p->worker_id), "%s", worker_id);
-	snprintf(p->job_id, sizeof(p->job_id), "%s", req->job_id ? req->job_id : "");
-	if (result == NULL)
+	snprintf(p->job_id, sizeof(p->job_id), "%s", req->job_id);
+	if (result == NULL || req->nonce_len != 4)
 		r = LEDGER_REASON_MALFORMED;
 	else
-		r = jobs_check_share(s->jobs, worker_id, p->job_id, req->nonce.data,
-		    req->nonce.len, &p->ctx);
+		r = jobs_check_share(s->jobs, worker_id, p->job_id, req->nonce,
+		    req->nonce_len, &p->ctx);
 	if (r != LEDGER_REASON_OK) {
 		reject(s, sh, p->worker_id, p->job_id, nonce, result, 0, 0, r);
 		free(p);
@@ -285,6 +331,18 @@ shares_submit(struct shares *s, struct rpc_share *sh, const char *worker_id,
 		judge(p, p->claimed);
 		return;
 	}
+	/* Its rate and its fair part of the queue: a flood from one worker
+	 * waits at its own door, not in front of everyone's shares. */
+	if (s->reg != NULL) {
+		if (registry_verify_admit(s->reg, p->worker_id, clock_wall_ms()) != 0) {
+			jobs_unreserve(s->jobs, p->ctx.job_seq, p->ctx.nonce);
+			reply_retry(s, sh, "share rate above this worker's part of "
+			    "verification: retry");
+			free(p);
+			return;
+		}
+		p->admitted = 1;
+	}
 	memcpy(p->vj.seed, p->ctx.seed, p->ctx.seed_len);
 	p->vj.seed_len = p->ctx.seed_len;
 	memcpy(p->vj.input, p->ctx.input, p->ctx.input_len);
@@ -293,6 +351,8 @@ shares_submit(struct shares *s, struct rpc_share *sh, const char *worker_id,
 	p->vj.arg = p;
 	if ((rc = verifier_submit(s->verifier, &p->vj)) != 0) {
 		/* Back-pressure: the worker keeps the share and resends it. */
+		if (p->admitted)
+			registry_verify_done(s->reg, p->worker_id);
 		jobs_unreserve(s->jobs, p->ctx.job_seq, p->ctx.nonce);
 		reply_retry(s, sh, rc == -2 ? "verification queue full: retry" :
 		    "coordinator stopping: retry");
@@ -301,6 +361,20 @@ shares_submit(struct shares *s, struct rpc_share *sh, const char *worker_id,
 }
 
 /* --- the share thread: after the commit --- */
+
+/* The outbox's figures for stats and shares_drain.  Share thread. */
+static void
+outbox_count(struct shares *s)
+{
+	size_t inflight = 0;
+
+	for (size_t i = 0; i < s->noutbox; i++)
+		inflight += s->outbox[i].inflight != 0;
+	pthread_mutex_lock(&s->stats_lock);
+	s->stats.outbox = s->noutbox;
+	s->stats.outbox_inflight = inflight;
+	pthread_mutex_unlock(&s->stats_lock);
+}
 
 static struct outbox_item *
 outbox_find(struct shares *s, int64_t share_id)
@@ -318,9 +392,7 @@ outbox_remove(struct shares *s, struct outbox_item *it)
 
 	memmove(it, it + 1, (s->noutbox - i - 1) * sizeof(*it));
 	s->noutbox--;
-	pthread_mutex_lock(&s->stats_lock);
-	s->stats.outbox = s->noutbox;
-	pthread_mutex_unlock(&s->stats_lock);
+	outbox_count(s);
 }
 
 static void
@@ -331,9 +403,11 @@ outbox_expire(struct shares *s, struct outbox_item *it, const char *why)
 	log_warnx("share %" PRId64 " for upstream job %s not sent: %s", it->share_id,
 	    it->upstream_id, why);
 	ledger_share_fate(s->ledger, it->share_id, LEDGER_FATE_EXPIRED, why, now);
+	/* A block that never reached the pool keeps its status (candidate):
+	 * the pool did not reject it, we did not deliver it. */
 	if (it->block_id != 0)
-		ledger_block_update(s->ledger, it->block_id, LEDGER_BLOCK_REJECTED, 0, 0,
-		    now);
+		log_warnx("BLOCK %" PRId64 " (share %" PRId64 ") not delivered: %s",
+		    it->block_id, it->share_id, why);
 	outbox_remove(s, it);
 }
 
@@ -351,6 +425,7 @@ outbox_send(struct shares *s, struct outbox_item *it)
 	    it->upstream_id, it->nonce, it->result);
 	if (rc == 0) {
 		it->inflight = 1;
+		outbox_count(s);
 		ledger_share_fate(s->ledger, it->share_id, LEDGER_FATE_SUBMITTED, NULL,
 		    now);
 		if (it->block_id != 0)
@@ -363,8 +438,9 @@ outbox_send(struct shares *s, struct outbox_item *it)
 	}
 	if (rc == UPSTREAM_ENOTCONN)
 		return 0;
+	/* Never the pool's verdict: the share is lost here, not rejected. */
 	outbox_expire(s, it, rc == UPSTREAM_ESTALE ? "job no longer valid upstream" :
-	    "refused by the upstream client");
+	    "lost: the upstream client could not queue it");
 	return 1;
 }
 
@@ -393,36 +469,16 @@ outbox_add(struct shares *s, const struct outbox_item *src)
 		}
 	}
 	s->outbox[s->noutbox++] = *src;
-	pthread_mutex_lock(&s->stats_lock);
-	s->stats.outbox = s->noutbox;
-	pthread_mutex_unlock(&s->stats_lock);
+	outbox_count(s);
 	outbox_send(s, &s->outbox[s->noutbox - 1]);
 }
 
-/* OpenSY block id: double SHA-256 of the header, shown reversed. */
-static void
-block_hash(const struct pending *p, uint8_t out[32], char hex[65])
-{
-	uint8_t h1[32], h2[32];
-
-	if (p->ctx.input_len == 80) {
-		SHA256(p->ctx.input, 80, h1);
-		SHA256(h1, 32, h2);
-		for (int i = 0; i < 32; i++)
-			out[i] = h2[31 - i];
-	} else {
-		memcpy(out, p->hash, 32);
-	}
-	hex_encode(out, 32, hex, 65);
-}
 
 static void
 committed(struct shares *s, struct pending *p)
 {
 	struct outbox_item it;
-	uint8_t bh[32];
-	char bhex[65] = "";
-	int64_t block_id = 0;
+	int64_t block_id = p->block ? p->block_id : 0;
 
 	if (p->status != LEDGER_COMMITTED) {
 		jobs_unreserve(s->jobs, p->ctx.job_seq, p->ctx.nonce);
@@ -431,30 +487,14 @@ committed(struct shares *s, struct pending *p)
 		reply_retry(s, p->sh, "ledger cannot write now: retry");
 		return;
 	}
-	if (p->block) {
-		struct ledger_block b = { 0 };
-		double netdiff = target256_difficulty(p->ctx.block_target);
-		block_hash(p, bh, bhex);
-		b.share_id = p->share_id;
-		b.height = p->ctx.height > 0 ? (uint64_t)p->ctx.height : 0;
-		b.hash = bh;
-		b.hash_len = 32;
-		b.network_difficulty = netdiff >= 1.8e19 ? UINT64_MAX : (uint64_t)netdiff;
-		b.window_n = pplns_window_n(b.network_difficulty,
-		    s->cfg.window_factor_milli, s->cfg.window_abs);
-		b.fee_bps = s->cfg.fee_bps;
-		b.status = LEDGER_BLOCK_CANDIDATE;
-		b.has_reward = s->cfg.block_reward > 0;
-		b.reward = s->cfg.block_reward;
-		b.found_at = clock_wall_ms();
-		block_id = ledger_block_add(s->ledger, &b);
+	if (p->block)
 		log_info("BLOCK candidate %s at height %" PRId64 " by %s (share %"
-		    PRId64 ", block %" PRId64 ")", bhex, p->ctx.height, p->worker_id,
-		    p->share_id, block_id);
-	}
+		    PRId64 ", block %" PRId64 ")", p->block_hex, p->ctx.height,
+		    p->worker_id, p->share_id, block_id);
 	reply(s, p->sh, p->worker_id, p->job_id, LEDGER_REASON_OK,
-	    (double)p->credited, p->block, bhex, block_id, p->ctx.height);
-	jobs_share_credited(s->jobs, p->worker_id, clock_wall_ms());
+	    (double)p->credited, p->block, p->block ? p->block_hex : "", block_id,
+	    p->ctx.height);
+	jobs_share_credited(s->jobs, p->worker_id, p->credited, clock_wall_ms());
 	if (p->to_pool) {
 		memset(&it, 0, sizeof(it));
 		it.share_id = p->share_id;
@@ -490,6 +530,7 @@ upstream_answered(struct shares *s, const struct upstream_submit_result *res)
 	if (it == NULL)
 		return;
 	it->inflight = 0;
+	outbox_count(s);
 	if (!res->accepted && (res->reason == UPSTREAM_REJ_LOST ||
 	    res->reason == UPSTREAM_REJ_TIMEOUT)) {
 		/* Verdict unknown: wait and send it again on reconnect. */
@@ -587,13 +628,14 @@ share_thread(void *arg)
 
 struct shares *
 shares_new(const struct shares_config *cfg, struct jobs *jobs,
-    struct ledger *ledger)
+    struct ledger *ledger, struct registry *reg)
 {
 	struct shares *s = calloc(1, sizeof(*s));
 
 	if (s == NULL)
 		return NULL;
 	s->cfg = *cfg;
+	s->reg = reg;
 	if (s->cfg.outbox_max == 0)
 		s->cfg.outbox_max = 100000;
 	s->jobs = jobs;
@@ -658,6 +700,10 @@ shares_restore(struct shares *s, const struct ledger_recovery *rec)
 		    (int)sizeof(it.upstream_id) - 1, o->upstream_job_id);
 		le32_write(it.nonce, o->nonce);
 		memcpy(it.result, o->result, 32);
+		/* It may have reached the pool before the stop (its "submitted"
+		 * mark is written after the send): a "duplicate" answer to it
+		 * means the pool has it, which counts as accepted. */
+		it.resent = 1;
 		if (s->noutbox == s->capoutbox) {
 			size_t cap = s->capoutbox ? s->capoutbox * 2 : 64;
 			struct outbox_item *nb = realloc(s->outbox, cap * sizeof(*nb));
@@ -669,11 +715,9 @@ shares_restore(struct shares *s, const struct ledger_recovery *rec)
 		s->outbox[s->noutbox++] = it;
 	}
 	if (s->noutbox > 0)
-		log_info("outbox: %zu shares from before the restart wait for the pool",
-		    s->noutbox);
-	pthread_mutex_lock(&s->stats_lock);
-	s->stats.outbox = s->noutbox;
-	pthread_mutex_unlock(&s->stats_lock);
+		log_info("outbox: %zu shares from before the restart wait for the "
+		    "pool's first job", s->noutbox);
+	outbox_count(s);
 }
 
 void
@@ -717,6 +761,30 @@ shares_get_stats(struct shares *s, struct shares_stats *st)
 		verifier_get_stats(s->verifier, &st->verify);
 	else
 		memset(&st->verify, 0, sizeof(st->verify));
+}
+
+void
+shares_drain(struct shares *s, int timeout_ms)
+{
+	int64_t deadline = clock_mono_ms() + timeout_ms;
+	struct shares_stats st;
+
+	atomic_store(&s->stopping, 1);
+	/* Hash what is queued; its rows go to the ledger. */
+	verifier_free(s->verifier);
+	s->verifier = NULL;
+	ledger_flush(s->ledger, timeout_ms);
+	for (;;) {
+		shares_get_stats(s, &st);
+		if ((mpscq_len(&s->queue) == 0 && st.outbox_inflight == 0) ||
+		    clock_mono_ms() >= deadline)
+			break;
+		usleep(20000);
+	}
+	if (st.outbox_inflight > 0)
+		log_warnx("stop: %zu shares sent to the pool without an answer "
+		    "after %d ms: they wait in the outbox for the next start",
+		    st.outbox_inflight, timeout_ms);
 }
 
 void

@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "coopmine_messages.pb-c.h"
 #include "coordinator/jobs.h"
 #include "coordinator/ledger.h"
+#include "coordinator/registry.h"
 #include "coordinator/rpc_server.h"
 #include "coordinator/upstream.h"
 #include "coordinator/verify.h"
@@ -42,6 +42,7 @@ struct shares_stats {
 	uint64_t upstream_submitted, upstream_accepted, upstream_rejected;
 	uint64_t retries;		/* shares we asked workers to resend */
 	size_t outbox;			/* waiting for the pool */
+	size_t outbox_inflight;		/* sent, no answer yet */
 	int64_t last_block_at;
 	struct verify_stats verify;
 };
@@ -64,8 +65,9 @@ typedef void (*shares_event_fn)(void *arg, const struct shares_verdict *v);
 
 struct shares;
 
+/* reg (may be NULL) admits each worker's shares to verification. */
 struct shares *shares_new(const struct shares_config *cfg, struct jobs *jobs,
-    struct ledger *ledger);
+    struct ledger *ledger, struct registry *reg);
 /* The upstream connection of jobs with this source (before it starts). */
 void shares_set_upstream(struct shares *s, unsigned source, struct upstream *up);
 void shares_set_event_cb(struct shares *s, shares_event_fn fn, void *arg);
@@ -75,16 +77,23 @@ void shares_restore(struct shares *s, const struct ledger_recovery *rec);
 
 /* The rpc_hooks share sink (gRPC thread). */
 void shares_submit(struct shares *s, struct rpc_share *sh,
-    const char *worker_id, const Coopmine__ShareRequest *req);
+    const char *worker_id, const struct rpc_share_req *req);
 /* Upstream events (upstream thread): queued to the share thread. */
 void shares_upstream_result(struct shares *s,
     const struct upstream_submit_result *res);
+/* A source (re)connected and sent its first job: the waiting shares of
+ * that source are sent now (those whose job the pool no longer has are
+ * answered ESTALE by the client and expire). */
 void shares_upstream_connected(struct shares *s, unsigned source);
 
 /* A job with this RandomX seed arrived: build its context before the first
  * share needs it (in full mode, the dataset). */
 void shares_prepare(struct shares *s, const uint8_t *seed, size_t len);
 void shares_get_stats(struct shares *s, struct shares_stats *st);
+/* A clean stop, before the upstream stops: takes no more shares (callers
+ * are told to retry), hashes and commits what is in flight, and waits (at
+ * most timeout_ms) for the pool's answers to every submit on the wire. */
+void shares_drain(struct shares *s, int timeout_ms);
 /* Answers everything in flight, stops the threads (the ledger must still
  * be open: it is flushed through). */
 void shares_free(struct shares *s);

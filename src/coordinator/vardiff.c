@@ -92,10 +92,12 @@ vardiff_tick(struct vardiff *v, const struct vardiff_config *cfg,
 uint64_t
 vardiff_floor(double worker_hashrate, double verify_rate, unsigned nworkers)
 {
-	double budget;
+	double budget, floor;
 
 	if (!(worker_hashrate > 0) || !(verify_rate > 0) || nworkers == 0)
 		return 1;
 	budget = verify_rate * 0.5 / (double)nworkers;	/* shares/s per worker */
-	return (uint64_t)ceil(worker_hashrate / budget);
+	floor = ceil(worker_hashrate / budget);
+	/* A hashrate nobody has (or +Inf) must not overflow the cast. */
+	return floor < 1.8e19 ? (uint64_t)floor : UINT64_MAX;
 }

@@ -862,7 +862,7 @@ heartbeat_done(struct client *c, struct rpc *r)
 		    coord_addr(c), (int)resp->command);
 		if (c->cb.on_command != NULL)
 			c->cb.on_command(c->arg,
-			    (enum client_command)resp->command);
+			    (enum worker_command)resp->command);
 	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 }

@@ -15,17 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rpc/worker.h"
+
 #define CLIENT_JOB_ID_MAX 64
 #define CLIENT_BLOB_MAX 256
-
-/* WorkerCommand values of proto/coopmine_messages.proto. */
-enum client_command {
-	CLIENT_CMD_NONE = 0,
-	CLIENT_CMD_PAUSE = 1,
-	CLIENT_CMD_RESUME = 2,
-	CLIENT_CMD_UPDATE_CONFIG = 3,
-	CLIENT_CMD_SHUTDOWN = 4
-};
 
 /* One unit of work: a job and this worker's nonce lease on it. */
 struct client_job {
@@ -58,7 +51,7 @@ struct client_callbacks {
 	/* A new job, or a new lease for the current job. */
 	void (*on_job)(void *arg, const struct client_job *job);
 	/* A command from a HeartbeatResponse. */
-	void (*on_command)(void *arg, enum client_command cmd);
+	void (*on_command)(void *arg, enum worker_command cmd);
 	/* The coordinator's verdict on a share sent with client_submit_share. */
 	void (*on_share_result)(void *arg, uint64_t share_tag, int accepted,
 	    const char *reason, int is_block, double difficulty);

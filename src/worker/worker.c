@@ -47,26 +47,26 @@ on_job(void *arg, const struct client_job *job)
 }
 
 static void
-on_command(void *arg, enum client_command cmd)
+on_command(void *arg, enum worker_command cmd)
 {
 	struct worker *w = arg;
 
 	switch (cmd) {
-	case CLIENT_CMD_NONE:
+	case WORKER_CMD_NONE:
 		break;
-	case CLIENT_CMD_PAUSE:
+	case WORKER_CMD_PAUSE:
 		log_info("worker: coordinator says PAUSE");
 		miner_pause(w->miner);
 		break;
-	case CLIENT_CMD_RESUME:
+	case WORKER_CMD_RESUME:
 		log_info("worker: coordinator says RESUME");
 		miner_resume(w->miner);
 		break;
-	case CLIENT_CMD_UPDATE_CONFIG:
+	case WORKER_CMD_UPDATE_CONFIG:
 		log_info("worker: coordinator says UPDATE_CONFIG: nothing to "
 		    "reload yet, ignored");
 		break;
-	case CLIENT_CMD_SHUTDOWN:
+	case WORKER_CMD_SHUTDOWN:
 		log_info("worker: coordinator says SHUTDOWN");
 		miner_pause(w->miner);
 		atomic_store(&w->shutdown, 1);

@@ -54,7 +54,7 @@ on_job(void *arg, const struct client_job *j)
 }
 
 static void
-on_command(void *arg, enum client_command cmd)
+on_command(void *arg, enum worker_command cmd)
 {
 	out("CMD %d", (int)cmd);
 }

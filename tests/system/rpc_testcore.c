@@ -55,7 +55,7 @@ static struct {
 struct share_msg {
 	struct mpscq_node node;
 	struct rpc_share *sh;
-	const Coopmine__ShareRequest *req;
+	const struct rpc_share_req *req;	/* valid until the reply */
 	char worker_id[REGISTRY_ID_MAX];
 };
 
@@ -196,6 +196,7 @@ tc_stream_open(void *arg, struct rpc_stream *s, const char *worker_id)
 		tc.streams = ns;
 		tc.cap = cap;
 	}
+	rpc_stream_ref(s);	/* ours until stream_close */
 	tc.streams[tc.nstreams++] = s;
 	if (tc.seq > 0) {
 		make_job(&j, tc.seq, tc.published_us, 1, id, sizeof(id), blob,
@@ -225,25 +226,25 @@ tc_stream_close(void *arg, struct rpc_stream *s, const char *worker_id)
 
 static void
 tc_submit(void *arg, struct rpc_share *sh, const char *worker_id,
-    const Coopmine__ShareRequest *req)
+    const struct rpc_share_req *req)
 {
 	struct share_msg *m = calloc(1, sizeof(*m));
 
 	(void)arg;
 	if (m == NULL) {
-		rpc_share_fail(sh, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		rpc_share_fail(sh, RPC_FAIL_EXHAUSTED, "out of memory");
 		return;
 	}
 	m->sh = sh;
 	m->req = req;
 	snprintf(m->worker_id, sizeof(m->worker_id), "%s", worker_id);
 	if (mpscq_try_push(&tc.shares, &m->node) != 0) {
-		rpc_share_fail(sh, GRPC_STATUS_UNAVAILABLE, "sink stopped or full");
+		rpc_share_fail(sh, RPC_FAIL_UNAVAILABLE, "sink stopped or full");
 		free(m);
 	}
 }
 
-static Coopmine__WorkerCommand
+static enum worker_command
 tc_heartbeat(void *arg, const char *worker_id, const Coopmine__HeartbeatRequest *req)
 {
 	(void)arg;
@@ -252,8 +253,7 @@ tc_heartbeat(void *arg, const char *worker_id, const Coopmine__HeartbeatRequest 
 		    worker_id, (unsigned long long)req->lease_id,
 		    (unsigned long long)req->lease_hashes_done);
 	/* The stand-in's rule: an overheating worker is told to pause. */
-	return req->temperature > 90 ? COOPMINE__WORKER_COMMAND__COMMAND_PAUSE :
-	    COOPMINE__WORKER_COMMAND__COMMAND_NONE;
+	return req->temperature > 90 ? WORKER_CMD_PAUSE : WORKER_CMD_NONE;
 }
 
 static void
@@ -266,13 +266,12 @@ tc_status(void *arg, const char *worker_id, int online, enum registry_reason why
 
 /* The verdict of the stand-in sink, from the request alone. */
 static void
-verdict(const Coopmine__ShareRequest *req, Coopmine__ShareResponse *resp)
+verdict(const struct rpc_share_req *req, struct rpc_share_verdict *resp)
 {
 	long seq = -1;
 
-	coopmine__share_response__init(resp);
-	if (req->job_id != NULL)
-		sscanf(req->job_id, "job-%ld", &seq);
+	memset(resp, 0, sizeof(*resp));
+	sscanf(req->job_id, "job-%ld", &seq);
 	pthread_mutex_lock(&tc.streams_lock);
 	if (seq <= 0 || seq > tc.seq)
 		resp->reason = "unknown job";
@@ -281,15 +280,15 @@ verdict(const Coopmine__ShareRequest *req, Coopmine__ShareResponse *resp)
 	pthread_mutex_unlock(&tc.streams_lock);
 	if (resp->reason != NULL && *resp->reason != '\0')
 		return;
-	if (req->nonce.len != 4)
+	if (req->nonce_len != 4)
 		resp->reason = "nonce must be 4 bytes";
-	else if (req->result.len != 32)
+	else if (req->result_len != 32)
 		resp->reason = "result must be 32 bytes";
 	else {
 		resp->accepted = 1;
 		resp->reason = "";
 		resp->difficulty = 256;
-		resp->is_block = memcmp(req->result.data, "\0\0\0\0", 4) == 0;
+		resp->is_block = memcmp(req->result, "\0\0\0\0", 4) == 0;
 		if (resp->is_block)
 			resp->block_hash = "00000000test";
 	}
@@ -303,7 +302,7 @@ sink(void *arg)
 	(void)arg;
 	while ((n = mpscq_pop(&tc.shares, -1)) != NULL) {
 		struct share_msg *m = (struct share_msg *)n;
-		Coopmine__ShareResponse resp;
+		struct rpc_share_verdict resp;
 
 		if (tc.sink_delay_ms > 0)
 			usleep((useconds_t)tc.sink_delay_ms * 1000);

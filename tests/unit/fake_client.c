@@ -126,7 +126,7 @@ fake_client_job(const struct client_job *job)
 }
 
 void
-fake_client_command(enum client_command cmd)
+fake_client_command(enum worker_command cmd)
 {
 	struct client *c = current();
 

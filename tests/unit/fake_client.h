@@ -21,7 +21,7 @@ struct fake_share {
 
 /* Deliver through the callbacks the worker registered. */
 void fake_client_job(const struct client_job *job);
-void fake_client_command(enum client_command cmd);
+void fake_client_command(enum worker_command cmd);
 void fake_client_verdict(uint64_t tag, int accepted, const char *reason);
 
 /* What the worker did with the client (copies, taken under a lock). */

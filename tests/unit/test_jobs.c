@@ -4,6 +4,7 @@
  * and resumes; leavers' leases are released and never reissued. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "common/target.h"
@@ -28,6 +29,8 @@ static void ev_job(void *arg, const struct job_info *j) { added++; }
 static void ev_lease(void *arg, uint64_t seq, const struct lease *l) {}
 static void ev_release(void *arg, uint64_t id, int64_t now) { released++; }
 static void ev_exhausted(void *arg, unsigned sources) { exhausted++; }
+static int paused_events, paused_now;
+static void ev_paused(void *arg, int paused) { paused_events++; paused_now = paused; }
 
 static struct job_template
 opensy_job(const char *id, int clean, uint8_t fill)
@@ -60,7 +63,8 @@ main(void)
 		.lease_min = 4096, .lease_max = 1 << 28,
 		.job_timeout_ms = 60000, .keep_jobs = 3,
 	};
-	struct jobs_events ev = { ev_send, ev_job, ev_lease, ev_release, ev_exhausted };
+	struct jobs_events ev = { ev_send, ev_job, ev_lease, ev_release, ev_exhausted,
+		ev_paused };
 	struct jobs *j = jobs_new(&cfg, &ev, NULL);
 	struct job_template t;
 	struct work wa, wb;
@@ -138,15 +142,18 @@ main(void)
 	jobs_worker_heartbeat(j, "bob", 60, lid, 0, 0, now);
 	jobs_worker_info(j, "bob", &d, &lid, &ls, &le, &hd);
 	ok(d == 750, "later reports are vardiff's business");
-	ok(jobs_worker_heartbeat(j, "alice", 1000, wa.lease_id, 1000, 0, now) ==
-	    CLIENT_CMD_NONE && nsent == 0, "a fresh lease is not renewed");
-	jobs_worker_heartbeat(j, "alice", 1000, wa.lease_id, 100000, 0, now);
+	jobs_worker_heartbeat(j, "alice", 1000, wa.lease_id, 1000, 0, now);
+	ok(nsent == 0, "a fresh lease is not renewed");
+	jobs_worker_heartbeat(j, "alice", 1000, wa.lease_id, 100000, 0, now + 2000);
 	ok(nsent == 1 && sent[0].lease_id != wa.lease_id &&
 	    sent[0].nonce_start >= wa.nonce_end, "20 s left (< 30 s): renewed ahead");
-	jobs_worker_heartbeat(j, "alice", 1000, wa.lease_id, 110000, 0, now);
+	jobs_worker_heartbeat(j, "alice", 1000, wa.lease_id, 110000, 0, now + 3000);
 	ok(nsent == 1, "a heartbeat about the old lease does not renew twice");
-	jobs_worker_heartbeat(j, "alice", 1000, sent[0].lease_id, 0, 1, now);
-	ok(nsent == 2, "want_lease renews at once");
+	jobs_worker_heartbeat(j, "alice", 1000, sent[0].lease_id, 0, 1, now + 3500);
+	ok(nsent == 1, "want_lease again within %d ms: refused (rate limit)",
+	    JOBS_RENEW_MIN_MS);
+	jobs_worker_heartbeat(j, "alice", 1000, sent[0].lease_id, 0, 1, now + 4100);
+	ok(nsent == 2, "want_lease renews once the interval has passed");
 	le32_write(nonce, (uint32_t)wa.nonce_start + 6);
 	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == LEDGER_REASON_OK,
 	    "a nonce of the previous lease is still alice's");
@@ -185,21 +192,15 @@ main(void)
 	/* No upstream: pause after job_timeout; resume with the next job. */
 	jobs_upstream_down(j, 0, now);
 	jobs_tick(j, now + 30000);
-	ok(jobs_worker_heartbeat(j, "carol", 1000, 0, 0, 0, now + 30000) ==
-	    CLIENT_CMD_NONE, "no pause before job_timeout (shares go to the outbox)");
+	ok(paused_events == 0, "no pause before job_timeout (shares go to the "
+	    "outbox)");
 	jobs_tick(j, now + 61000);
 	jobs_get_stats(j, &st);
-	ok(st.paused && jobs_worker_heartbeat(j, "carol", 1000, 0, 0, 0, now + 61000) ==
-	    CLIENT_CMD_PAUSE, "after job_timeout without a pool: PAUSE");
+	ok(st.paused && paused_events == 1 && paused_now == 1,
+	    "after job_timeout without a pool: the workers must pause");
 	t = opensy_job("up-6", 1, 0x01);
 	jobs_add(j, &t, now + 70000);
-	ok(jobs_worker_heartbeat(j, "carol", 1000, 0, 0, 0, now + 70000) ==
-	    CLIENT_CMD_RESUME, "work is back: RESUME");
-	ok(jobs_worker_command(j, "carol", CLIENT_CMD_SHUTDOWN) == 0 &&
-	    jobs_worker_heartbeat(j, "carol", 1000, 0, 0, 0, now) == CLIENT_CMD_SHUTDOWN,
-	    "an operator's command goes out with the next heartbeat");
-	ok(jobs_worker_command(j, "nobody", CLIENT_CMD_PAUSE) == -1,
-	    "a command for an unknown worker fails");
+	ok(paused_events == 2 && paused_now == 0, "work is back: resume");
 
 	/* Nicehash: the pool's byte bounds the space; exhaustion is reported. */
 	t = opensy_job("up-7", 1, 0x02);
@@ -208,8 +209,27 @@ main(void)
 	jobs_worker_join(j, "dave", 1e9, now, &wa);
 	ok((wa.nonce_start >> 24) == 0x5a && ((wa.nonce_end - 1) >> 24) == 0x5a,
 	    "a reserved nonce byte keeps every lease inside its 2^24 space");
-	ok(jobs_worker_join(j, "erin", 1e9, now, &wb) == -1 && exhausted == 1,
-	    "an exhausted space is reported, not overlapped");
+	ok(wa.nonce_end - wa.nonce_start <= (1u << 24) / JOBS_LEASE_FRACTION,
+	    "a claim of 1e9 H/s takes at most 1/%d of the space (%llu nonces)",
+	    JOBS_LEASE_FRACTION, (unsigned long long)(wa.nonce_end - wa.nonce_start));
+	ok(jobs_worker_join(j, "erin", 1e9, now, &wb) == 0 &&
+	    wb.nonce_start >= wa.nonce_end, "the next worker still gets work");
+	{
+		char who[16];
+		int k = 0, rc = 0;
+		uint64_t last_end = wb.nonce_end;
+		for (; k < 400 && rc == 0; k++) {
+			snprintf(who, sizeof(who), "greedy-%d", k);
+			rc = jobs_worker_join(j, who, 1e9, now, &wb);
+			if (rc == 0 && wb.nonce_start < last_end)
+				break;
+			if (rc == 0)
+				last_end = wb.nonce_end;
+		}
+		ok(rc == -1 && exhausted == 1 && last_end == (0x5bULL << 24),
+		    "an exhausted space is reported, not overlapped (%d leases, "
+		    "last end %llx)", k, (unsigned long long)last_end);
+	}
 	/* The pool resends known work (after a reconnect, under a new id):
 	 * the same nonce space continues; nothing is hashed twice. */
 	{
@@ -282,16 +302,68 @@ main(void)
 		le32_write(nonce, (uint32_t)w1.nonce_start + 1);
 		ok(jobs_check_share(k, "a", w1.job_id, nonce, 4, &ctx) == LEDGER_REASON_OK,
 		    "a clean job of session 1 leaves session 0's job valid");
+		paused_events = 0;
 		jobs_upstream_down(k, 0, now);
 		jobs_tick(k, now + 120000);
-		ok(jobs_worker_heartbeat(k, "a", 1, 0, 0, 0, now) == CLIENT_CMD_NONE,
-		    "one session down: no pause");
+		ok(paused_events == 0, "one session down: no pause");
 		jobs_upstream_down(k, 1, now);
 		jobs_tick(k, now + 120000);
-		ok(jobs_worker_heartbeat(k, "a", 1, 0, 0, 0, now) == CLIENT_CMD_PAUSE,
+		ok(paused_events == 1 && paused_now == 1,
 		    "every session down for job_timeout: pause");
 		jobs_free(k);
 	}
 	jobs_free(j);
+
+	/* Claims are bounded; Register again keeps the live lease; work
+	 * leased before a restart is never leased again. */
+	{
+		struct jobs *k = jobs_new(&cfg, &ev, NULL);
+		struct ledger_work_cursor cur;
+		struct work w1, w2;
+		uint64_t d2;
+
+		t = opensy_job("r-1", 1, 0x41);
+		memset(&cur, 0, sizeof(cur));
+		memcpy(cur.blob, t.blob, t.blob_len);
+		cur.blob_len = t.blob_len;
+		memcpy(cur.seed, t.seed, t.seed_len);
+		cur.seed_len = t.seed_len;
+		cur.next_nonce = 24000;
+		ok(jobs_restore_cursors(k, &cur, 1) == 0, "cursors restored");
+		jobs_add(k, &t, now);
+		jobs_worker_join(k, "h", 1000, now, &w1);
+		ok(w1.nonce_start >= 24000, "the pool's job after a restart: leases "
+		    "continue after the earlier run's (%llu)",
+		    (unsigned long long)w1.nonce_start);
+		ok(jobs_restore_difficulty(k, "back", 123456) == 0 &&
+		    jobs_worker_join(k, "back", 1000, now, &w2) == 0 &&
+		    w2.difficulty == 123456, "a worker known before the restart "
+		    "starts at its old difficulty, not at the guess (%llu)",
+		    (unsigned long long)w2.difficulty);
+		ok(jobs_worker_join(k, "h", 1000, now + 10, &w2) == 0 &&
+		    w2.lease_id == w1.lease_id && w2.nonce_start == w1.nonce_start,
+		    "Register again: the same live lease, not a new one");
+		jobs_worker_join(k, "inf", INFINITY, now, &w2);
+		jobs_worker_heartbeat(k, "inf", NAN, w2.lease_id, 0, 0, now + 5000);
+		jobs_worker_heartbeat(k, "inf", INFINITY, w2.lease_id, 0, 0, now + 9000);
+		jobs_tick(k, now + 200000);
+		jobs_worker_info(k, "inf", &d2, &lid, &ls, &le, &hd);
+		ok(d2 == cfg.vardiff.min_diff && le - ls <= cfg.lease_min,
+		    "+Inf and NaN claims size nothing "
+		    "(difficulty %llu, lease %llu)", (unsigned long long)d2,
+		    (unsigned long long)(le - ls));
+		/* 10 minutes of credited shares prove ~100 H/s: a claim of
+		 * 1e6 H/s sizes at most 4x that. */
+		jobs_worker_join(k, "liar", 100, now, &w2);
+		for (int i = 0; i <= 60; i++)
+			jobs_share_credited(k, "liar", 1000, now + (int64_t)i * 10000);
+		jobs_worker_heartbeat(k, "liar", 1e6, w2.lease_id, w2.nonce_end -
+		    w2.nonce_start, 1, now + 700000);
+		jobs_worker_info(k, "liar", &d2, &lid, &ls, &le, &hd);
+		ok(le - ls <= 4 * 100 * 120 + 4096, "a claim of 1e6 H/s against "
+		    "~100 H/s proven: lease of %llu nonces (<= 4x the proven rate "
+		    "x 120 s)", (unsigned long long)(le - ls));
+		jobs_free(k);
+	}
 	return tap_done();
 }

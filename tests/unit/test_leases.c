@@ -75,8 +75,17 @@ main(void)
 	printf("# seed 0x%016" PRIx64 "\n", rng_state);
 
 	/* Basics. */
-	ok(lease_space_new(10, 10) == NULL && lease_space_new(0, end + 1) == NULL,
-	    "empty or oversized spaces refused");
+	ok(lease_space_new(11, 10) == NULL && lease_space_new(0, end + 1) == NULL,
+	    "reversed or oversized spaces refused");
+	{
+		struct lease_space *used = lease_space_new(10, 10);
+		struct lease got;
+		ok(used != NULL && lease_space_remaining(used) == 0 &&
+		    lease_take(used, 1, "w", 100, 1, 1, 0, &got) == -1,
+		    "an empty space (work leased before a restart) has nothing "
+		    "to give");
+		lease_space_free(used);
+	}
 	sp = lease_space_new(100, 200);
 	ok(lease_take(sp, 1, "a", 30, 10, 77, 0, &l) == 0 && l.start == 100 && l.end == 130,
 	    "first lease starts at the space start");

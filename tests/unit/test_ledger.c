@@ -314,7 +314,7 @@ test_basic(void)
 	ok(l != NULL, "reopens");
 	if (l == NULL)
 		return;
-	rc = ledger_recover(l, 600, &rec, err, sizeof(err));
+	rc = ledger_recover(l, 600, 0, &rec, err, sizeof(err));
 	ok(rc == 0, "recovery reads the ledger");
 	ok(rec.next_share_id == 14 && rec.next_job_id == 2 &&
 	    rec.next_lease_id == 3 && rec.next_block_id == 2 &&
@@ -387,7 +387,7 @@ test_migration(void)
 	ok(l != NULL, "it opens and migrates (%s)", l ? "ok" : err);
 	if (l == NULL)
 		return;
-	ok(ledger_recover(l, 25, &rec, err, sizeof(err)) == 0 &&
+	ok(ledger_recover(l, 25, 0, &rec, err, sizeof(err)) == 0 &&
 	    rec.totals.shares_valid == 3 && rec.totals.shares_invalid == 1 &&
 	    rec.noutbox == 2 && rec.nblocks == 1 && rec.next_share_id == 5,
 	    "its rows survive the migration");
@@ -608,6 +608,136 @@ test_retention(void)
 	ledger_close(l);
 }
 
+/* Issue 12: a block share and its block row in one transaction; the
+ * audit sees the same work leased twice across jobs, a credited nonce of
+ * the same work twice, and a candidate without its row; access rows and
+ * work cursors come back with recovery. */
+static void
+test_integrity(void)
+{
+	char path[512], err[512];
+	struct acks a = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0, NULL, 0 };
+	struct fixture f;
+	struct ledger *l;
+	struct ledger_recovery rec;
+	struct ledger_share s = { 0 };
+	struct ledger_block b = { 0 };
+	struct ledger_job j = { 0 };
+	uint8_t result[32], hash[32], blob[80] = { 1 }, seed[32] = { 2 };
+	int64_t sid, bid = 0, job2;
+
+	path_of(path, sizeof(path), "integrity.db");
+	l = open_at(path, err, sizeof(err));
+	ok(l != NULL, "integrity ledger opens (%s)", l ? "ok" : err);
+	if (l == NULL)
+		return;
+	setup_job(l, &f);
+	memset(result, 0x11, sizeof(result));
+	memset(hash, 0x22, sizeof(hash));
+	s.job_id = f.job;
+	s.lease_id = f.lease_a;
+	s.worker_id = "alice";
+	s.nonce = 700;
+	s.result = result;
+	s.difficulty = 100;
+	s.hash_difficulty = 150;
+	s.block_candidate = 1;
+	s.upstream = LEDGER_FATE_PENDING;
+	s.created_at = clock_wall_ms();
+	b.height = 1000;
+	b.hash = hash;
+	b.hash_len = 32;
+	b.network_difficulty = 500;
+	b.window_n = 1000;
+	b.status = LEDGER_BLOCK_CANDIDATE;
+	b.has_reward = 1;
+	b.reward = 600;
+	b.found_at = s.created_at;
+	sid = ledger_append_block_share(l, &s, &b, ack_cb, &a, &bid);
+	ok(ledger_flush(l, 5000) == LEDGER_COMMITTED && a.ok == 1 && bid > 0,
+	    "a block share is acknowledged once both rows committed");
+	ok(query_int(path, "SELECT count(*) FROM blocks b JOIN shares s ON "
+	    "s.id = b.share_id WHERE s.block_candidate = 1") == 1 &&
+	    query_int(path, "SELECT share_id FROM blocks") == sid,
+	    "the block row names its share");
+	ok(query_int(path, "SELECT sum(amount) FROM payouts") == 600,
+	    "and its payouts are in the same transaction");
+	ok(audit(path) == 0, "audit clean");
+
+	/* The same work under another job id, leased again from 0. */
+	j.session_id = f.session;
+	j.upstream_job_id = "job-a-again";
+	j.blob = blob;
+	j.blob_len = sizeof(blob);
+	j.seed = seed;
+	j.seed_len = sizeof(seed);
+	j.height = 1000;
+	j.target64 = 0x00000000ffffffffULL;
+	j.difficulty = 0x100000001ULL;
+	j.received_at = clock_wall_ms();
+	j.clean = 1;
+	job2 = ledger_job_add(l, &j);
+	ledger_lease_add(l, job2, "bob", 500, 1500, clock_wall_ms());
+	ledger_flush(l, 5000);
+	ok(audit(path) == 2, "a lease of the same blob and seed over two "
+	    "leases of another job: two violations");
+	s.job_id = job2;
+	s.lease_id = f.lease_a + 2;
+	s.worker_id = "bob";
+	s.block_candidate = 0;
+	s.upstream = LEDGER_FATE_NOT_NEEDED;
+	ledger_append_share(l, &s, ack_cb, &a);
+	ledger_flush(l, 5000);
+	ok(audit(path) == 3, "the same (blob, seed, nonce) credited under two "
+	    "job ids is a violation too");
+
+	ledger_worker_access(l, "mallory", LEDGER_ACCESS_QUARANTINE, "20 invalid",
+	    1000);
+	ledger_worker_access(l, "eve", LEDGER_ACCESS_REVOKE, "stolen", 1001);
+	ledger_worker_access(l, "mallory", LEDGER_ACCESS_ALLOW, "lifted", 1002);
+	ledger_close(l);
+	ok(ledger_access_record(path, "trent", LEDGER_ACCESS_REVOKE, "cli", 1003,
+	    err, sizeof(err)) == 0, "an access row from outside the coordinator");
+	ok(ledger_access_record(path, "", LEDGER_ACCESS_REVOKE, "cli", 1003,
+	    err, sizeof(err)) != 0, "an empty id is refused: %s", err);
+	ok(exec_rw(path, "UPDATE worker_access SET action = 'allow'") !=
+	    SQLITE_OK && exec_rw(path, "DELETE FROM worker_access") != SQLITE_OK,
+	    "access rows are append-only");
+
+	l = open_at(path, err, sizeof(err));
+	ok(l != NULL && ledger_recover(l, 0, 0, &rec, err, sizeof(err)) == 0,
+	    "recovery");
+	if (l == NULL)
+		return;
+	ok(rec.naccess == 2 && strcmp(rec.access[0].worker_id, "eve") == 0 &&
+	    rec.access[0].state == LEDGER_ACCESS_REVOKE &&
+	    strcmp(rec.access[1].worker_id, "trent") == 0 && rec.access_seen == 4,
+	    "recovery: the identities denied now (mallory's quarantine was "
+	    "lifted)");
+	ok(rec.ncursors == 1 && rec.cursors[0].next_nonce == 2000,
+	    "recovery: the work leased so far ends at nonce 2000 (%zu, %llu)",
+	    rec.ncursors, rec.ncursors ?
+	    (unsigned long long)rec.cursors[0].next_nonce : 0ULL);
+	ok(rec.nworkers >= 2 && strcmp(rec.workers[0].id, "alice") == 0 &&
+	    rec.workers[0].last_difficulty == 100,
+	    "recovery: each worker's difficulty of its newest credited share");
+	ledger_recovery_free(&rec);
+	ledger_close(l);
+
+	/* A candidate share without its block row (an old ledger, or a
+	 * crash of an older coordinator): the audit names it. */
+	ok(exec_rw(path, "DROP TRIGGER payouts_no_delete; DELETE FROM payouts; "
+	    "DELETE FROM blocks") == SQLITE_OK, "drop the block row by hand");
+	ok(audit(path) == 4, "the audit names the candidate without its block");
+	l = open_at(path, err, sizeof(err));
+	ok(l != NULL, "reopen");
+	ledger_close(l);
+	ok(query_int(path, "SELECT count(*) FROM blocks WHERE share_id = 1 AND "
+	    "status = 'candidate' AND reward IS NULL") == 1,
+	    "the coordinator's start restores the lost block row");
+	ok(audit(path) == 3, "and the audit no longer names it");
+}
+
 int
 main(void)
 {
@@ -622,6 +752,7 @@ main(void)
 	test_bad_files();
 	test_disk_full();
 	test_retention();
+	test_integrity();
 	if (tap_failed == 0) {
 		char cmd[512];
 

@@ -1,16 +1,59 @@
-/* test_registry: the worker table behind the stats RPCs: register, beats,
- * streams, offline after 3 missed intervals, verdict counters, status
- * callbacks, bounds. */
+/* test_registry: the one table of workers: register, beats, the one live
+ * stream (a newer one replaces and cancels the older), offline after 3
+ * missed intervals, verdict counters, status callbacks, bounds, commands
+ * that are never lost, quarantine, revocation, verification admission. */
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
 #include "coordinator/registry.h"
+#include "coordinator/rpc_server.h"
 #include "tap.h"
+
+/* Stand-ins for the gRPC streams the registry holds (this test links no
+ * server): a reference count and whether it was cancelled. */
+struct rpc_stream {
+	int refs, cancelled;
+};
+
+void
+rpc_stream_ref(struct rpc_stream *s)
+{
+	s->refs++;
+}
+
+void
+rpc_stream_unref(struct rpc_stream *s)
+{
+	s->refs--;
+}
+
+void
+rpc_stream_cancel(struct rpc_stream *s, const char *why)
+{
+	(void)why;
+	s->cancelled++;
+}
+
+static int access_events;
+static enum registry_deny last_access;
+
+static void
+on_access(void *arg, const char *id, enum registry_deny state,
+    const char *reason, int64_t at)
+{
+	(void)arg;
+	(void)id;
+	(void)reason;
+	(void)at;
+	access_events++;
+	last_access = state;
+}
 
 static int events, last_online;
 static enum registry_reason last_why;
@@ -32,7 +75,8 @@ main(void)
 	struct registry_beat beat = { .hashrate = 100, .hashes_total = 5 };
 	struct registry_worker w, *all;
 	struct registry_totals t;
-	enum registry_command cmd;
+	enum worker_command cmd;
+	struct rpc_stream s1 = { 0, 0 }, s2 = { 0, 0 }, s3 = { 0, 0 }, *old;
 	size_t n;
 
 	registry_set_status_cb(r, on_status, NULL);
@@ -41,7 +85,7 @@ main(void)
 	    "register w1");
 	ok(events == 1 && last_online && last_why == REGISTRY_REGISTERED,
 	    "status callback: online, registered");
-	ok(registry_heartbeat(r, "w1", &beat, 1500, &cmd) == 0 && cmd == REGISTRY_CMD_NONE,
+	ok(registry_heartbeat(r, "w1", &beat, 1500, &cmd) == 0 && cmd == WORKER_CMD_NONE,
 	    "heartbeat recorded");
 	ok(registry_heartbeat(r, "nobody", &beat, 1500, &cmd) == -ENOENT,
 	    "heartbeat from an unknown worker: -ENOENT");
@@ -58,25 +102,35 @@ main(void)
 	registry_get(r, "w1", &w);
 	ok(w.online && last_why == REGISTRY_HEARD, "a late heartbeat brings it back");
 
-	ok(registry_stream_open(r, "w1", 5100) == 0, "stream open");
-	ok(registry_stream_open(r, "w1", 5100) == 0, "second stream open");
-	registry_stream_close(r, "w1", 5200);
+	ok(registry_stream_open(r, "w1", &s1, 5100, &old) == 0 && old == NULL &&
+	    s1.refs == 1, "stream open: the registry holds a reference");
+	ok(registry_stream_open(r, "w1", &s2, 5100, &old) == 0 && old == &s1 &&
+	    s2.refs == 1, "a second stream replaces the first, handed back to "
+	    "cancel");
+	rpc_stream_unref(old);
+	ok(registry_stream_get(r, "w1") == &s2 && s2.refs == 2,
+	    "the live stream is the newer one");
+	rpc_stream_unref(&s2);
+	ok(registry_stream_close(r, "w1", &s1, 5200) == 0, "the replaced stream "
+	    "ends: not the live one");
 	registry_get(r, "w1", &w);
-	ok(w.online && w.streams == 1, "one of two streams closed: still online");
-	registry_stream_close(r, "w1", 5300);
+	ok(w.online && w.streams == 1, "replaced stream closed: still online");
+	ok(registry_stream_close(r, "w1", &s2, 5300) == 1 && s2.refs == 0,
+	    "live stream closed: its reference dropped");
 	registry_get(r, "w1", &w);
 	ok(!w.online && w.reason == REGISTRY_STREAM_CLOSED, "last stream closed: offline at once");
 	registry_heartbeat(r, "w1", &beat, 5400, &cmd);
 	registry_get(r, "w1", &w);
 	ok(!w.online, "a heartbeat alone does not revive a worker whose stream was lost");
-	ok(registry_stream_open(r, "w1", 5500) == 0, "stream reopened");
+	ok(registry_stream_open(r, "w1", &s3, 5500, &old) == 0 && old == NULL,
+	    "stream reopened");
 	registry_get(r, "w1", &w);
 	ok(w.online, "reopened stream: online");
 
-	registry_record_share(r, "w1", 1, 0, 6000);
-	registry_record_share(r, "w1", 0, 0, 6100);
-	registry_record_share(r, "w1", 1, 1, 10000);
-	registry_record_share(r, "w1", 1, 1, 20000);
+	registry_record_share(r, "w1", 1, 0, 0, 6000);
+	registry_record_share(r, "w1", 0, 0, 0, 6100);
+	registry_record_share(r, "w1", 1, 1, 0, 10000);
+	registry_record_share(r, "w1", 1, 1, 0, 20000);
 	registry_set_job(r, "w1", "job-7");
 	registry_get(r, "w1", &w);
 	ok(w.shares_valid == 3 && w.shares_invalid == 1 && w.blocks == 2 &&
@@ -87,11 +141,36 @@ main(void)
 	    t.last_block_time == 20000 && t.avg_block_time == 10.0,
 	    "cluster totals: shares, blocks, average block time");
 
-	ok(registry_set_command(r, "w1", REGISTRY_CMD_PAUSE) == 0, "command queued");
+	ok(registry_pause(r, "w1", 1) == 0, "operator pause");
+	ok(registry_pause(r, "w1", 1) == -EALREADY, "pausing twice: -EALREADY");
+	registry_set_cluster_paused(r, 1);	/* the same heartbeat: no pool */
 	registry_heartbeat(r, "w1", &beat, 21000, &cmd);
-	ok(cmd == REGISTRY_CMD_PAUSE, "command delivered on the next heartbeat");
+	ok(cmd == WORKER_CMD_PAUSE, "pause delivered on the next heartbeat");
 	registry_heartbeat(r, "w1", &beat, 21100, &cmd);
-	ok(cmd == REGISTRY_CMD_NONE, "and only once");
+	ok(cmd == WORKER_CMD_NONE, "and only once");
+	registry_set_cluster_paused(r, 0);	/* the pool is back ... */
+	registry_heartbeat(r, "w1", &beat, 21150, &cmd);
+	ok(cmd == WORKER_CMD_NONE, "... but the operator's pause still holds: "
+	    "no resume");
+	ok(registry_pause(r, "w1", 0) == 0, "operator resumes");
+	registry_heartbeat(r, "w1", &beat, 21160, &cmd);
+	ok(cmd == WORKER_CMD_RESUME, "resume delivered");
+	ok(registry_kick(r, "w1") == 0, "kick queued");
+	registry_heartbeat(r, "w1", &beat, 21170, &cmd);
+	ok(cmd == WORKER_CMD_SHUTDOWN, "shutdown delivered");
+	{
+		struct registry_beat bad = beat;
+		bad.hashrate = INFINITY;
+		registry_heartbeat(r, "w1", &bad, 21180, &cmd);
+		registry_totals(r, &t);
+		ok(isfinite(t.total_hashrate) && t.total_hashrate == 0,
+		    "an infinite hashrate is not believed (%g)", t.total_hashrate);
+		bad.hashrate = NAN;
+		registry_heartbeat(r, "w1", &bad, 21190, &cmd);
+		registry_totals(r, &t);
+		ok(isfinite(t.total_hashrate), "nor a NaN");
+		registry_heartbeat(r, "w1", &beat, 21195, &cmd);
+	}
 
 	ok(registry_register(r, "w2", NULL, 1, NULL, NULL, NULL, 22000) == 0, "register w2");
 	registry_get(r, "w2", &w);
@@ -102,7 +181,7 @@ main(void)
 	ok(registry_unregister(r, "w3", 22100) == 0, "unregister w3");
 	ok(registry_heartbeat(r, "w3", &beat, 22200, &cmd) == -ESRCH,
 	    "heartbeat after unregister: -ESRCH");
-	ok(registry_stream_open(r, "w3", 22200) == -ESRCH,
+	ok(registry_stream_open(r, "w3", &s1, 22200, &old) == -ESRCH,
 	    "stream after unregister: -ESRCH");
 
 	registry_totals(r, &t);
@@ -112,11 +191,12 @@ main(void)
 	    strcmp(all[2].id, "w3") == 0 && !all[2].online, "list sorted by id");
 	free(all);
 	registry_free(r);
+	ok(s3.refs == 0, "registry_free drops the stream references it held");
 
 	/* After a restart: workers and counters from the ledger. */
 	{
 		struct registry *rr = registry_new(1000, 10);
-		enum registry_command c2;
+		enum worker_command c2;
 		ok(registry_restore(rr, "old", "old rig", 8, "0.1", 40, 2, 100, 900) == 0,
 		    "restore a worker from the ledger");
 		registry_get(rr, "old", &w);
@@ -136,6 +216,89 @@ main(void)
 		ok(registry_restore(rr, "", "", 0, "", 0, 0, 0, 0) == -EINVAL,
 		    "an empty id is refused");
 		registry_free(rr);
+	}
+
+	/* Threads claimed by a worker are bounded; a 64-byte CN is an id. */
+	{
+		struct registry *rt = registry_new(1000, 10);
+		char id64[65];
+
+		memset(id64, 'a', 64);
+		id64[64] = '\0';
+		ok(registry_register(rt, id64, "", 2147483647, "", "", "", 1000) == 0,
+		    "a 64-character id registers");
+		registry_get(rt, id64, &w);
+		ok(strcmp(w.id, id64) == 0 && w.threads == REGISTRY_THREADS_MAX,
+		    "its id is whole and 2^31-1 threads are clamped to %d (%d)",
+		    REGISTRY_THREADS_MAX, w.threads);
+		ok(registry_register(rt, "x", "", -5, "", "", "", 1000) == 0 &&
+		    registry_get(rt, "x", &w) == 0 && w.threads == 1,
+		    "negative threads become 1");
+		id64[0] = 'b';
+		{
+			char id65[66];
+			snprintf(id65, sizeof(id65), "%sc", id64);
+			ok(registry_register(rt, id65, "", 1, "", "", "", 1000) ==
+			    -EINVAL, "a 65-character id is refused");
+		}
+		registry_free(rt);
+	}
+
+	/* Quarantine by invalid shares, revocation, lifting both. */
+	{
+		struct registry *rq = registry_new(1000, 10);
+		struct registry_limits lim = { .max_invalid = 3, .window_ms = 60000,
+		    .rate = 2, .burst = 4, .inflight_max = 8 };
+		struct rpc_stream sq = { 0, 0 };
+		char why[160];
+		int admitted = 0;
+
+		registry_set_limits(rq, &lim);
+		registry_set_access_cb(rq, on_access, NULL);
+		registry_register(rq, "bad", "", 1, "", "", "", 1000);
+		registry_register(rq, "good", "", 1, "", "", "", 1000);
+		registry_stream_open(rq, "bad", &sq, 1000, &old);
+		for (int i = 0; i < 3; i++)
+			registry_record_share(rq, "bad", 0, 0, 1, 2000 + i);
+		ok(registry_access(rq, "bad", why, sizeof(why)) == REGISTRY_ALLOWED,
+		    "3 invalid shares: within the budget");
+		registry_record_share(rq, "bad", 0, 0, 0, 2100);
+		ok(registry_access(rq, "bad", NULL, 0) == REGISTRY_ALLOWED,
+		    "a cheap rejection (stale, duplicate) does not count");
+		registry_record_share(rq, "bad", 0, 0, 1, 2200);
+		ok(registry_access(rq, "bad", why, sizeof(why)) ==
+		    REGISTRY_QUARANTINED && strstr(why, "quarantined") != NULL,
+		    "the 4th costly one quarantines it: %s", why);
+		ok(access_events == 1 && last_access == REGISTRY_QUARANTINED,
+		    "the quarantine is reported for the ledger");
+		ok(sq.cancelled == 1 && sq.refs == 0, "its stream is cancelled and "
+		    "released");
+		registry_get(rq, "bad", &w);
+		ok(!w.online && w.denied == REGISTRY_QUARANTINED, "it is offline");
+		ok(registry_register(rq, "bad", "", 1, "", "", "", 3000) == -EACCES,
+		    "a quarantined worker cannot register");
+		ok(registry_access(rq, "good", NULL, 0) == REGISTRY_ALLOWED,
+		    "the other worker is untouched");
+		ok(registry_set_access(rq, "bad", REGISTRY_ALLOWED, "lifted", 4000) ==
+		    0 && registry_register(rq, "bad", "", 1, "", "", "", 4000) == 0,
+		    "the operator lifts it and it registers again");
+		ok(registry_set_access(rq, "never-seen", REGISTRY_REVOKED, "stolen "
+		    "key", 4100) == 0 && registry_access(rq, "never-seen", why,
+		    sizeof(why)) == REGISTRY_REVOKED && strstr(why, "stolen key"),
+		    "a name can be revoked before it ever connects: %s", why);
+		ok(access_events == 1, "operator changes are not reported back");
+
+		for (int i = 0; i < 10; i++)
+			admitted += registry_verify_admit(rq, "good", 5000) == 0;
+		ok(admitted == 4, "burst of 4: 4 of 10 shares admitted at once (%d)",
+		    admitted);
+		for (int i = 0; i < 4; i++)
+			registry_verify_done(rq, "good");
+		ok(registry_verify_admit(rq, "good", 5400) == -EAGAIN,
+		    "0.4 s later at 2/s: no token yet");
+		ok(registry_verify_admit(rq, "good", 5600) == 0,
+		    "0.6 s later: one token");
+		registry_free(rq);
 	}
 
 	/* Many workers: the id index survives growth. */

@@ -108,18 +108,18 @@ main(void)
 	    cs.lease_id == 7 && cs.lease_hashes_done == 8,
 	    "heartbeat figures: hashes, shares, lease");
 
-	fake_client_command(CLIENT_CMD_PAUSE);
+	fake_client_command(WORKER_CMD_PAUSE);
 	make_job(&j, "job-2", 0, 4);
 	fake_client_job(&j);
 	usleep(300 * 1000);
 	ok(miner_paused(worker_miner(w)) &&
 	    fake_client_shares(got, FAKE_SHARES_MAX) == 8, "PAUSE: nothing mined");
-	fake_client_command(CLIENT_CMD_RESUME);
+	fake_client_command(WORKER_CMD_RESUME);
 	ok(miner_wait_idle(worker_miner(w), 120000) == 0 &&
 	    fake_client_shares(got, FAKE_SHARES_MAX) == 12, "RESUME: job-2 mined");
-	fake_client_command((enum client_command)99);
+	fake_client_command((enum worker_command)99);
 	ok(worker_tick(w, clock_mono_ms()) == 0, "unknown command ignored");
-	fake_client_command(CLIENT_CMD_SHUTDOWN);
+	fake_client_command(WORKER_CMD_SHUTDOWN);
 	ok(worker_tick(w, clock_mono_ms()) == 1, "SHUTDOWN: the tick says stop");
 	worker_free(w);
 	ok(fake_client_stopped(), "the client was stopped");

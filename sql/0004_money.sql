@@ -1,4 +1,4 @@
--- 0003_money.sql: money in the ledger (schema step 3): owners, the worker ->
+-- 0004_money.sql: money in the ledger (schema step 4): owners, the worker ->
 -- owner mapping, income events, their splits, payments to owners, and the
 -- views that recompute and check every split (docs/ledger.md).  Written by
 -- src/coordinator/ledger_money.c (coopmine-cli, POST /api/income, and the

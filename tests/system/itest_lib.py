@@ -1,0 +1,83 @@
+# itest_lib.py: shared by the issue-12 system tests (integrity_restart.py,
+# hostile_worker.py, outbox_restart.py, worker_longid.py): a watchdog that
+# bounds a whole test, the coordinator started the way these tests need it,
+# read-only ledger queries and `coopmine-cli audit`.  Builds on rpc_lib.py
+# (TAP, Proc, certificates, stubs, cleanup of every process on exit).
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+
+import rpc_lib
+from rpc_lib import B, Proc, diag
+
+
+def watchdog(seconds):
+    """Ends the test as failed after seconds, whatever it is waiting for;
+    rpc_lib's exit handler then kills every process it started."""
+    def fire(signum, frame):
+        print("not ok - watchdog: the test did not finish within %d s" % seconds)
+        print("Bail out! timed out")
+        sys.stdout.flush()
+        rpc_lib._failed += 1
+        rpc_lib._cleanup()
+        sys.stdout.flush()
+        os._exit(1)
+    signal.signal(signal.SIGALRM, fire)
+    signal.alarm(seconds)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def coordinator(name, certs, pool_url, db, *extra):
+    """coopmine-coordinator on a free gRPC port with the given ledger; extra
+    flags are appended (later flags win).  Returns (Proc, port or None)."""
+    argv = [os.path.join(B, "src/coordinator/coopmine-coordinator"),
+            "--grpc-listen", "127.0.0.1:0",
+            "--tls-cert", os.path.join(certs, "server.crt"),
+            "--tls-key", os.path.join(certs, "server.key"),
+            "--tls-ca", os.path.join(certs, "ca.crt"),
+            "--pool-address", pool_url, "--pool-wallet", "itest",
+            "--ledger-path", db, "--dashboard-listen", "",
+            "--heartbeat-interval", "2s"] + list(extra)
+    p = Proc(name, argv)
+    m = p.wait_log(r"gRPC port (\d+)", 30)
+    if m is None:
+        diag("%s did not start:\n%s" % (name, p.text()[-3000:]))
+        return p, None
+    return p, int(m.group(1))
+
+
+def ro(db):
+    """A read-only connection to the ledger (the coordinator may run)."""
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+    con.execute("pragma query_only = 1")
+    return con
+
+
+def q(db, sql, *args):
+    con = ro(db)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def cli(db, *args, timeout=30):
+    """coopmine-cli --db db args...; returns the CompletedProcess."""
+    return subprocess.run([os.path.join(B, "src/cli/coopmine-cli"), "--db", db]
+                          + list(args), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def audit(db):
+    r = cli(db, "audit")
+    return r.returncode, (r.stdout + r.stderr).strip()
