@@ -277,8 +277,8 @@ ledger_status_name(int status)
 	return "?";
 }
 
-static int
-name_parse(const char *s, const char **names, int n)
+int
+ledger_name_parse(const char *s, const char *const *names, int n)
 {
 	int i;
 
@@ -297,25 +297,25 @@ ledger_access_name(enum ledger_access a)
 int
 ledger_access_parse(const char *s)
 {
-	return name_parse(s, access_names, LEDGER_ACCESS_COUNT);
+	return ledger_name_parse(s, access_names, LEDGER_ACCESS_COUNT);
 }
 
 int
 ledger_reason_parse(const char *s)
 {
-	return name_parse(s, reason_names, LEDGER_REASON_COUNT);
+	return ledger_name_parse(s, reason_names, LEDGER_REASON_COUNT);
 }
 
 int
 ledger_fate_parse(const char *s)
 {
-	return name_parse(s, fate_names, LEDGER_FATE_COUNT);
+	return ledger_name_parse(s, fate_names, LEDGER_FATE_COUNT);
 }
 
 int
 ledger_block_status_parse(const char *s)
 {
-	return name_parse(s, block_names, LEDGER_BLOCK_COUNT);
+	return ledger_name_parse(s, block_names, LEDGER_BLOCK_COUNT);
 }
 
 int
@@ -323,7 +323,7 @@ ledger_synchronous_parse(const char *s)
 {
 	static const char *names[] = { "off", "normal", "full", "extra" };
 
-	return name_parse(s, names, 4);
+	return ledger_name_parse(s, names, 4);
 }
 
 int

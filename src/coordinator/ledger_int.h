@@ -88,6 +88,9 @@ int ledger_db_checks(sqlite3 *db, const struct ledger_check *c, size_t n,
 sqlite3 *ledger_db_open_current(const char *path, int readonly, int busy_ms,
     char *err, size_t errlen);
 
+/* The index of s in names[0..n), or -1 (the *_parse functions). */
+int ledger_name_parse(const char *s, const char *const *names, int n);
+
 /* Binds a uint64 as SQLite's int64, saturating at INT64_MAX. */
 int ledger_bind_u64(sqlite3_stmt *st, int i, uint64_t v);
 

@@ -27,17 +27,6 @@ struct money {
 static const char *const source_names[] = { "pool", "block", "manual" };
 static const char *const scheme_names[] = { "pplns", "prop" };
 
-static int
-name_index(const char *s, const char *const *names, int n)
-{
-	int i;
-
-	for (i = 0; s != NULL && i < n; i++)
-		if (strcmp(s, names[i]) == 0)
-			return i;
-	return -1;
-}
-
 const char *
 money_source_name(enum money_source s)
 {
@@ -47,7 +36,7 @@ money_source_name(enum money_source s)
 int
 money_source_parse(const char *s)
 {
-	return name_index(s, source_names, 3);
+	return ledger_name_parse(s, source_names, 3);
 }
 
 const char *
@@ -59,7 +48,7 @@ money_scheme_name(enum money_scheme s)
 int
 money_scheme_parse(const char *s)
 {
-	return name_index(s, scheme_names, 2);
+	return ledger_name_parse(s, scheme_names, 2);
 }
 
 static int errf(char *err, size_t errlen, int rc, const char *fmt, ...)
