@@ -2,28 +2,45 @@
 # test.sh: from a fresh Debian machine to a passed test suite:
 # dependencies, a developer build (warnings are errors), make check, and the
 # same suite again under AddressSanitizer/UBSan unless COOPMINE_SKIP_ASAN=1.
-# Ends with one line "suite: N passed, N failed" over both runs.
+# Ends with the skipped checks and their reasons, the tests that hit their
+# time limit, and one line "suite: N passed, N failed, N skipped" over both
+# runs (XFAIL counts as passed, XPASS and ERROR as failed).
 set -e
 cd "$(dirname "$0")/.."
+start=$(date +%s)
 contrib/install-deps.sh
 [ -x configure ] || ./autogen.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 passed=0
 failed=0
+skipped=0
+notes=$(mktemp)
+trap 'rm -f "$notes"' EXIT
+
+# count NAME FILE: the last "# NAME: n" of automake's summary in FILE.
+count() {
+	n=$(sed -n "s/^# $1: *//p" "$2" | tail -1)
+	echo "${n:-0}"
+}
 
 # run_suite DIR CONFIGURE-FLAGS...: build in DIR and run make check there.
 run_suite() {
 	dir=$1; shift
 	mkdir -p "$dir"
 	rc=0
+	t0=$(date +%s)
 	(cd "$dir" && ../configure "$@" && make -j"$jobs" &&
 	    make -j"$jobs" check) 2>&1 | tee "$dir/check.out" || rc=1
-	grep -q '^# FAIL: *0$' "$dir/check.out" && grep -q '^# ERROR: *0$' "$dir/check.out" || rc=1
-	p=$(sed -n 's/^# PASS: *//p' "$dir/check.out" | tail -1)
-	f=$(sed -n 's/^# FAIL: *//p' "$dir/check.out" | tail -1)
-	e=$(sed -n 's/^# ERROR: *//p' "$dir/check.out" | tail -1)
-	passed=$((passed + ${p:-0}))
-	failed=$((failed + ${f:-0} + ${e:-0}))
+	[ "$(count FAIL "$dir/check.out")" = 0 ] && [ "$(count ERROR "$dir/check.out")" = 0 ] &&
+	    [ "$(count XPASS "$dir/check.out")" = 0 ] || rc=1
+	grep -q '^# TOTAL:' "$dir/check.out" || rc=1
+	passed=$((passed + $(count PASS "$dir/check.out") + $(count XFAIL "$dir/check.out")))
+	failed=$((failed + $(count FAIL "$dir/check.out") + $(count ERROR "$dir/check.out") +
+	    $(count XPASS "$dir/check.out")))
+	skipped=$((skipped + $(count SKIP "$dir/check.out")))
+	sed -n "s|^SKIP: |$dir: skipped: |p" "$dir/check.out" >>"$notes"
+	sed -n "s|^ERROR: \(.*Bail out! .* hung: .*\)|$dir: TIMEOUT: \1|p" "$dir/check.out" >>"$notes"
+	echo "$dir: make check took $(($(date +%s) - t0)) s" >>"$notes"
 	if [ $rc -ne 0 ]; then
 		[ -f "$dir/test-suite.log" ] && tail -300 "$dir/test-suite.log"
 		[ "$failed" -gt 0 ] || failed=1
@@ -37,5 +54,7 @@ if [ $status -eq 0 ] && [ "${COOPMINE_SKIP_ASAN:-0}" != 1 ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    run_suite build-asan --enable-werror --enable-sanitizers || status=1
 fi
-echo "suite: $passed passed, $failed failed"
+cat "$notes"
+echo "whole run: $(($(date +%s) - start)) s"
+echo "suite: $passed passed, $failed failed, $skipped skipped"
 exit $status

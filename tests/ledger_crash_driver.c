@@ -6,11 +6,20 @@
  * ledger.  Every 200th share is a block candidate, written with its block
  * row in one transaction.  SIGTERM closes the ledger cleanly and exits 0.
  *
- * usage: ledger_crash_driver DB [SHARES_PER_SECOND] [MAX_SHARES]
+ * With -c MS the ledger runs on the power-cut VFS (tests/powercut_vfs.c)
+ * and the power goes MS milliseconds after the start: everything written
+ * since each file's last sync is undone, "powercut ..." is printed and the
+ * process exits 0 at once (tests/system/ledger_powercut.sh); with -w N the
+ * power goes during the N-th write instead (mid-transaction).  -s N sets
+ * PRAGMA synchronous (default: the ledger's, FULL).
+ *
+ * usage: ledger_crash_driver [-c MS | -w N] [-s N] DB [SHARES_PER_SECOND]
+ *            [MAX_SHARES]
  */
 #include "config.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +31,7 @@
 #include "common/log.h"
 #include "common/target.h"
 #include "coordinator/ledger.h"
+#include "powercut_vfs.h"
 
 #define NWORKERS 3
 
@@ -61,6 +71,32 @@ ack(void *arg, int64_t id, int status)
 	atomic_fetch_add(&acked, 1);
 }
 
+/* The power cut: MS after the start, from its own thread. */
+static void *
+cutter(void *arg)
+{
+	long ms = *(long *)arg, lost;
+	char line[96];
+
+	usleep((useconds_t)ms * 1000);
+	lost = powercut_now();
+	snprintf(line, sizeof(line), "powercut after %ld ms: %ld unsynced "
+	    "writes undone\n", ms, lost);
+	say(line);
+	_exit(0);
+}
+
+static void
+cut_at_write(long lost)
+{
+	char line[96];
+
+	snprintf(line, sizeof(line), "powercut after a write: %ld unsynced "
+	    "writes undone\n", lost);
+	say(line);
+	_exit(0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -72,17 +108,34 @@ main(int argc, char **argv)
 	uint32_t nonce[NWORKERS];
 	uint8_t blob[80] = { 0 }, seed[32] = { 0 }, result[32];
 	char err[512], line[160], id[16];
-	int rate = 500, i;
+	int rate = 500, i, opt, sync = -1;
+	long cut_ms = -1, cut_writes = -1;
+	pthread_t cut_thread;
 
+	while ((opt = getopt(argc, argv, "c:s:w:")) != -1)
+		switch (opt) {
+		case 'c': cut_ms = atol(optarg); break;
+		case 's': sync = atoi(optarg); break;
+		case 'w': cut_writes = atol(optarg); break;
+		default: return 2;
+		}
+	argc -= optind - 1;
+	argv += optind - 1;
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s DB [SHARES_PER_SECOND] [MAX_SHARES]\n",
-		    argv[0]);
+		fprintf(stderr, "usage: %s [-c MS | -w N] [-s N] DB [SHARES_PER_SECOND] "
+		    "[MAX_SHARES]\n", argv[0]);
 		return 2;
 	}
 	if (argc > 2)
 		rate = atoi(argv[2]);
 	if (argc > 3)
 		max = atoll(argv[3]);
+	if ((cut_ms >= 0 || cut_writes > 0) && powercut_vfs_register() != 0) {
+		fprintf(stderr, "cannot register the power-cut VFS\n");
+		return 1;
+	}
+	if (cut_writes > 0)
+		powercut_vfs_arm(cut_writes, cut_at_write);
 	if (rate < 1)
 		rate = 1;
 	log_init("ledger_crash_driver", LOG_LVL_WARN, 0);
@@ -90,6 +143,10 @@ main(int argc, char **argv)
 	signal(SIGINT, on_term);
 	ledger_opts_default(&o);
 	o.path = argv[1];
+	if (sync >= 0)
+		o.synchronous = sync;
+	if (cut_ms >= 0 && pthread_create(&cut_thread, NULL, cutter, &cut_ms) != 0)
+		return 1;
 	if ((l = ledger_open(&o, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

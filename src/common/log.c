@@ -2,6 +2,8 @@
  * log.c: levelled, timestamped log lines to stderr and optionally syslog.
  * Thread-safe: each line is formatted first and written with one call.
  * errno is preserved across every call so callers can log then inspect it.
+ * Control characters are escaped, so a log line is always one line whatever
+ * a peer put into the ids it logs.
  */
 #include "config.h"
 
@@ -79,6 +81,40 @@ log_reopen(const char *path)
 	return 0;
 }
 
+size_t
+log_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hexdig[] = "0123456789abcdef";
+	const unsigned char *p;
+	char esc[5];
+	size_t o = 0, n;
+
+	if (outlen == 0)
+		return 0;
+	for (p = (const unsigned char *)in; *p != '\0'; p++) {
+		if (*p == '\n' || *p == '\r' || *p == '\t') {
+			esc[0] = '\\';
+			esc[1] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+			n = 2;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			esc[0] = '\\';
+			esc[1] = 'x';
+			esc[2] = hexdig[*p >> 4];
+			esc[3] = hexdig[*p & 0xf];
+			n = 4;
+		} else {
+			esc[0] = (char)*p;
+			n = 1;
+		}
+		if (o + n >= outlen)
+			break;	/* never half an escape */
+		memcpy(out + o, esc, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 static void log_emit(enum log_level, int, int, const char *, va_list)
     __attribute__((format(printf, 4, 0)));
 
@@ -86,7 +122,7 @@ static void
 log_emit(enum log_level level, int with_errno, int saved_errno,
     const char *fmt, va_list ap)
 {
-	char msg[2048], line[2200], ts[32];
+	char msg[2048], safe[2048], line[2200], ts[32];
 	struct timespec now;
 	struct tm tm;
 	int n;
@@ -100,17 +136,22 @@ log_emit(enum log_level level, int with_errno, int saved_errno,
 		size_t len = strlen(msg);
 		snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(saved_errno));
 	}
+	log_escape(msg, safe, sizeof(safe));
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(line, sizeof(line), "%s.%03ldZ %s[%d] %s: %s\n", ts,
-	    now.tv_nsec / 1000000, log_name, (int)getpid(), level_names[level], msg);
+	    now.tv_nsec / 1000000, log_name, (int)getpid(), level_names[level], safe);
+	if (n > 0 && (size_t)n >= sizeof(line)) {
+		/* cut, but still one whole line */
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
 	if (n > 0)
-		(void)!write(STDERR_FILENO, line,
-		    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		(void)!write(STDERR_FILENO, line, (size_t)n);
 	if (log_syslog) {
 		static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-		syslog(prio[level], "%s", msg);
+		syslog(prio[level], "%s", safe);
 	}
 }
 

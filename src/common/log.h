@@ -6,6 +6,7 @@
 #define COOPMINE_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -19,6 +20,12 @@ enum log_level log_get_level(void);
 int log_level_parse(const char *s, enum log_level *out);
 /* Reopen stderr onto the log file after rotation (SIGHUP); NULL = no file. */
 int log_reopen(const char *path);
+/* Copies in to out (outlen bytes, always NUL-terminated) with \n, \r and \t
+ * as "\\n", "\\r", "\\t" and every other control character (C0, DEL) as
+ * "\\xNN", so that text from the network stays on its log line; cuts only
+ * between characters.  Returns the length written.  log_*() use it on every
+ * message. */
+size_t log_escape(const char *in, char *out, size_t outlen);
 
 void log_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);   /* appends strerror(errno) */
 void log_warnx(const char *fmt, ...) PRINTF_LIKE(1, 2);

@@ -680,6 +680,8 @@ dash_start(struct core *c, char *err, size_t errlen)
 	}
 	lc.listen = cfg->dash_ws_listen;
 	lc.max_clients = cfg->dash_ws_max_clients;
+	lc.allowed_origins = cfg->dash_allowed_origins;
+	lc.nallowed_origins = cfg->ndash_allowed_origins;
 	if ((c->live = live_new(&lc, dashsrc_source(c->dash))) == NULL) {
 		snprintf(err, errlen, "cannot start the live feed on %s (see above)",
 		    cfg->dash_ws_listen);
@@ -688,6 +690,9 @@ dash_start(struct core *c, char *err, size_t errlen)
 	hc.listen = cfg->dash_listen;
 	hc.static_dir = cfg->dash_static_dir;
 	hc.token = cfg->dash_token;
+	hc.allowed_hosts = cfg->dash_allowed_hosts;
+	hc.nallowed_hosts = cfg->ndash_allowed_hosts;
+	hc.ledger_synchronous = cfg->ledger_sync_name;
 	if ((c->http = http_new(&hc, dashsrc_source(c->dash), c->live)) == NULL) {
 		snprintf(err, errlen, "cannot start the dashboard on %s (see above)",
 		    cfg->dash_listen);

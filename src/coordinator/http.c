@@ -2,7 +2,8 @@
  * http.c: the dashboard's HTTP side.  libmicrohttpd calls handle() on its
  * own thread for each request; route() sends it to the page (static files),
  * the REST API, /metrics or /health.  Reads go to the coordinator's
- * dash_source; POST commands need the configured bearer token.
+ * dash_source; POST commands need the configured bearer token.  Only the
+ * Host names of the allow-list are answered (DNS rebinding).
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@
 #include <openssl/sha.h>
 
 #include "common/log.h"
+#include "coordinator/dash_allow.h"
 #include "coordinator/dash_json.h"
 #include "coordinator/http.h"
 #include "coordinator/metrics.h"
@@ -40,9 +43,12 @@ struct http {
 	char			*static_dir;
 	char			*ws_url;
 	char			*version;
+	char			*ledger_sync;	/* below full: not durable */
 	unsigned char		 token_hash[SHA256_DIGEST_LENGTH];
 	int			 has_token;
 	int			 port;
+	/* set once the port is known; until then no Host is answered */
+	struct dash_allow *_Atomic hosts;
 };
 
 struct req {
@@ -315,25 +321,42 @@ api_config(struct req *r)
 	return reply_json(r, MHD_HTTP_OK, j);
 }
 
+/* Shares are durable once acknowledged only with synchronous FULL or
+ * EXTRA; below that /health says "degraded" (still 200: it works). */
+static int
+shares_durable(const struct http *h)
+{
+	return h->ledger_sync == NULL || strcasecmp(h->ledger_sync, "full") == 0
+	    || strcasecmp(h->ledger_sync, "extra") == 0;
+}
+
 static enum MHD_Result
 health(struct req *r)
 {
 	struct dash_stats st;
-	int ok;
+	int ok, durable = shares_durable(r->h);
+	json_t *j;
 
 	memset(&st, 0, sizeof(st));
 	if (r->h->src->stats(r->h->src->ctx, &st) != 0)
 		return reply_json(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    json_pack("{s:s, s:i, s:b}", "status", "unhealthy",
-		    "workers", 0, "pool_connected", 0));
+		    json_pack("{s:s, s:i, s:b, s:b}", "status", "unhealthy",
+		    "workers", 0, "pool_connected", 0, "shares_durable",
+		    durable));
 	ok = st.pool_connected && st.ledger_writable;
-	return reply_json(r, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-	    json_pack("{s:s, s:i, s:b, s:i, s:b}",
-	    "status", ok ? "healthy" : "unhealthy",
+	j = json_pack("{s:s, s:i, s:b, s:i, s:b, s:b, s:s}",
+	    "status", !ok ? "unhealthy" : durable ? "healthy" : "degraded",
 	    "workers", st.workers_total,
 	    "pool_connected", st.pool_connected,
 	    "workers_online", st.workers_online,
-	    "ledger_writable", st.ledger_writable));
+	    "ledger_writable", st.ledger_writable,
+	    "shares_durable", durable,
+	    "ledger_synchronous", r->h->ledger_sync ? r->h->ledger_sync : "full");
+	if (j != NULL && !durable)
+		json_object_set_new(j, "warning", json_string("[ledger] "
+		    "synchronous is below full: shares acknowledged to workers "
+		    "can be lost in a power failure or OS crash"));
+	return reply_json(r, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, j);
 }
 
 static enum MHD_Result
@@ -721,9 +744,30 @@ route_api(struct req *r)
 	return api_config(r);
 }
 
+/* A browser always sends Host; a page of another name that resolves to us
+ * (DNS rebinding) sends its own, so only the allow-list is answered.
+ * Without Host (HTTP/1.0 tools) there is no browser to fear. */
+static int
+host_allowed(struct req *r)
+{
+	const char *host;
+
+	host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_HOST);
+	if (host == NULL || dash_allow_host(atomic_load(&r->h->hosts), host))
+		return 1;
+	log_warnx("http: refused %s %s for Host \"%.100s\": not in [dashboard] "
+	    "allowed_hosts", r->method, r->url, host);
+	return 0;
+}
+
 static enum MHD_Result
 route(struct req *r)
 {
+	if (!host_allowed(r))
+		return reply_error(r, MHD_HTTP_MISDIRECTED_REQUEST,
+		    "this Host is not served here: add it to [dashboard] "
+		    "allowed_hosts");
 	if (strcmp(r->url, "/api") == 0 || strncmp(r->url, "/api/", 5) == 0)
 		return route_api(r);
 	if (strcmp(r->url, "/health") == 0 || strcmp(r->url, "/metrics") == 0) {
@@ -818,13 +862,13 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 static struct addrinfo *
-resolve(const char *listen)
+resolve(const char *listen, char *host, size_t hostlen)
 {
 	struct addrinfo hints, *ai = NULL;
-	char host[128], port[8];
+	char port[8];
 	int p;
 
-	if (dash_listen_parse(listen, host, sizeof(host), &p) != 0) {
+	if (dash_listen_parse(listen, host, hostlen, &p) != 0) {
 		log_warnx("http: bad listen address \"%s\" (want host:port)",
 		    listen);
 		return NULL;
@@ -847,9 +891,11 @@ http_new(const struct http_config *cfg, const struct dash_source *src,
 {
 	const union MHD_DaemonInfo *info;
 	const char *listen = cfg->listen ? cfg->listen : HTTP_DEFAULT_LISTEN;
+	struct dash_allow *hosts = NULL;
 	struct addrinfo *ai;
 	struct http *h;
 	unsigned int flags;
+	char host[128], err[512];
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
@@ -859,11 +905,21 @@ http_new(const struct http_config *cfg, const struct dash_source *src,
 	    COOPMINE_DATADIR "/www");
 	h->ws_url = cfg->ws_url && cfg->ws_url[0] ? strdup(cfg->ws_url) : NULL;
 	h->version = strdup(cfg->version ? cfg->version : PACKAGE_VERSION);
+	h->ledger_sync = cfg->ledger_synchronous ?
+	    strdup(cfg->ledger_synchronous) : NULL;
 	if (cfg->token && cfg->token[0]) {
 		token_hash(cfg->token, strlen(cfg->token), h->token_hash);
 		h->has_token = 1;
 	}
-	if ((ai = resolve(listen)) == NULL) {
+	if (cfg->nallowed_hosts > 0 && (hosts = dash_allow_new(
+	    "[dashboard] allowed_hosts", cfg->allowed_hosts,
+	    cfg->nallowed_hosts, 0, err, sizeof(err))) == NULL) {
+		log_warnx("http: %s", err);
+		http_free(h);
+		return NULL;
+	}
+	if ((ai = resolve(listen, host, sizeof(host))) == NULL) {
+		dash_allow_free(hosts);
 		http_free(h);
 		return NULL;
 	}
@@ -884,11 +940,28 @@ http_new(const struct http_config *cfg, const struct dash_source *src,
 	freeaddrinfo(ai);
 	if (h->mhd == NULL) {
 		log_warnx("http: cannot listen on %s", listen);
+		dash_allow_free(hosts);
 		http_free(h);
 		return NULL;
 	}
 	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
+	if (hosts == NULL && (hosts = dash_allow_default_hosts(host, h->port))
+	    == NULL) {
+		log_warnx("http: out of memory");
+		http_free(h);
+		return NULL;
+	}
+	atomic_store(&h->hosts, hosts);
+	if (live != NULL)
+		live_allow_default_origins(live, hosts);
+	dash_allow_describe(hosts, err, sizeof(err));
+	log_info("http: answering the Host names %s", err);
+	if (cfg->nallowed_hosts == 0 && (host[0] == '\0' ||
+	    strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0))
+		log_warnx("http: the dashboard listens on every address but "
+		    "answers only the names above: list the names and addresses "
+		    "it is reached by in [dashboard] allowed_hosts");
 	log_info("http: dashboard on %s (port %d), page from %s, commands %s",
 	    listen, h->port, h->static_dir,
 	    h->has_token ? "enabled" : "disabled (no token)");
@@ -903,6 +976,8 @@ http_free(struct http *h)
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
 	OPENSSL_cleanse(h->token_hash, sizeof(h->token_hash));
+	dash_allow_free(atomic_load(&h->hosts));
+	free(h->ledger_sync);
 	free(h->static_dir);
 	free(h->ws_url);
 	free(h->version);

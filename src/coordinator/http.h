@@ -26,12 +26,20 @@ struct http_config {
 					 * NULL: the page uses its own host and
 					 * the live feed's port */
 	const char	*version;	/* shown by /api/config; NULL: ours */
+	/* Host header values answered; none: dash_allow_default_hosts() of
+	 * the listen address and the bound port */
+	char *const	*allowed_hosts;
+	size_t		 nallowed_hosts;
+	/* [ledger] synchronous, for /health; NULL: full */
+	const char	*ledger_synchronous;
 };
 
 struct http;
 
-/* Binds and starts serving; NULL (logged) when it cannot.  src and live
- * (which may be NULL: no feed) must outlive the server. */
+/* Binds and starts serving; NULL (logged) when it cannot (a malformed
+ * allowed_hosts entry too).  src and live (which may be NULL: no feed) must
+ * outlive the server; a live feed without allowed_origins of its own gets
+ * the http:// and https:// origins of the allowed hosts. */
 struct http	*http_new(const struct http_config *cfg,
 		    const struct dash_source *src, struct live *live);
 void		 http_free(struct http *h);

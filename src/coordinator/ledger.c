@@ -537,6 +537,38 @@ fail:
 static void *writer_main(void *arg);
 static void drop_heartbeat(struct ledger *l, struct msg *m);
 
+/* Readers run beside the writer, and a crash must leave every committed
+ * share, only in WAL mode: SQLite answers the mode it actually took (e.g.
+ * "memory" for :memory:, or the old mode when the file system cannot do
+ * WAL), so read it back rather than trust the request. */
+static int
+wal_on(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *mode = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		mode = sqlite3_column_text(st, 0);
+	if (mode == NULL) {
+		snprintf(err, errlen, "ledger %s: cannot set journal_mode = WAL: %s",
+		    path, sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return -1;
+	}
+	if (sqlite3_stricmp((const char *)mode, "wal") != 0) {
+		snprintf(err, errlen, "ledger %s: journal_mode is \"%s\" after "
+		    "asking for WAL; the ledger needs WAL (a database file on a "
+		    "local file system with shared memory, not :memory: or a "
+		    "network share): refusing to start", path, mode);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
 struct ledger *
 ledger_open(const struct ledger_opts *o, char *err, size_t errlen)
 {
@@ -572,10 +604,12 @@ ledger_open(const struct ledger_opts *o, char *err, size_t errlen)
 	sqlite3_busy_timeout(l->db, l->o.busy_timeout_ms);
 	if (ledger_db_check(l->db, l->path, 1, &version, err, errlen) != 0)
 		goto fail;
-	snprintf(sql, sizeof(sql), "PRAGMA journal_mode = WAL; "
-	    "PRAGMA synchronous = %d; PRAGMA foreign_keys = ON",
-	    l->o.synchronous < 0 || l->o.synchronous > 3 ? 2 : l->o.synchronous);
-	if (exec_fmt(l->db, err, errlen, l->path, sql) != 0 ||
+	if (l->o.synchronous < 0 || l->o.synchronous > 3)
+		l->o.synchronous = 2;
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous = %d; "
+	    "PRAGMA foreign_keys = ON", l->o.synchronous);
+	if (wal_on(l->db, l->path, err, errlen) != 0 ||
+	    exec_fmt(l->db, err, errlen, l->path, sql) != 0 ||
 	    migrate(l->db, l->path, version, err, errlen) != 0 ||
 	    close_stale(l->db, err, errlen) != 0 ||
 	    repair_candidates(l->db, err, errlen) != 0 ||
@@ -604,6 +638,11 @@ ledger_open(const struct ledger_opts *o, char *err, size_t errlen)
 	log_info("ledger %s: schema version %d, synchronous=%d, batch %d rows "
 	    "/ %d ms", l->path, ledger_nsteps, l->o.synchronous,
 	    l->o.batch_rows, l->o.batch_ms);
+	if (l->o.synchronous < 2)
+		log_warnx("ledger %s: synchronous = %s: shares acknowledged to "
+		    "workers are NOT durable, a power failure or OS crash can lose "
+		    "the last ones; set [ledger] synchronous = full", l->path,
+		    l->o.synchronous == 0 ? "off" : "normal");
 	return l;
 fail:
 	for (i = 0; i < S_COUNT; i++)

@@ -3,12 +3,16 @@
  * listener and service thread.  Messages (snapshots and the coordinator's
  * events) go into one bounded ring; each client only remembers the next
  * sequence number it has to send, so a slow client costs no memory: when
- * the ring has moved past it, it is dropped.  Created by the coordinator;
- * live_publish() is its only verb called from other threads.
+ * the ring has moved past it, it is dropped.  A browser's upgrade is taken
+ * only from an allowed Origin.  Created by the coordinator; live_publish()
+ * is its only verb called from other threads.
  */
 #include "config.h"
 
 #include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <netdb.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -20,6 +24,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "coordinator/dash_allow.h"
 #include "coordinator/dash_json.h"
 #include "coordinator/live.h"
 
@@ -52,6 +57,11 @@ struct live {
 	atomic_int		 stop;
 	int			 running;	/* the service thread exists */
 	int			 port;
+	char			 bind_addr[NI_MAXHOST];	/* the vhost keeps a
+							 * pointer to it */
+	/* configured, or set once by live_allow_default_origins(); until
+	 * then only clients without an Origin (not browsers) get in */
+	struct dash_allow *_Atomic origins;
 
 	pthread_mutex_t		 ring_lock;	/* guards ring, head, tail, bytes */
 	struct live_msg		*ring;
@@ -197,6 +207,27 @@ client_unlist(struct live *lv, struct client *c)
 	atomic_fetch_sub(&lv->nclients, 1);
 }
 
+/* A page of another site (or of a rebound name) must not read the feed:
+ * browsers always send Origin, other clients need not. */
+static int
+origin_allowed(struct live *lv, struct lws *wsi)
+{
+	char origin[300];
+	int n;
+
+	n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+	if (n <= 0)
+		return 1;
+	if (n < (int)sizeof(origin) &&
+	    lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) > 0 &&
+	    dash_allow_origin(atomic_load(&lv->origins), origin))
+		return 1;
+	log_warnx("live: refusing a client from Origin \"%.100s\": not in "
+	    "[dashboard] allowed_origins", n < (int)sizeof(origin) ? origin :
+	    "(too long)");
+	return 0;
+}
+
 static int
 client_filter(struct live *lv, struct lws *wsi)
 {
@@ -205,6 +236,11 @@ client_filter(struct live *lv, struct lws *wsi)
 	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
 	    strcmp(uri, LIVE_PATH) != 0)
 		return -1;
+	if (!origin_allowed(lv, wsi)) {
+		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN,
+		    "origin not allowed");
+		return -1;
+	}
 	if (atomic_load(&lv->nclients) >= lv->cfg.max_clients) {
 		atomic_fetch_add(&lv->refused, 1);
 		log_warnx("live: refusing a client: %zu clients already",
@@ -349,19 +385,77 @@ live_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * What the listener binds, exactly as configured.  libwebsockets 4.1 opens
+ * an IPv6 socket whenever it can and then fails to put an IPv4 address
+ * into it, so "127.0.0.1" ended up on [::] (every interface): an IPv4
+ * address therefore gets an IPv4-only vhost, an IPv6 one an IPv6-only
+ * socket.  A name is resolved here, once, to its first address, so that
+ * libwebsockets never takes it for an interface name.  An empty host
+ * (":8081") is every address.
+ */
+static int
+live_bind_address(struct live *lv, const char *listen, int *port,
+    uint64_t *options)
+{
+	struct addrinfo hints, *ai;
+	char host[NI_MAXHOST];
+	int rc;
+
+	if (dash_listen_parse(listen, host, sizeof(host), port) != 0) {
+		log_warnx("live: bad listen address \"%s\" (want host:port, "
+		    "[v6]:port or :port)", listen);
+		return -EINVAL;
+	}
+	lv->bind_addr[0] = '\0';
+	if (host[0] == '\0')
+		return 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if ((rc = getaddrinfo(host, NULL, &hints, &ai)) == EAI_NONAME) {
+		hints.ai_flags = 0;
+		rc = getaddrinfo(host, NULL, &hints, &ai);
+	}
+	if (rc != 0) {
+		log_warnx("live: cannot resolve the listen address \"%s\": %s",
+		    listen, gai_strerror(rc));
+		return -EINVAL;
+	}
+	rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, lv->bind_addr,
+	    sizeof(lv->bind_addr), NULL, 0, NI_NUMERICHOST);
+	if (rc == 0 && strchr(lv->bind_addr, '%') != NULL)
+		rc = EAI_FAMILY;	/* a scope libwebsockets cannot bind */
+	if (rc == 0 && ai->ai_family == AF_INET)
+		*options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	else if (rc == 0 && ai->ai_family == AF_INET6)
+		*options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY |
+		    LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
+	else if (rc == 0)
+		rc = EAI_FAMILY;
+	freeaddrinfo(ai);
+	if (rc != 0) {
+		log_warnx("live: cannot listen on \"%s\": not an IPv4 or IPv6 "
+		    "address", listen);
+		return -EINVAL;
+	}
+	if (strcmp(lv->bind_addr, host) != 0)
+		log_info("live: %s resolved to %s: listening there only", host,
+		    lv->bind_addr);
+	return 0;
+}
+
 static int
 live_listen(struct live *lv, const char *listen)
 {
 	struct lws_context_creation_info info;
 	struct rlimit rl;
-	char host[128];
+	uint64_t vhost_options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
 	int port;
 
-	if (dash_listen_parse(listen, host, sizeof(host), &port) != 0) {
-		log_warnx("live: bad listen address \"%s\" (want host:port)",
-		    listen);
+	if (live_bind_address(lv, listen, &port, &vhost_options) != 0)
 		return -EINVAL;
-	}
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
@@ -380,8 +474,9 @@ live_listen(struct live *lv, const char *listen)
 		log_warnx("live: cannot create the libwebsockets context");
 		return -ENOMEM;
 	}
+	info.options = vhost_options;
 	info.port = port;
-	info.iface = host[0] && strcmp(host, "0.0.0.0") != 0 ? host : NULL;
+	info.iface = lv->bind_addr[0] ? lv->bind_addr : NULL;
 	info.protocols = live_protocols;
 	info.vhost_name = "live";
 	if ((lv->vhost = lws_create_vhost(lv->ctx, &info)) == NULL) {
@@ -396,11 +491,25 @@ live_listen(struct live *lv, const char *listen)
 struct live *
 live_new(const struct live_config *cfg, const struct dash_source *src)
 {
+	struct dash_allow *origins;
 	struct live *lv;
 	const char *listen;
+	char err[512];
 
 	if ((lv = calloc(1, sizeof(*lv))) == NULL)
 		return NULL;
+	if (cfg->nallowed_origins > 0) {
+		if ((origins = dash_allow_new("[dashboard] allowed_origins",
+		    cfg->allowed_origins, cfg->nallowed_origins, 1, err,
+		    sizeof(err))) == NULL) {
+			log_warnx("live: %s", err);
+			free(lv);
+			return NULL;
+		}
+		dash_allow_describe(origins, err, sizeof(err));
+		log_info("live: accepting the Origins %s", err);
+		atomic_store(&lv->origins, origins);
+	}
 	lv->cfg = *cfg;
 	lv->src = src;
 	if (lv->cfg.max_clients == 0)
@@ -448,8 +557,29 @@ live_free(struct live *lv)
 		free(lv->ring);
 	}
 	free(lv->latest);
+	dash_allow_free(atomic_load(&lv->origins));
 	pthread_mutex_destroy(&lv->ring_lock);
 	free(lv);
+}
+
+void
+live_allow_default_origins(struct live *lv, const struct dash_allow *hosts)
+{
+	struct dash_allow *o, *none = NULL;
+	char desc[512];
+
+	if (atomic_load(&lv->origins) != NULL)
+		return;		/* configured */
+	if ((o = dash_allow_origins_of(hosts)) == NULL) {
+		log_warnx("live: out of memory: browsers stay refused");
+		return;
+	}
+	if (!atomic_compare_exchange_strong(&lv->origins, &none, o)) {
+		dash_allow_free(o);
+		return;
+	}
+	dash_allow_describe(o, desc, sizeof(desc));
+	log_info("live: accepting the Origins %s", desc);
 }
 
 int

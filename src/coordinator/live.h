@@ -23,6 +23,10 @@ struct live_config {
 	size_t		 max_clients;	/* 0: 64 */
 	size_t		 backlog;	/* messages a client may lag; 0: 256 */
 	int		 snapshot_ms;	/* 0: 1000 */
+	/* Origins a browser's upgrade may come from (see dash_allow.h); none:
+	 * those of the dashboard's hosts, live_allow_default_origins() */
+	char *const	*allowed_origins;
+	size_t		 nallowed_origins;
 };
 
 enum live_event {
@@ -36,6 +40,7 @@ enum live_event {
 };
 
 struct live;
+struct dash_allow;
 
 /* Binds the listener and starts the service thread; NULL (logged) when
  * the address is bad or taken.  src must outlive the feed. */
@@ -50,6 +55,11 @@ int		 live_port(const struct live *lv);
 void		 live_publish(struct live *lv, enum live_event ev,
 		    json_t *data);
 void		 live_counters(struct live *lv, struct live_counters *out);
+/* Without configured allowed_origins: accept browsers from the http:// and
+ * https:// origins of these hosts (the dashboard's), from now on.  Called
+ * once by http_new(); until then only clients without an Origin get in. */
+void		 live_allow_default_origins(struct live *lv,
+		    const struct dash_allow *hosts);
 const char	*live_event_name(enum live_event ev);
 
 #endif

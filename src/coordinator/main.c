@@ -17,13 +17,15 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "coordinator/core.h"
+#include "coordinator/dash_json.h"
 #include "coordinator/pool_conf.h"
 #include "rpc/grpclog.h"
 
 static char *cluster_id, *cluster_name, *grpc_listen;
 static char *tls_cert, *tls_key, *tls_ca, *log_level, *log_file;
-static int insecure, use_syslog;
+static int insecure, insecure_public, use_syslog;
 static int64_t heartbeat_ms, job_timeout_ms, keepalive_ms, grpc_threads;
 static struct pool_settings ps;
 static char *ledger_path, *ledger_sync, *verify_mode;
@@ -38,6 +40,7 @@ static double share_rate, share_burst;
 static int64_t sessions_max;
 static char *dash_listen, *dash_ws_listen, *dash_static, *dash_token;
 static int64_t dash_ws_max;
+static struct conf_list dash_hosts, dash_origins;
 
 static const struct conf_opt opts[] = {
 	{ "cluster", "id", "cluster-id", "COOPMINE_CLUSTER_ID", CONF_STR,
@@ -57,7 +60,12 @@ static const struct conf_opt opts[] = {
 	  "cluster CA: workers must present a certificate it signed" },
 	{ "grpc", "insecure", "insecure", "COOPMINE_INSECURE", CONF_BOOL,
 	  &insecure, "false", 0, 0, 0,
-	  "plaintext gRPC, unauthenticated workers (testing only)" },
+	  "plaintext gRPC, unauthenticated workers (testing only; loopback "
+	  "listen addresses only unless insecure_public is set too)" },
+	{ "grpc", "insecure_public", "insecure-public", "COOPMINE_INSECURE_PUBLIC",
+	  CONF_BOOL, &insecure_public, "false", 0, 0, 0,
+	  "with insecure: allow plaintext gRPC on a non-loopback address (anyone "
+	  "who reaches it can register and submit as any worker)" },
 	{ "grpc", "threads", "grpc-threads", "COOPMINE_GRPC_THREADS", CONF_INT,
 	  &grpc_threads, "2", 1, 16, 0, "completion-queue threads" },
 	{ "grpc", "keepalive", "grpc-keepalive", "COOPMINE_GRPC_KEEPALIVE",
@@ -155,6 +163,14 @@ static const struct conf_opt opts[] = {
 	  "bearer token for pause/resume/kick (unset: those are disabled)" },
 	{ "dashboard", "ws_max_clients", "dashboard-ws-max-clients", NULL, CONF_INT,
 	  &dash_ws_max, "64", 1, 10000, 0, "live feed clients at most" },
+	{ "dashboard", "allowed_hosts", "dashboard-allowed-hosts",
+	  "COOPMINE_DASHBOARD_ALLOWED_HOSTS", CONF_LIST, &dash_hosts, NULL, 0, 0, 0,
+	  "Host headers the dashboard answers (name, name:port, [v6]:port, *; "
+	  "unset: the listen address, localhost, 127.0.0.1, [::1] with its port)" },
+	{ "dashboard", "allowed_origins", "dashboard-allowed-origins",
+	  "COOPMINE_DASHBOARD_ALLOWED_ORIGINS", CONF_LIST, &dash_origins, NULL, 0, 0,
+	  0, "Origins a browser may open the live feed from (http[s]://name[:port], "
+	  "*; unset: http and https of the allowed hosts)" },
 	{ "log", "level", "log-level", "COOPMINE_LOG_LEVEL", CONF_STR,
 	  &log_level, "info", 0, 0, 0, "error | warn | info | debug" },
 	{ "log", "file", "log-file", "COOPMINE_LOG_FILE", CONF_STR,
@@ -168,6 +184,31 @@ static const struct conf_spec spec = {
 	"verified and recorded",
 	opts, sizeof(opts) / sizeof(opts[0])
 };
+
+/* Plaintext gRPC lets anyone who reaches the port register and submit as
+ * any worker: on a loopback address that is a test, anywhere else the
+ * operator has to say so a second time. */
+static int
+check_insecure(char *err, size_t errlen)
+{
+	char host[256];
+	int port;
+
+	if (!insecure || insecure_public)
+		return 0;
+	if (strncmp(grpc_listen, "unix:", 5) == 0 ||
+	    strncmp(grpc_listen, "unix-abstract:", 14) == 0)
+		return 0;
+	if (dash_listen_parse(grpc_listen, host, sizeof(host), &port) == 0 &&
+	    netaddr_is_loopback(host))
+		return 0;
+	snprintf(err, errlen, "[grpc] insecure (--insecure) on %s, which is not a "
+	    "loopback address: anyone who reaches it could register and submit as "
+	    "any worker.  Use mutual TLS, listen on 127.0.0.1, or also set [grpc] "
+	    "insecure_public = true (--insecure-public, COOPMINE_INSECURE_PUBLIC) "
+	    "if this network is really yours alone", grpc_listen);
+	return -1;
+}
 
 /* Everything the table cannot check alone; 0 or -1 with err set. */
 static int
@@ -217,6 +258,8 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 		    "seconds (%lld s)", (long long)renew_secs, (long long)lease_secs);
 		return -1;
 	}
+	if (check_insecure(err, errlen) != 0)
+		return -1;
 	cc->rpc.listen = grpc_listen;
 	cc->rpc.cluster_id = cluster_id;
 	cc->rpc.cluster_name = cluster_name;
@@ -274,6 +317,11 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 	cc->dash_static_dir = dash_static;
 	cc->dash_token = dash_token;
 	cc->dash_ws_max_clients = (size_t)dash_ws_max;
+	cc->dash_allowed_hosts = dash_hosts.items;
+	cc->ndash_allowed_hosts = dash_hosts.n;
+	cc->dash_allowed_origins = dash_origins.items;
+	cc->ndash_allowed_origins = dash_origins.n;
+	cc->ledger_sync_name = ledger_sync;
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 // screenshots go to OUTDIR.  Run by tests/system/dash_browser.sh:
 //   node dashboard.mjs OUTDIR FIXTURE [FIXTURE-ARGS...]
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { launch, until } from './lib.mjs';
 
@@ -32,8 +33,8 @@ function stopFixture(f) {
   });
 }
 
-let fx = await startFixture([]);
-const base = 'http://127.0.0.1:' + fx.http;
+let fx = null;
+let base = '';
 let n = 0, failed = 0;
 function ok(cond, desc, detail) {
   n++;
@@ -42,10 +43,17 @@ function ok(cond, desc, detail) {
   if (!cond && detail !== undefined) console.log('#   ' + JSON.stringify(detail));
 }
 
-const browser = await launch();
-const ctx = browser.ctx;
+let browser = null;
 const problems = [];
+// Resolves to true when selector shows up within ms.
+const shows = (page, selector, ms) =>
+  page.waitForSelector(selector, { timeout: ms }).then(() => true, () => false);
 try {
+  // Inside the try: a fixture or a browser that cannot start is a failure.
+  fx = await startFixture([]);
+  base = 'http://127.0.0.1:' + fx.http;
+  browser = await launch();
+  const ctx = browser.ctx;
   const page = ctx.pages()[0] || await ctx.newPage();
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
   page.on('pageerror', (e) => problems.push(String(e)));
@@ -73,12 +81,10 @@ try {
   ok(/[0-9.]+ (k|M)?H\/s/.test(hr), 'the hashrate card shows a rate', hr);
   const feed1 = await page.$$eval('#shares li', (l) => l.length);
   ok(feed1 > 0 && feed1 >= feed0, 'the live shares feed fills', [feed0, feed1]);
-  await page.waitForSelector('#blocks .block .split div', { timeout: 15000 })
-    .then(() => ok(true, 'a found block shows its PPLNS split'),
-      () => ok(false, 'a found block shows its PPLNS split'));
-  await page.waitForSelector('#workers tbody tr[data-worker="late-delta"]', { timeout: 10000 })
-    .then(() => ok(true, 'a worker that joins appears without a reload'),
-      () => ok(false, 'a worker that joins appears without a reload'));
+  ok(await shows(page, '#blocks .block .split div', 15000),
+    'a found block shows its PPLNS split');
+  ok(await shows(page, '#workers tbody tr[data-worker="late-delta"]', 10000),
+    'a worker that joins appears without a reload');
 
   // the chart has been drawn: some non-transparent pixels
   const painted = await page.$eval('#chart', (c) => {
@@ -98,8 +104,9 @@ try {
   ok(first === 'rig-alpha', 'sorting by hashrate puts the fastest first', first);
 
   await page.waitForTimeout(1200);
-  await page.screenshot({ path: join(outdir, 'dashboard.png'), fullPage: true });
-  ok(true, 'screenshot saved: ' + join(outdir, 'dashboard.png'));
+  const shot = join(outdir, 'dashboard.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  ok(statSync(shot).size > 10000, 'screenshot saved: ' + shot, statSync(shot).size);
 
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(800);
@@ -126,7 +133,7 @@ try {
 } catch (e) {
   ok(false, 'the browser run completed', String(e));
 } finally {
-  await browser.close();
+  if (browser) await browser.close().catch((e) => ok(false, 'the browser closes', String(e)));
   if (fx) {
     const rc = await stopFixture(fx);
     ok(rc === 0, 'the fixture stops cleanly at the end', rc);

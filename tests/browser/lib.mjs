@@ -10,14 +10,20 @@ import { chromium } from 'playwright-core';
 // Resolves to { ctx, close }; close() also removes the profile.
 export async function launch() {
   const profile = mkdtempSync(join(tmpdir(), 'coopmine-chromium.'));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--headless', '--disable-gpu',
-      '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
-    viewport: { width: 1366, height: 900 },
-  });
+  let ctx;
+  try {
+    ctx = await chromium.launchPersistentContext(profile, {
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--headless', '--disable-gpu',
+        '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--no-first-run'],
+      viewport: { width: 1366, height: 900 },
+    });
+  } catch (e) {
+    rmSync(profile, { recursive: true, force: true }); // no browser: no profile left
+    throw e;
+  }
   return {
     ctx,
     close: async () => {

@@ -146,7 +146,7 @@ L.ok(L.wait_until(lambda: "certificate verify failed" in file_text()),
 
 # A stream that drops marks the worker offline at once.
 it = s1.StreamJobs(pb.StreamJobsRequest(worker_id="w1"))
-first = next(it)
+first = L.next_within(it)
 L.ok(first.job_id != "" and first.nonce_end > first.nonce_start,
      "StreamJobs sends the worker its job and lease at once")
 t0 = time.time()

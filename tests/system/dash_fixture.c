@@ -9,6 +9,8 @@
  *       [--ledger DB [--pplns-window N] [--pplns-fee-bps B]]  (money
  *       endpoints over a real ledger file, dash_money.c)
  *       [--max-clients N] [--backlog N] [--tick-ms MS]
+ *       [--http-listen HOST:PORT] [--ws-listen HOST:PORT]
+ *       [--allowed-hosts A,B] [--allowed-origins A,B] [--ledger-sync NAME]
  * Prints "HTTP_PORT=p WS_PORT=q" once listening.  SIGUSR1 publishes a
  * burst of big events (to choke slow clients), SIGUSR2 toggles the pool
  * connection, SIGTERM/SIGINT stop it cleanly.
@@ -31,6 +33,7 @@
 #include "coordinator/dash_money.h"
 #include "coordinator/http.h"
 #include "coordinator/live.h"
+#include "coordinator/pplns.h"
 
 #define NWORKERS	5
 #define HIST		DASH_HISTORY_MAX
@@ -392,47 +395,51 @@ new_share_locked(int64_t now)
 	return share;
 }
 
+/* A block's split comes from the product's pplns_split() over one share
+ * per present worker (odd difficulties and an odd reward, so the remainder
+ * rule matters); dash_rest.py recomputes it independently. */
+#define FX_REWARD	50000000007LL
+#define FX_FEE_BPS	100
 static json_t *
 new_block_locked(int64_t now)
 {
 	json_int_t id = (json_int_t)json_array_size(fx.blocks) + 1;
-	json_int_t reward = 50000000000LL, fee = 500000000LL, rest, given = 0;
+	struct pplns_share win[NWORKERS];
+	struct pplns_result res;
 	json_t *block, *parts;
-	double sum = 0;
+	size_t i, n = 0;
 	char key[32];
-	size_t i;
 
 	for (i = 0; i < NWORKERS; i++)
-		if (fx.wk[i].present)
-			sum += (double)fx.wk[i].w.shares_valid + 1;
+		if (fx.wk[i].present) {
+			win[n].worker_id = fx.wk[i].w.id;
+			win[n].difficulty = (fx.wk[i].w.shares_valid + 1) *
+			    5000 + 7 * i + 1;
+			n++;
+		}
+	if (pplns_split(win, n, UINT64_MAX, FX_REWARD, FX_FEE_BPS, &res) != 0)
+		fatalx("fixture: pplns_split failed");
 	parts = json_array();
-	rest = reward - fee;
-	for (i = 0; i < NWORKERS; i++) {
-		double d = (double)fx.wk[i].w.shares_valid + 1;
-		json_int_t amount;
-
-		if (!fx.wk[i].present)
-			continue;
-		amount = (json_int_t)floor((double)rest * d / sum);
-		given += amount;
-		json_array_append_new(parts, json_pack("{s:s, s:f, s:I}",
-		    "worker_id", fx.wk[i].w.id, "difficulty", d * 5000.0,
-		    "amount", amount));
-	}
-	/* the remainder goes to the first part, so the parts sum exactly */
-	json_object_set_new(json_array_get(parts, 0), "amount", json_integer(
-	    json_integer_value(json_object_get(json_array_get(parts, 0),
-	    "amount")) + rest - given));
+	for (i = 0; i < res.nparts; i++)
+		json_array_append_new(parts, json_pack("{s:s, s:f, s:I, s:I}",
+		    "worker_id", res.parts[i].worker_id,
+		    "difficulty", (double)res.parts[i].difficulty,
+		    "amount", (json_int_t)res.parts[i].amount,
+		    "shares", (json_int_t)res.parts[i].shares));
 	block = json_pack("{s:I, s:I, s:s, s:I, s:s, s:I, s:s}",
 	    "block_id", id, "height", (json_int_t)(4200 + fx.job_seq),
 	    "hash", "00000000a3f1c2e4b5d6978812ab34cd56ef7890123456789abcdef0123456",
-	    "reward", reward, "found_by", "rig-alpha", "time", (json_int_t)now,
-	    "status", "submitted");
+	    "reward", (json_int_t)FX_REWARD, "found_by", "rig-alpha",
+	    "time", (json_int_t)now, "status", "submitted");
 	json_array_append(fx.blocks, block);
 	snprintf(key, sizeof(key), "%lld", (long long)id);
 	json_object_set_new(fx.payouts, key, json_pack("{s:I, s:I, s:I, s:I,"
-	    " s:o}", "block_id", id, "height", (json_int_t)(4200 + fx.job_seq),
-	    "reward", reward, "fee", fee, "parts", parts));
+	    " s:I, s:I, s:o}", "block_id", id, "height",
+	    (json_int_t)(4200 + fx.job_seq), "reward", (json_int_t)FX_REWARD,
+	    "fee", (json_int_t)res.fee, "window_n", (json_int_t)res.window_n,
+	    "window_difficulty", (json_int_t)res.window_difficulty,
+	    "parts", parts));
+	pplns_result_free(&res);
 	return block;
 }
 
@@ -562,6 +569,19 @@ world_init(void)
 			fx.wk[i].w.last_seen = now;
 }
 
+/* "a,b,c" into at most max pointers into s (which it cuts). */
+static size_t
+split_list(char *s, char **out, size_t max)
+{
+	size_t n = 0;
+	char *save = NULL, *tok;
+
+	for (tok = strtok_r(s, ",", &save); tok && n < max;
+	    tok = strtok_r(NULL, ",", &save))
+		out[n++] = tok;
+	return n;
+}
+
 static void
 world_free(void)
 {
@@ -580,8 +600,8 @@ main(int argc, char **argv)
 	struct money_rules rules = { 0 };
 	struct dash_money *dm = NULL;
 	const char *ledger = NULL;
-	char hl[64], wl[64];
-	const char *hp = "0", *wp = "0";
+	char hl[64], wl[64], *hosts[8], *origins[8];
+	const char *hp = "0", *wp = "0", *hlisten = NULL, *wlisten = NULL;
 	struct http *h;
 	pthread_t tk;
 	sigset_t set;
@@ -610,6 +630,19 @@ main(int argc, char **argv)
 			rules.window_abs = strtoull(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--pplns-fee-bps") == 0)
 			rules.fee_bps = (unsigned)atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--http-listen") == 0)
+			hlisten = argv[i + 1];
+		else if (strcmp(argv[i], "--ws-listen") == 0)
+			wlisten = argv[i + 1];
+		else if (strcmp(argv[i], "--allowed-hosts") == 0) {
+			hc.nallowed_hosts = split_list(argv[i + 1], hosts, 8);
+			hc.allowed_hosts = hosts;
+		} else if (strcmp(argv[i], "--allowed-origins") == 0) {
+			lc.nallowed_origins = split_list(argv[i + 1], origins,
+			    8);
+			lc.allowed_origins = origins;
+		} else if (strcmp(argv[i], "--ledger-sync") == 0)
+			hc.ledger_synchronous = argv[i + 1];
 		else {
 			fprintf(stderr, "dash_fixture: unknown %s\n", argv[i]);
 			return 2;
@@ -617,8 +650,8 @@ main(int argc, char **argv)
 	}
 	snprintf(hl, sizeof(hl), "127.0.0.1:%s", hp);
 	snprintf(wl, sizeof(wl), "127.0.0.1:%s", wp);
-	hc.listen = hl;
-	lc.listen = wl;
+	hc.listen = hlisten ? hlisten : hl;
+	lc.listen = wlisten ? wlisten : wl;
 
 	/* Every thread started below inherits this mask; main takes them. */
 	sigemptyset(&set);

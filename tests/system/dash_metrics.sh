@@ -53,17 +53,18 @@ ok $? "label values are escaped"
 ok $? "no pool credentials in the metrics"
 
 v1=$(sed -n 's/^coopmine_shares_total{status="valid"} //p' "$T/m1")
-sleep 1.5
-curl -sS -o "$T/m2" "$url"
-v2=$(sed -n 's/^coopmine_shares_total{status="valid"} //p' "$T/m2")
-[ "${v2:-0}" -gt "${v1:-0}" ]
+grows() {
+	curl -sS -o "$T/m2" "$url" &&
+	    v2=$(sed -n 's/^coopmine_shares_total{status="valid"} //p' "$T/m2") &&
+	    [ "${v2:-0}" -gt "${v1:-0}" ]
+}
+poll 20 grows
 ok $? "the share counter grows ($v1 -> $v2)"
-grep -q '^coopmine_blocks_found 1$' "$T/m2" || { sleep 2; curl -sS -o "$T/m2" "$url"; }
-grep -q '^coopmine_blocks_found 1$' "$T/m2"
+block() { curl -sS -o "$T/m2" "$url" && grep -q '^coopmine_blocks_found 1$' "$T/m2"; }
+poll 20 block
 ok $? "coopmine_blocks_found counts the block the fixture finds"
 
-kill -TERM "$PID_fx"
-wait "$PID_fx"
+stop_pid "$PID_fx" 20
 ok $? "the fixture stops cleanly"
 PIDS=""
 done_testing

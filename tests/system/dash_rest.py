@@ -22,6 +22,24 @@ def wait_for(cond, secs=10.0):
     return False
 
 
+FIXTURE_FEE_BPS = 100	# dash_fixture.c FX_FEE_BPS
+
+
+def expected_split(reward, fee_bps, diffs):
+    """The PPLNS rule of docs/DESIGN (pplns.h), written again here: fee
+    first, floor(net * d / W) each, the leftover units one each to the
+    largest remainders, ties to the smaller worker id."""
+    fee = reward * fee_bps // 10000
+    net = reward - fee
+    total = sum(diffs.values())
+    parts = {w: net * d // total for w, d in diffs.items()}
+    left = net - sum(parts.values())
+    order = sorted(diffs, key=lambda w: (-(net * diffs[w] % total), w))
+    for w in order[:left]:
+        parts[w] += 1
+    return fee, parts
+
+
 def raw(path, method="GET"):
     """A request with the path exactly as given (no client clean-up)."""
     c = http.client.HTTPConnection("127.0.0.1", fx.http, timeout=10)
@@ -106,6 +124,13 @@ try:
     t.ok(st == 200 and sum(x["amount"] for x in p["parts"]) + p["fee"] ==
          p["reward"], "/api/payouts gives the PPLNS split summing to the "
          "reward", p)
+    want = expected_split(p["reward"], FIXTURE_FEE_BPS,
+                          {x["worker_id"]: int(x["difficulty"])
+                           for x in p["parts"]})
+    got = (p["fee"], {x["worker_id"]: x["amount"] for x in p["parts"]})
+    t.ok(len(p["parts"]) >= 4 and got == want,
+         "/api/payouts: fee and every part equal a split computed here "
+         "(floor, largest remainders, ties to the smaller id)", (got, want))
     st, e = fx.json("/api/payouts?block=9999")
     t.ok(st == 404 and "error" in e, "unknown block: 404")
 

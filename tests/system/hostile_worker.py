@@ -18,19 +18,16 @@
 #     /api/workers shows "quarantined": true.
 # Then revocation: `coopmine-cli workers revoke hostile-1` refuses it within
 # 3 s ("revoked"), still after a restart, and `workers unrevoke` lifts it.
-import json
 import math
 import os
 import struct
-import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 
 from rpc_lib import (B, T, channel, code_of, diag, done, gen_certs, ok, pb,
                      start_testpool, stub, wait_until)
-from itest_lib import cli, coordinator, free_port, q, watchdog
+from itest_lib import (cli, coordinator, free_port, http_json, q, real_shares,
+                       watchdog)
 import grpc
 
 watchdog(420)
@@ -57,14 +54,7 @@ if not ok(port is not None, "coordinator up (verify light)"):
 
 
 def api(path):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (dport, path),
-                                    timeout=5) as f:
-            return f.status, json.loads(f.read())
-    except urllib.error.HTTPError as e:
-        return e.code, None
-    except (OSError, ValueError) as e:
-        return str(e), None
+    return http_json(dport, path)
 
 
 def register(st, worker, threads=1, wait=20):
@@ -145,26 +135,11 @@ ok(ljob is not None and (ljob.job_id != xjob.job_id or ljob.nonce_end <= xjob.no
 lch.close()
 
 # ---- honest shares, hashed beforehand ---------------------------------------
-rx = subprocess.Popen([os.path.join(B, "tests/rx_hash")], stdin=subprocess.PIPE,
-                      stdout=subprocess.PIPE, text=True)
 need = int(2 * WINDOW / PACE) + 12
-target = struct.unpack("<Q", hjob.target)[0]
-good = []
 t0 = time.time()
-n = hjob.nonce_start
-while len(good) < need and n < hjob.nonce_end and time.time() - t0 < 120:
-    b = bytearray(hjob.blob)
-    b[hjob.nonce_offset:hjob.nonce_offset + 4] = struct.pack("<I", n)
-    rx.stdin.write("%s %s\n" % (hjob.seed_hash.hex(), bytes(b).hex()))
-    rx.stdin.flush()
-    h = bytes.fromhex(rx.stdout.readline().strip())
-    if struct.unpack("<Q", h[24:])[0] <= target:
-        good.append((n, h))
-    n += 1
-rx.stdin.close()
-rx.wait()
+good, hashed = real_shares(hjob, need)
 diag("hashed %d nonces in %.1f s: %d shares for the honest worker (difficulty %d)"
-     % (n - hjob.nonce_start, time.time() - t0, len(good), hjob.difficulty))
+     % (hashed, time.time() - t0, len(good), hjob.difficulty))
 if not ok(len(good) >= need, "enough honest shares to measure (%d of %d)" % (len(good), need)):
     done()
 

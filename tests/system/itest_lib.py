@@ -3,12 +3,17 @@
 # bounds a whole test, the coordinator started the way these tests need it,
 # read-only ledger queries and `coopmine-cli audit`.  Builds on rpc_lib.py
 # (TAP, Proc, certificates, stubs, cleanup of every process on exit).
+import json
 import os
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 
 import rpc_lib
 from rpc_lib import B, Proc, diag
@@ -81,3 +86,40 @@ def cli(db, *args, timeout=30):
 def audit(db):
     r = cli(db, "audit")
     return r.returncode, (r.stdout + r.stderr).strip()
+
+
+def real_shares(job, need, seconds=120):
+    """Hashes the nonces of job's lease in order with tests/rx_hash (real
+    RandomX, light mode) until need of them meet the job's target, or
+    seconds pass.  Returns ([(nonce, hash)], nonces hashed)."""
+    rx = subprocess.Popen([os.path.join(B, "tests/rx_hash")],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    target = struct.unpack("<Q", job.target)[0]
+    good = []
+    t0 = time.time()
+    n = job.nonce_start
+    while len(good) < need and n < job.nonce_end and time.time() - t0 < seconds:
+        b = bytearray(job.blob)
+        b[job.nonce_offset:job.nonce_offset + 4] = struct.pack("<I", n)
+        rx.stdin.write("%s %s\n" % (job.seed_hash.hex(), bytes(b).hex()))
+        rx.stdin.flush()
+        h = bytes.fromhex(rx.stdout.readline().strip())
+        if struct.unpack("<Q", h[24:])[0] <= target:
+            good.append((n, h))
+        n += 1
+    rx.stdin.close()
+    rx.wait()
+    return good, n - job.nonce_start
+
+
+def http_json(port, path):
+    """GET http://127.0.0.1:port/path: (status, parsed JSON or None), or
+    (error text, None) when nothing answered."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path),
+                                    timeout=5) as f:
+            return f.status, json.loads(f.read())
+    except urllib.error.HTTPError as e:
+        return e.code, None
+    except (OSError, ValueError) as e:
+        return str(e), None

@@ -62,7 +62,7 @@ wait_for "$T/writer.log" '^ack ' 20
 check "backup while the ledger is written" -- "$CLI" --db "$DB" backup "$T/backup.db"
 check "the backup passes the audit" -- "$CLI" --db "$T/backup.db" audit
 check "backup refuses to overwrite" -- sh -c "! '$CLI' --db '$DB' backup '$T/backup.db'"
-kill "$PID_writer"; wait "$PID_writer"
+stop_pid "$PID_writer" 30
 ok $? "the writer exits 0 on SIGTERM"
 ok $(grep -q '^closed after' "$T/writer.log"; echo $?) "and closes the ledger"
 check "audit still passes" -- "$CLI" --db "$DB" audit

@@ -43,3 +43,42 @@ start() {	# start NAME COMMAND... : runs in background, logs to $T/NAME.log
 	PIDS="$PIDS $!"
 	eval "PID_$name=$!"
 }
+# The exit status of background PID, waiting at most SECONDS; one still
+# running then is named, killed with SIGKILL, and the status is 124.
+wait_pid() {	# wait_pid PID SECONDS
+	_i=0
+	while [ -d "/proc/$1" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; do
+		if [ $_i -ge $(($2 * 10)) ]; then
+			echo "# pid $1 ($(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | cut -c1-100)) still running after $2 s: killed"
+			kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null
+			return 124
+		fi
+		sleep 0.1; _i=$((_i + 1))
+	done
+	wait "$1"
+}
+# SIGTERM, then wait_pid.
+stop_pid() {	# stop_pid PID SECONDS
+	kill -TERM "$1" 2>/dev/null; wait_pid "$1" "$2"
+}
+# Runs COMMAND every 0.2 s until it succeeds, for at most SECONDS of wall
+# clock: the replacement of a fixed sleep.  0 when it succeeded.
+poll() {	# poll SECONDS COMMAND...
+	_end=$(($(date +%s) + $1)); shift
+	until "$@"; do
+		[ "$(date +%s)" -ge "$_end" ] && return 1
+		sleep 0.2
+	done
+}
+# A check that cannot run here, counted as a TAP SKIP with its reason.
+skip() {	# skip REASON
+	tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $1"
+}
+# 0 once no process PID exists (a zombie counts as gone), within 5 s.
+wait_gone() {	# wait_gone PID
+	_i=0
+	while [ -d "/proc/$1" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; do
+		[ $_i -ge 50 ] && return 1
+		sleep 0.1; _i=$((_i + 1))
+	done
+}

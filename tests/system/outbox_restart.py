@@ -21,13 +21,12 @@ import os
 import re
 import signal
 import struct
-import subprocess
 import threading
 import time
 
 from rpc_lib import (B, T, channel, code_of, diag, done, gen_certs, ok, pb,
                      start_testpool, stub, wait_until)
-from itest_lib import audit, coordinator, q, watchdog
+from itest_lib import audit, coordinator, q, real_shares, watchdog
 
 watchdog(300)
 IN_FLIGHT, WAITING, BEFORE = 4, 8, 4
@@ -70,23 +69,8 @@ threading.Thread(target=beats, daemon=True).start()
 
 # Real shares of the lease.
 need = BEFORE + IN_FLIGHT + WAITING
-rx = subprocess.Popen([os.path.join(B, "tests/rx_hash")], stdin=subprocess.PIPE,
-                      stdout=subprocess.PIPE, text=True)
-target = struct.unpack("<Q", job.target)[0]
-good = []
-n = job.nonce_start
 t0 = time.time()
-while len(good) < need and n < job.nonce_end and time.time() - t0 < 120:
-    b = bytearray(job.blob)
-    b[job.nonce_offset:job.nonce_offset + 4] = struct.pack("<I", n)
-    rx.stdin.write("%s %s\n" % (job.seed_hash.hex(), bytes(b).hex()))
-    rx.stdin.flush()
-    h = bytes.fromhex(rx.stdout.readline().strip())
-    if struct.unpack("<Q", h[24:])[0] <= target:
-        good.append((n, h))
-    n += 1
-rx.stdin.close()
-rx.wait()
+good, _ = real_shares(job, need)
 if not ok(len(good) == need, "hashed %d shares in %.1f s" % (len(good), time.time() - t0)):
     done()
 

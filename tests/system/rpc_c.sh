@@ -29,7 +29,7 @@ run() {
 	ok $? "$name: the C client ran clean"
 	relay "$T/$name-client.out" "$name"
 	eval "pid=\$PID_$name"
-	kill -TERM "$pid"; wait "$pid"; ok $? "$name: clean exit on SIGTERM"
+	stop_pid "$pid" 30; ok $? "$name: clean exit on SIGTERM"
 }
 
 # The coordinator mines for a test pool of its own.

@@ -40,11 +40,15 @@ L.ok(len(j.blob) == 80 and j.nonce_offset == 76 and j.algo == "rx/0" and
 jobs = []
 stream = s1.StreamJobs(pb.StreamJobsRequest(worker_id="w1"))
 t0 = time.time()
-first = next(stream)
-L.ok(time.time() - t0 < 0.25 and first.job_id.startswith("job-"),
-     "StreamJobs delivers the current job at once (%.0f ms)" % ((time.time() - t0) * 1000))
+first = L.next_within(stream)
+# "At once" without a stopwatch (the machine may be busy): the first job
+# on the stream is one published before the stream was opened, not the
+# next publication.
+L.ok(first.job_id.startswith("job-") and first.timestamp < t0 * 1e6,
+     "StreamJobs delivers the current job at once (published %.0f ms before the call)"
+     % ((t0 * 1e6 - first.timestamp) / 1000))
 for _ in range(3):
-    jobs.append(next(stream))
+    jobs.append(L.next_within(stream))
 seqs = [int(x.job_id.split("-")[1]) for x in [first] + jobs]
 L.ok(all(b == a + 1 for a, b in zip(seqs, seqs[1:])), "published jobs arrive in order: %s" % seqs)
 L.ok(all(x.clean_jobs for x in jobs) and jobs[-1].timestamp > jobs[0].timestamp,
@@ -125,8 +129,8 @@ L.ok(core.wait_log(r"w1 wants a lease \(lease 7, 99 done\)", 5) is not None,
 # Two workers get the same broadcast.
 s2.Register(pb.RegisterRequest(worker_id="w2"), timeout=5)
 st2 = s2.StreamJobs(pb.StreamJobsRequest(worker_id="w2"))
-next(st2)
-a = next(st2)
+L.next_within(st2)
+a = L.next_within(st2)
 L.ok(L.wait_until(lambda: latest["job"].job_id == a.job_id or
                   int(latest["job"].job_id[4:]) > int(a.job_id[4:]), 3),
      "a second worker receives the same published jobs")
@@ -148,8 +152,8 @@ import rpc_lib as L
 from rpc_lib import pb
 s = L.stub(L.channel(%d, %r, "w3"))
 s.Register(pb.RegisterRequest(worker_id="w3"), timeout=5)
-st = s.StreamJobs(pb.StreamJobsRequest(worker_id="w3"))
-next(st)
+st = s.StreamJobs(pb.StreamJobsRequest(worker_id="w3"), timeout=120)
+L.next_within(st)
 print("ready", flush=True)
 while True:
     s.Heartbeat(pb.HeartbeatRequest(worker_id="w3", hashrate=5), timeout=5)
@@ -158,7 +162,7 @@ while True:
 fz = subprocess.Popen([sys.executable, "-c", FROZEN], stdout=subprocess.PIPE,
                       env=dict(os.environ, COOPMINE_SRCDIR=L.S, COOPMINE_BUILDDIR=L.B))
 L._procs.append(fz)
-L.ok(fz.stdout.readline().strip() == b"ready" and L.worker_status(s1, "w3") == "online",
+L.ok(L.readline_within(fz.stdout, 20).strip() == b"ready" and L.worker_status(s1, "w3") == "online",
      "a worker streams and heartbeats")
 fz.send_signal(signal.SIGSTOP)
 t0 = time.time()
@@ -172,8 +176,8 @@ fz.kill()
 # A worker that does not read its stream is cut off, not buffered forever.
 ss = L.stub(L.channel(port, certs, "slow"))
 ss.Register(pb.RegisterRequest(worker_id="slow"), timeout=5)
-slow = ss.StreamJobs(pb.StreamJobsRequest(worker_id="slow"))
-next(slow)
+slow = ss.StreamJobs(pb.StreamJobsRequest(worker_id="slow"), timeout=60)
+L.next_within(slow)
 core.signal(signal.SIGUSR2)
 L.ok(core.wait_log(r"slow .*cannot keep up", 30) is not None,
      "a slow reader's queue overflows and is logged")
@@ -194,9 +198,16 @@ pending = ThreadPoolExecutor(max_workers=1).submit(share, s1, "w1", latest["job"
 time.sleep(SINK_MS / 3000.0)
 rc = core.stop()
 L.ok(rc == 0, "SIGTERM with a stream and a share in flight: clean exit (%s)" % rc)
-r, code, _ = pending.result(timeout=10)
-L.ok(code in (grpc.StatusCode.OK, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED),
-     "the pending share got an answer or a clean error (%s)" % code)
+r, code, det = pending.result(timeout=10)
+# Either the sink's verdict came first (OK, accepted), or the stop
+# cancelled the call: rpc_server_stop() cancels open calls, which gRPC core
+# reports as UNAVAILABLE "Cancelling all calls".  Any other end (the
+# connection dying under the call, a timeout, CANCELLED from nowhere)
+# means the share was dropped without an answer.
+L.ok((code == grpc.StatusCode.OK and r is not None and r.accepted) or
+     (code == grpc.StatusCode.UNAVAILABLE and det == "Cancelling all calls"),
+     "the pending share got the sink's verdict or the stop's cancellation (%s %s)"
+     % (code, det))
 rt.join(5)
 L.ok(not rt.is_alive(), "the open stream ended")
 if rc != 0:

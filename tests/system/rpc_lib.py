@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 B = os.environ.get("COOPMINE_BUILDDIR")
@@ -206,6 +207,36 @@ def raw_call(ch, method, payload, timeout=5):
     """Sends payload bytes as-is (identity serializers) to method."""
     f = ch.unary_unary(method, request_serializer=None, response_deserializer=None)
     return code_of(f, payload, timeout=timeout)
+
+
+def next_within(stream, timeout=10.0):
+    """next(stream), bounded: grpc's stream iterators have no timeout of
+    their own, so a stream that sends nothing within timeout is cancelled
+    and TimeoutError raised here, where the test waited."""
+    box = {}
+
+    def get():
+        try:
+            box["v"] = next(stream)
+        except BaseException as e:  # handed to the caller below
+            box["e"] = e
+    th = threading.Thread(target=get, daemon=True)
+    th.start()
+    th.join(timeout)
+    if th.is_alive():
+        stream.cancel()
+        th.join(5)
+        raise TimeoutError("no message on the stream within %.0f s" % timeout)
+    if "e" in box:
+        raise box["e"]
+    return box["v"]
+
+
+def readline_within(f, timeout=10.0):
+    """f.readline() of a subprocess pipe, or b"" after timeout seconds."""
+    import select
+    r, _, _ = select.select([f], [], [], timeout)
+    return f.readline() if r else b""
 
 
 def wait_until(fn, timeout=5.0, step=0.05):

@@ -25,7 +25,8 @@ for n in 1 2 3; do
 	    --coordinator "127.0.0.1:$grpc_port" --tls-ca "$T/certs/ca.crt" \
 	    --tls-cert "$T/certs/worker-$n.crt" --tls-key "$T/certs/worker-$n.key" \
 	    --threads 1 --mode light
-	sleep 1
+	# one at a time: the next one joins once this one is registered
+	wait_for "$T/coord.log" "worker worker-$n online" 30
 done
 wait_for "$T/coord.log" "opening session 1" 30
 ok $? "the used-up nonce space opens a second pool session"
@@ -36,11 +37,15 @@ while [ $i -lt 60 ] && [ "$(sql "select count(distinct worker_id) from shares wh
 done
 ok $([ "$(sql "select count(distinct worker_id) from shares where verdict='accepted'")" -eq 3 ]; echo $?) \
     "all three workers have credited shares"
-kill -TERM "$PID_w1" "$PID_w2" "$PID_w3"; wait "$PID_w1"; wait "$PID_w2"; wait "$PID_w3"
-sleep 2
-kill -TERM "$PID_coord"; wait "$PID_coord"
+kill -TERM "$PID_w1" "$PID_w2" "$PID_w3"
+wait_pid "$PID_w1" 30; wait_pid "$PID_w2" 30; wait_pid "$PID_w3" 30
+# What was sent upstream gets its answer before the coordinator stops
+# (a fixed 2 s was not always enough on a busy machine: pool 6, ledger 5).
+settled() { [ "$(sql "select count(*) from shares where upstream in ('pending','submitted')")" = 0 ]; }
+poll 30 settled
+stop_pid "$PID_coord" 60
 ok $? "coordinator exits 0"
-kill -TERM "$PID_pool"; wait "$PID_pool"
+stop_pid "$PID_pool" 20
 
 bytes=$(sql "select count(distinct nonce_start >> 24) from leases")
 echo "# leases fall in $bytes reserved-byte spaces; sessions: $(sql "select count(*) from upstream_sessions")"

@@ -4,6 +4,7 @@
 # Debian's python3-grpcio (stubs generated from proto/ at test time), driven
 # through tests/system/client_driver.  Prints TAP.
 import os
+import select
 import queue
 import re
 import shutil
@@ -355,7 +356,10 @@ def test_main(server_creds):
 
         d.send("stats 123.5 4 1 99999 7 500")
         d.wait(r"^STATS$")
-        time.sleep(0.6)
+        # the next heartbeat carries them: poll for it (at most 10 s)
+        end = time.monotonic() + 10
+        while time.monotonic() < end and c.get("heartbeat")[-1][2].hashrate != 123.5:
+            time.sleep(0.05)
         last = c.get("heartbeat")[-1][2]
         ok(last.hashrate == 123.5 and last.shares_valid == 4 and
            last.shares_invalid == 1 and last.hashes_total == 99999 and
@@ -577,7 +581,8 @@ def test_frozen(creds):
     b = Coord("b", hb_ms=200, jobs=[job("J2")]).start(creds)
     d = None
     try:
-        line = srv.stdout.readline()
+        ready, _, _ = select.select([srv.stdout], [], [], 30)	# bounded
+        line = srv.stdout.readline() if ready else "no port within 30 s"
         port = int(line.split()[1])
         d = Driver("frozen", tls_args() + ["--backoff-min", "100",
                                            "--backoff-max", "500",

@@ -5,19 +5,16 @@
 # call show that id unshortened.  Shares are synthetic (verify = none, an
 # all-zero result meets any target); then a real coopmine-worker with
 # another 64-character name mines and is credited.
-import json
 import os
 import struct
 import subprocess
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
 from rpc_lib import (B, S, T, Proc, channel, code_of, diag, done, ok, pb,
                      start_testpool, stub, wait_until)
-from itest_lib import coordinator, free_port, q, watchdog
+from itest_lib import coordinator, free_port, http_json, q, watchdog
 import grpc
 
 watchdog(120)
@@ -102,14 +99,7 @@ ok(code == grpc.StatusCode.OK and ws.worker_id == LONG and ws.shares_valid == 5,
 
 
 def get(path):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (dport, path),
-                                    timeout=5) as f:
-            return f.status, json.loads(f.read())
-    except urllib.error.HTTPError as e:
-        return e.code, None
-    except (OSError, ValueError) as e:
-        return str(e), None
+    return http_json(dport, path)
 
 
 status, body = get("/api/workers/" + urllib.parse.quote(LONG))

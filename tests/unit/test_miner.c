@@ -116,6 +116,19 @@ hashed(void)
 	return n;
 }
 
+/* Waits until at least n hashes were recorded, for at most ms: 0, or -1
+ * (a stuck engine fails its check instead of hanging the test). */
+static int
+wait_hashed(size_t n, int ms)
+{
+	for (int waited = 0; hashed() < n; waited += 10) {
+		if (waited >= ms)
+			return -1;
+		usleep(10000);
+	}
+	return 0;
+}
+
 static void
 base_job(struct client_job *j, const char *id, uint64_t start, uint64_t end)
 {
@@ -306,8 +319,7 @@ main(void)
 	rec_reset();
 	base_job(&j, "long", 0, 1000000);
 	miner_set_job(m, &j);
-	while (hashed() < 3)
-		usleep(10000);
+	ok(wait_hashed(3, 60000) == 0, "the long lease is being hashed");
 	base_job(&j, "next", 0x80000000ULL, 0x80000000ULL + 9);
 	j.blob[0] ^= 1;
 	miner_set_job(m, &j);

@@ -111,6 +111,10 @@ main(void)
 	fake_client_command(WORKER_CMD_PAUSE);
 	make_job(&j, "job-2", 0, 4);
 	fake_client_job(&j);
+	/* Paused within 10 s (a busy machine), then 300 ms to see that
+	 * nothing gets mined. */
+	for (int i = 0; i < 1000 && !miner_paused(worker_miner(w)); i++)
+		usleep(10000);
 	usleep(300 * 1000);
 	ok(miner_paused(worker_miner(w)) &&
 	    fake_client_shares(got, FAKE_SHARES_MAX) == 8, "PAUSE: nothing mined");
