@@ -1,7 +1,9 @@
 /*
  * cli.c: coopmine-cli, the ledger's command line for operators: PPLNS
  * payout reports, worker and share listings, the audit, CSV export and
- * online backup.  Reads the ledger through ledger.h's reader half only.
+ * online backup through ledger.h's reader half; the money commands
+ * (income, owners, workers assign, pay, balances, payouts --explain) are
+ * cli_money.c's.
  */
 #include "config.h"
 
@@ -16,16 +18,23 @@
 
 #include "common/clock.h"
 #include "common/conf.h"
+#include "common/hex.h"
 #include "common/log.h"
+#include "cli/cli_money.h"
 #include "coordinator/ledger.h"
 
 #define EXIT_VIOLATIONS	1
-#define EXIT_USAGE	2
-#define EXIT_FAILURE_IO	3
+#define EXIT_USAGE	CLI_EXIT_USAGE
+#define EXIT_FAILURE_IO	CLI_EXIT_IO
+#define NPOS		4	/* positional words after the command */
 
 static char *opt_db, *opt_format, *opt_since, *opt_worker, *opt_what,
     *opt_reward, *opt_log_level, *opt_reason;
 static int64_t opt_block, opt_last, opt_limit;
+static char *opt_amount, *opt_at, *opt_ref, *opt_source, *opt_note,
+    *opt_owner, *opt_address, *opt_from, *opt_scheme, *opt_fee_owner;
+static int64_t opt_explain, opt_window_abs, opt_fee_bps, opt_decimals;
+static double opt_window_factor;
 
 static const struct conf_opt opts[] = {
 	{ "ledger", "path", "db", "COOPMINE_LEDGER_PATH", CONF_STR, &opt_db,
@@ -50,12 +59,50 @@ static const struct conf_opt opts[] = {
 	  "workers revoke|unrevoke|release: why (kept in the ledger)" },
 	{ "log", "level", "log-level", "COOPMINE_LOG_LEVEL", CONF_STR,
 	  &opt_log_level, "warn", 0, 0, 0, "error | warn | info | debug" },
+	{ NULL, NULL, "explain", NULL, CONF_INT, &opt_explain, "0", 0, 9.2e18,
+	  0, "payouts: explain the split of this income id" },
+	{ NULL, NULL, "amount", NULL, CONF_STR, &opt_amount, NULL, 0, 0, 0,
+	  "income add / pay record: atomic units" },
+	{ NULL, NULL, "at", NULL, CONF_STR, &opt_at, NULL, 0, 0, 0,
+	  "income add / pay record: epoch ms or YYYY-MM-DD[THH:MM[:SS]][Z]" },
+	{ NULL, NULL, "ref", NULL, CONF_STR, &opt_ref, NULL, 0, 0, 0,
+	  "income add|reverse / pay record: the unique external reference" },
+	{ NULL, NULL, "source", NULL, CONF_STR, &opt_source, NULL, 0, 0, 0,
+	  "income add: pool | block | manual (default pool)" },
+	{ NULL, NULL, "note", NULL, CONF_STR, &opt_note, NULL, 0, 0, 0,
+	  "income add|reverse / pay record: a note" },
+	{ NULL, NULL, "owner", NULL, CONF_STR, &opt_owner, NULL, 0, 0, 0,
+	  "pay record: the owner paid" },
+	{ NULL, NULL, "address", NULL, CONF_STR, &opt_address, NULL, 0, 0, 0,
+	  "owners add|set: payout address" },
+	{ NULL, NULL, "from", NULL, CONF_STR, &opt_from, NULL, 0, 0, 0,
+	  "workers assign: valid from this time (default now)" },
+	{ "pplns", "scheme", "pplns-scheme", "COOPMINE_PPLNS_SCHEME", CONF_STR,
+	  &opt_scheme, "pplns", 0, 0, 0, "income split: pplns | prop" },
+	{ "pplns", "window_factor", "pplns-window-factor",
+	  "COOPMINE_PPLNS_WINDOW_FACTOR", CONF_DOUBLE, &opt_window_factor, "2",
+	  0.001, 1000, 0, "PPLNS window N as a multiple of the network "
+	  "difficulty" },
+	{ "pplns", "window", "pplns-window", "COOPMINE_PPLNS_WINDOW", CONF_INT,
+	  &opt_window_abs, "0", 0, 9e18, 0, "absolute PPLNS window N (wins when "
+	  "> 0)" },
+	{ "pplns", "fee_bps", "pplns-fee-bps", "COOPMINE_PPLNS_FEE_BPS",
+	  CONF_INT, &opt_fee_bps, "0", 0, 10000, 0, "operator fee in basis "
+	  "points" },
+	{ "pplns", "fee_owner", "pplns-fee-owner", "COOPMINE_PPLNS_FEE_OWNER",
+	  CONF_STR, &opt_fee_owner, "operator", 0, 0, 0, "the owner credited "
+	  "with the fee" },
+	{ "money", "coin_decimals", "coin-decimals", "COOPMINE_COIN_DECIMALS",
+	  CONF_INT, &opt_decimals, "8", 0, 18, 0, "atomic units per coin, as "
+	  "10^N (text output)" },
 };
 
 static const struct conf_spec spec = {
 	"coopmine-cli",
-	"COMMAND [FILE]: payouts | workers [revoke|unrevoke|release ID | "
-	"access] | shares | audit | backup FILE | export",
+	"COMMAND: payouts [--explain ID] | workers [revoke|unrevoke|release ID "
+	"| access | assign WORKER OWNER[:BPS],...] | shares | audit | backup "
+	"FILE | export | income [add | import FILE | reverse ID] | owners [add "
+	"NAME | set NAME | list] | pay record | balances",
 	opts, sizeof(opts) / sizeof(opts[0])
 };
 
@@ -299,6 +346,78 @@ emit(json_t *rows, const char *format)
 }
 
 static json_t *
+int_or_null(int64_t v)
+{
+	return v != 0 ? json_integer((json_int_t)v) : json_null();
+}
+
+/* The rows as JSON objects, keys as the shares table's columns. */
+static json_t *
+shares_json(struct ledger_reader *r, int64_t since, const char *worker,
+    int limit)
+{
+	struct ledger_share_row *s;
+	char hex[65];
+	json_t *a;
+	size_t n, i;
+
+	if (ledger_read_shares(r, since, worker, limit, 0, &s, &n) != 0)
+		return NULL;
+	a = json_array();
+	for (i = 0; i < n; i++) {
+		if (!s[i].has_result || hex_encode(s[i].result, 32, hex,
+		    sizeof(hex)) != 0)
+			hex[0] = '\0';
+		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:s, "
+		    "s:I, s:o, s:I, s:I, s:s, s:s, s:i, s:s, s:o, s:o, s:I}",
+		    "id", (json_int_t)s[i].id, "job_id", int_or_null(s[i].job_id),
+		    "upstream_job_id", s[i].job_id ?
+		    json_string(s[i].upstream_job_id) : json_null(), "lease_id",
+		    int_or_null(s[i].lease_id), "worker_id", s[i].worker_id,
+		    "nonce", (json_int_t)s[i].nonce, "result", *hex ?
+		    json_string(hex) : json_null(), "difficulty",
+		    (json_int_t)s[i].difficulty, "hash_difficulty",
+		    (json_int_t)s[i].hash_difficulty, "verdict",
+		    s[i].reason == LEDGER_REASON_OK ? "accepted" : "rejected",
+		    "reason", ledger_reason_name(s[i].reason), "block_candidate",
+		    s[i].block_candidate, "upstream",
+		    ledger_fate_name(s[i].upstream), "upstream_reason",
+		    *s[i].upstream_reason ? json_string(s[i].upstream_reason) :
+		    json_null(), "upstream_at", int_or_null(s[i].upstream_at),
+		    "created_at", (json_int_t)s[i].created_at));
+	}
+	free(s);
+	return a;
+}
+
+/* Per-worker totals as JSON objects, keys as the worker_totals view's. */
+static json_t *
+workers_json(struct ledger_reader *r)
+{
+	struct ledger_worker_row *w;
+	json_t *a;
+	size_t n, i;
+
+	if (ledger_read_workers(r, &w, &n) != 0)
+		return NULL;
+	a = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I, s:I, "
+		    "s:o, s:I, s:I, s:I, s:I}", "worker_id", w[i].worker_id,
+		    "name", w[i].name, "shares_valid",
+		    (json_int_t)w[i].shares_valid, "shares_invalid",
+		    (json_int_t)w[i].shares_invalid, "difficulty_valid",
+		    (json_int_t)w[i].difficulty_valid, "last_share_at",
+		    int_or_null(w[i].last_share_at), "blocks_found",
+		    (json_int_t)w[i].blocks_found, "paid_accepted",
+		    (json_int_t)w[i].paid_accepted, "first_seen",
+		    (json_int_t)w[i].first_seen, "last_seen",
+		    (json_int_t)w[i].last_seen));
+	free(w);
+	return a;
+}
+
+static json_t *
 payout_json(struct ledger_reader *r, int64_t block_id, const uint64_t *reward)
 {
 	struct ledger_block_info bi;
@@ -351,9 +470,11 @@ cmd_payouts(struct ledger_reader *r)
 	if (opt_reward != NULL) {
 		errno = 0;
 		reward = strtoull(opt_reward, &end, 10);
-		if (errno || *end || end == opt_reward || *opt_reward == '-') {
+		if (errno || *end || end == opt_reward || *opt_reward == '-' ||
+		    reward > INT64_MAX) {
 			fprintf(stderr, "coopmine-cli: --reward: not an amount in "
-			    "atomic units: %s\n", opt_reward);
+			    "atomic units up to %" PRId64 ": %s\n", INT64_MAX,
+			    opt_reward);
 			json_decref(all);
 			return EXIT_USAGE;
 		}
@@ -455,7 +576,8 @@ cmd_payouts(struct ledger_reader *r)
 			}
 		}
 		if (!csv && json_array_size(all) == 0)
-			printf("no blocks\n");
+			printf("no blocks (pool income: coopmine-cli income, "
+			    "balances, payouts --explain ID)\n");
 	}
 	json_decref(all);
 	return rc;
@@ -488,31 +610,62 @@ cmd_audit(struct ledger_reader *r)
 	return 0;
 }
 
+static void
+money_opts(struct cli_money_opts *mo)
+{
+	memset(mo, 0, sizeof(*mo));
+	mo->db = opt_db;
+	mo->format = opt_format;
+	mo->amount = opt_amount;
+	mo->at = opt_at;
+	mo->ref = opt_ref;
+	mo->source = opt_source;
+	mo->note = opt_note;
+	mo->owner = opt_owner;
+	mo->address = opt_address;
+	mo->from = opt_from;
+	mo->block = opt_block;
+	mo->limit = opt_limit;
+	mo->coin_decimals = (int)opt_decimals;
+	mo->rules.scheme = (enum money_scheme)money_scheme_parse(opt_scheme);
+	mo->rules.window_factor_milli = (uint64_t)(opt_window_factor * 1000.0 +
+	    0.5);
+	mo->rules.window_abs = (uint64_t)opt_window_abs;
+	mo->rules.fee_bps = (unsigned)opt_fee_bps;
+	mo->rules.fee_owner = opt_fee_owner;
+}
+
+static int
+is_money_read(const char *cmd)
+{
+	return strcmp(cmd, "balances") == 0 || strcmp(cmd, "owners") == 0 ||
+	    strcmp(cmd, "income") == 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	char err[512], **cargv;
+	char err[512], **cargv, *pos[NPOS];
 	const char *cmd = NULL, *file = NULL, *arg3 = NULL;
+	struct cli_money_opts mo;
 	struct ledger_reader *r;
 	enum log_level lvl;
 	int64_t since = 0;
-	int i, cargc = 1, rc;
+	int i, cargc = 1, npos = 0, rc;
 
-	/* the command and its FILE are positional; the rest goes to conf */
+	/* the command and its words are positional; the rest goes to conf */
 	if ((cargv = calloc((size_t)argc + 1, sizeof(*cargv))) == NULL)
 		return EXIT_FAILURE_IO;
 	cargv[0] = argv[0];
 	for (i = 1; i < argc; i++) {
-		if (argv[i][0] == '-') {
+		if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			cargv[cargc++] = argv[i];
 			if (is_value_opt(argv[i]) && i + 1 < argc)
 				cargv[cargc++] = argv[++i];
 		} else if (cmd == NULL)
 			cmd = argv[i];
-		else if (file == NULL)
-			file = argv[i];
-		else if (arg3 == NULL)
-			arg3 = argv[i];
+		else if (npos < NPOS)
+			pos[npos++] = argv[i];
 		else
 			cargv[cargc++] = argv[i];	/* conf refuses it */
 	}
@@ -530,7 +683,8 @@ main(int argc, char **argv)
 	rc = EXIT_USAGE;
 	if (cmd == NULL) {
 		fprintf(stderr, "coopmine-cli: no command (payouts, workers, "
-		    "shares, audit, backup FILE, export); --help for options\n");
+		    "shares, audit, backup FILE, export, income, owners, pay, "
+		    "balances); --help for options\n");
 		goto out;
 	}
 	if (strcmp(opt_format, "text") != 0 && strcmp(opt_format, "csv") != 0 &&
@@ -539,16 +693,42 @@ main(int argc, char **argv)
 		    "%s\n", opt_format);
 		goto out;
 	}
+	if (money_scheme_parse(opt_scheme) < 0) {
+		fprintf(stderr, "coopmine-cli: [pplns] scheme: pplns or prop, not "
+		    "%s\n", opt_scheme);
+		goto out;
+	}
 	if (parse_since(opt_since, &since) != 0) {
 		fprintf(stderr, "coopmine-cli: --since: epoch ms or an age like "
 		    "1h, not %s\n", opt_since);
 		goto out;
 	}
-	if ((arg3 != NULL && strcmp(cmd, "workers") != 0) ||
-	    ((file != NULL) != (strcmp(cmd, "backup") == 0) &&
-	    strcmp(cmd, "workers") != 0)) {
-		fprintf(stderr, "coopmine-cli: %s\n", file ? "unexpected argument"
-		    : "backup needs a destination FILE");
+	money_opts(&mo);
+	if (strcmp(cmd, "income") == 0 || strcmp(cmd, "owners") == 0 ||
+	    strcmp(cmd, "pay") == 0 || (strcmp(cmd, "workers") == 0 &&
+	    npos > 0 && strcmp(pos[0], "assign") == 0)) {
+		if ((rc = cli_money_write(&mo, cmd, pos, npos)) >= 0)
+			goto out;
+		npos = 0;
+	}
+	file = npos > 0 ? pos[0] : NULL;
+	arg3 = npos > 1 ? pos[1] : NULL;
+	if (strcmp(cmd, "workers") != 0 && (npos > 1 || (npos == 1 &&
+	    strcmp(cmd, "backup") != 0))) {
+		fprintf(stderr, "coopmine-cli: unexpected argument %s\n",
+		    pos[npos - 1]);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (npos > 2) {
+		fprintf(stderr, "coopmine-cli: unexpected argument %s\n",
+		    pos[npos - 1]);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (strcmp(cmd, "backup") == 0 && file == NULL) {
+		fprintf(stderr, "coopmine-cli: backup needs a destination FILE\n");
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	if (strcmp(cmd, "backup") == 0) {
@@ -566,15 +746,20 @@ main(int argc, char **argv)
 		rc = EXIT_FAILURE_IO;
 		goto out;
 	}
-	if (strcmp(cmd, "payouts") == 0)
+	rc = EXIT_USAGE;
+	if (strcmp(cmd, "payouts") == 0 && opt_explain > 0)
+		rc = cli_money_explain(r, &mo, opt_explain);
+	else if (strcmp(cmd, "payouts") == 0)
 		rc = cmd_payouts(r);
+	else if (is_money_read(cmd))
+		rc = cli_money_read(r, &mo, cmd);
 	else if (strcmp(cmd, "workers") == 0 && file != NULL)
 		rc = cmd_workers_access(r, file, arg3);
 	else if (strcmp(cmd, "workers") == 0)
-		rc = emit(ledger_read_workers(r), opt_format);
+		rc = emit(workers_json(r), opt_format);
 	else if (strcmp(cmd, "shares") == 0)
-		rc = emit(ledger_read_shares(r, since, opt_worker, (int)opt_limit,
-		    0), opt_format);
+		rc = emit(shares_json(r, since, opt_worker, (int)opt_limit),
+		    opt_format);
 	else if (strcmp(cmd, "audit") == 0)
 		rc = cmd_audit(r);
 	else if (strcmp(cmd, "export") == 0) {

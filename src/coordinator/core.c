@@ -53,11 +53,14 @@ struct core {
 	int64_t access_seen;		/* newest worker_access row applied */
 
 	pthread_mutex_t session_lock;	/* guards slots[].session_id and
-					 * last_job_seq, nups, want_session */
+					 * last_job_seq, nups, want_session,
+					 * window_n */
 	struct upslot slots[JOBS_SOURCES_MAX];
 	unsigned nups;			/* upstream connections started */
 	int want_session;		/* the tick opens another */
 	uint64_t id_mismatch;
+	uint64_t window_n;		/* last pplns_window_n written (under
+					 * session_lock) */
 
 	pthread_t tick;
 	pthread_mutex_t tick_lock;	/* guards stopping */
@@ -132,6 +135,38 @@ id_check(struct core *c, const char *what, int64_t got, uint64_t want)
 		    PRIu64 ": the audit will show it", what, got, want);
 }
 
+/*
+ * The PPLNS window N of the current network difficulty: written to the
+ * ledger's settings (the pplns_current view reads it) when it changes,
+ * with a warning when it is no larger than one share (regtest: the last
+ * share would take every payment).
+ */
+static void
+window_note(struct core *c, double netdiff)
+{
+	uint64_t nd = netdiff >= 1.8e19 ? UINT64_MAX : (uint64_t)netdiff;
+	uint64_t n = pplns_window_n(nd, c->cfg.shares.window_factor_milli,
+	    c->cfg.shares.window_abs);
+	uint64_t old;
+	char v[32];
+
+	pthread_mutex_lock(&c->session_lock);
+	old = c->window_n;
+	c->window_n = n;
+	pthread_mutex_unlock(&c->session_lock);
+	if (n == old)
+		return;
+	snprintf(v, sizeof(v), "%" PRIu64, n);
+	ledger_setting_put(c->ledger, "pplns_window_n", v);
+	if (n <= c->cfg.jobs.vardiff.min_diff)
+		log_warnx("PPLNS window N = %" PRIu64 " is no larger than one "
+		    "share (minimum share difficulty %" PRIu64 "): the last share "
+		    "before a payment takes all of it; raise [pplns] window or "
+		    "window_factor", n, c->cfg.jobs.vardiff.min_diff);
+	else
+		log_info("PPLNS window N = %" PRIu64, n);
+}
+
 static void
 ev_job_added(void *arg, const struct job_info *j)
 {
@@ -162,6 +197,9 @@ ev_job_added(void *arg, const struct job_info *j)
 	lj.clean = j->tpl->clean;
 	id = ledger_job_add(c->ledger, &lj);
 	id_check(c, "job", id, j->seq);
+	if (j->has_block_target || c->cfg.shares.window_abs > 0)
+		window_note(c, j->has_block_target ?
+		    target256_difficulty(j->block_target) : 0);
 }
 
 static void
@@ -402,12 +440,32 @@ up_state(void *arg, const struct upstream_state_change *ch)
 	    (json_int_t)ch->switches));
 }
 
+/* A block whose reward is known ([pplns] block_reward: the test pool and
+ * the demo) becomes income, split by the money rules, once (its ref). */
+static void
+block_income(struct core *c, const struct shares_verdict *v)
+{
+	struct money_income in = { 0 };
+	char ref[MONEY_REF_MAX];
+
+	snprintf(ref, sizeof(ref), "block:%s", v->block_hash);
+	in.amount = v->reward;
+	in.at = v->at;
+	in.source = MONEY_SRC_BLOCK;
+	in.ref = ref;
+	in.block_id = v->block_id;
+	ledger_income_add(c->ledger, &in, &c->cfg.money);
+}
+
 /* Verdicts to the live feed: a share row, and a block row (as
  * /api/blocks has them) when the share found one. */
 static void
 share_event(void *arg, const struct shares_verdict *v)
 {
 	struct core *c = arg;
+
+	if (v->is_block && v->has_reward && v->block_id > 0)
+		block_income(c, v);
 
 	publish(c, LIVE_SHARE, dashsrc_share_json(v->worker_id, v->job_id,
 	    v->reason, v->difficulty, v->is_block, v->at));
@@ -608,7 +666,7 @@ dash_start(struct core *c, char *err, size_t errlen)
 	struct dashsrc_parts parts = { cfg->rpc.cluster_id, cfg->rpc.cluster_name,
 		cfg->pool_url, cfg->ledger.path, c->reg, c->jobs, c->shares,
 		c->slots[0].up,
-		c->ledger };
+		c->ledger, cfg->money };
 	struct live_config lc = { 0 };
 	struct http_config hc = { 0 };
 

@@ -13,6 +13,7 @@
 
 #include "coordinator/jobs.h"
 #include "coordinator/ledger.h"
+#include "coordinator/money.h"
 #include "coordinator/registry.h"
 #include "coordinator/rpc_server.h"
 #include "coordinator/shares.h"
@@ -25,6 +26,7 @@ struct core_config {
 	struct ledger_opts ledger;
 	struct jobs_config jobs;
 	struct shares_config shares;
+	struct money_rules money;	/* how income is split */
 	struct registry_limits limits;	/* what one worker identity may cost */
 	double hashrate_per_thread;	/* a new worker's guess until it reports */
 	unsigned max_sessions;		/* pool sessions when nonce spaces run out */

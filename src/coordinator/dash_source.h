@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "coordinator/money.h"
 #include "rpc/worker.h"
 
 #define DASH_ID_MAX		WORKER_ID_MAX	/* rpc/worker.h */
@@ -113,6 +114,19 @@ struct dash_source {
 	/* Pause, resume or kick a worker: 0, -ENOENT (unknown worker),
 	 * -EALREADY (already in that state), or another -errno. */
 	int	(*command)(void *ctx, const char *id, enum dash_cmd cmd);
+
+	/* Money (money.h's typed rows, dash_money.c); NULL functions: the
+	 * endpoints answer 404.  Each returns 0 or a money_err. */
+	void	*money_ctx;
+	int	(*balances)(void *money_ctx, struct money_owner_row **out,
+		    size_t *n);
+	int	(*income)(void *money_ctx, size_t limit, size_t offset,
+		    struct money_income_row **out, size_t *n);
+	int	(*explain)(void *money_ctx, int64_t id,
+		    struct money_explain *out);
+	/* Records and splits one income event (err names the bad field). */
+	int	(*income_add)(void *money_ctx, const struct money_income *in,
+		    int64_t *id, char *err, size_t errlen);
 };
 
 #endif

@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/hex.h"
 #include "common/log.h"
+#include "coordinator/dash_money.h"
 #include "coordinator/dashsrc.h"
 
 struct series {
@@ -30,6 +32,7 @@ struct dashsrc {
 
 	pthread_mutex_t reader_lock;	/* guards reader */
 	struct ledger_reader *reader;
+	struct dash_money *money;	/* its own connections */
 
 	pthread_mutex_t hist_lock;	/* guards series[] */
 	struct series *series;
@@ -257,22 +260,8 @@ with_reader(struct dashsrc *d, json_t *(*fn)(struct ledger_reader *, void *),
 
 struct page { size_t limit, offset; int64_t block; int err; };
 
-static const char *
-str(json_t *row, const char *key)
-{
-	const char *s = json_string_value(json_object_get(row, key));
-
-	return s != NULL ? s : "";
-}
-
-static json_int_t
-num(json_t *row, const char *key)
-{
-	return json_integer_value(json_object_get(row, key));
-}
-
 static void
-job_hex(char out[17], json_int_t id)
+job_hex(char out[17], int64_t id)
 {
 	snprintf(out, 17, "%016" PRIx64, (uint64_t)id);
 }
@@ -281,24 +270,26 @@ static json_t *
 read_jobs(struct ledger_reader *r, void *arg)
 {
 	struct page *pg = arg;
-	json_t *rows = ledger_read_jobs(r, (int)pg->limit, (int)pg->offset), *out;
-	json_t *row;
-	size_t i;
+	struct ledger_job_row *rows;
+	json_t *out;
+	size_t n, i;
 
-	if (rows == NULL)
+	if (ledger_read_jobs(r, (int)pg->limit, (int)pg->offset, &rows, &n) != 0)
 		return NULL;
 	out = json_array();
-	json_array_foreach(rows, i, row) {
+	for (i = 0; i < n; i++) {
 		char id[17];
-		job_hex(id, num(row, "id"));
-		json_array_append_new(out, json_pack("{s:s, s:I, s:f, s:s, s:I, s:b, "
-		    "s:s, s:I}", "job_id", id, "height", num(row, "height"),
-		    "difficulty", (double)num(row, "difficulty"), "algo", "rx/0",
-		    "created_at", num(row, "received_at"), "clean", (int)num(row, "clean"),
-		    "upstream", str(row, "upstream_job_id"),
-		    "shares_valid", num(row, "shares_valid")));
+
+		job_hex(id, rows[i].id);
+		json_array_append_new(out, json_pack("{s:s, s:I, s:f, s:s, s:I, "
+		    "s:b, s:s, s:I}", "job_id", id, "height",
+		    (json_int_t)rows[i].height, "difficulty",
+		    (double)rows[i].difficulty, "algo", "rx/0", "created_at",
+		    (json_int_t)rows[i].received_at, "clean", rows[i].clean,
+		    "upstream", rows[i].upstream_job_id, "shares_valid",
+		    (json_int_t)rows[i].shares_valid));
 	}
-	json_decref(rows);
+	free(rows);
 	return out;
 }
 
@@ -317,27 +308,27 @@ static json_t *
 read_shares(struct ledger_reader *r, void *arg)
 {
 	struct page *pg = arg;
-	json_t *rows = ledger_read_shares(r, 0, NULL, (int)pg->limit,
-	    (int)pg->offset), *out, *row;
-	size_t i;
+	struct ledger_share_row *rows;
+	json_t *out, *o;
+	size_t n, i;
 
-	if (rows == NULL)
+	if (ledger_read_shares(r, 0, NULL, (int)pg->limit, (int)pg->offset,
+	    &rows, &n) != 0)
 		return NULL;
 	out = json_array();
-	json_array_foreach(rows, i, row) {
+	for (i = 0; i < n; i++) {
 		char id[17];
-		int reason = ledger_reason_parse(str(row, "reason"));
-		json_t *o;
-		job_hex(id, num(row, "job_id"));
-		o = dashsrc_share_json(str(row, "worker_id"), num(row, "job_id") ? id : "",
-		    reason < 0 ? LEDGER_REASON_COUNT : (enum ledger_reason)reason,
-		    (uint64_t)num(row, "difficulty"), (int)num(row, "block_candidate"),
-		    num(row, "created_at"));
-		json_object_set_new(o, "share_id", json_integer(num(row, "id")));
-		json_object_set_new(o, "upstream", json_string(str(row, "upstream")));
+
+		job_hex(id, rows[i].job_id);
+		o = dashsrc_share_json(rows[i].worker_id, rows[i].job_id ? id : "",
+		    rows[i].reason, rows[i].difficulty, rows[i].block_candidate,
+		    rows[i].created_at);
+		json_object_set_new(o, "share_id", json_integer(rows[i].id));
+		json_object_set_new(o, "upstream",
+		    json_string(ledger_fate_name(rows[i].upstream)));
 		json_array_append_new(out, o);
 	}
-	json_decref(rows);
+	free(rows);
 	return out;
 }
 
@@ -345,22 +336,29 @@ static json_t *
 read_blocks(struct ledger_reader *r, void *arg)
 {
 	struct page *pg = arg;
-	json_t *rows = ledger_read_blocks(r, (int)pg->limit, (int)pg->offset), *out;
-	json_t *row;
-	size_t i;
+	struct ledger_block_row *rows;
+	char hash[65];
+	json_t *out;
+	size_t n, i;
 
-	if (rows == NULL)
+	if (ledger_read_blocks(r, (int)pg->limit, (int)pg->offset, &rows,
+	    &n) != 0)
 		return NULL;
 	out = json_array();
-	json_array_foreach(rows, i, row) {
-		json_t *reward = json_object_get(row, "reward");
-		json_array_append_new(out, json_pack("{s:I, s:I, s:s, s:O, s:s, s:I, "
-		    "s:s, s:I}", "block_id", num(row, "id"), "height", num(row, "height"),
-		    "hash", str(row, "hash"), "reward", reward ? reward : json_null(),
-		    "found_by", str(row, "worker_id"), "time", num(row, "found_at"),
-		    "status", str(row, "status"), "share_id", num(row, "share_id")));
+	for (i = 0; i < n; i++) {
+		if (hex_encode(rows[i].hash, rows[i].hash_len, hash,
+		    sizeof(hash)) != 0)
+			hash[0] = '\0';
+		json_array_append_new(out, json_pack("{s:I, s:I, s:s, s:o, s:s, "
+		    "s:I, s:s, s:I}", "block_id", (json_int_t)rows[i].id, "height",
+		    (json_int_t)rows[i].height, "hash", hash, "reward",
+		    rows[i].has_reward ? json_integer((json_int_t)rows[i].reward) :
+		    json_null(), "found_by", rows[i].worker_id, "time",
+		    (json_int_t)rows[i].found_at, "status",
+		    ledger_block_status_name(rows[i].status), "share_id",
+		    (json_int_t)rows[i].share_id));
 	}
-	json_decref(rows);
+	free(rows);
 	return out;
 }
 
@@ -520,9 +518,16 @@ dashsrc_new(const struct dashsrc_parts *p)
 	d->started_ms = clock_wall_ms();
 	pthread_mutex_init(&d->reader_lock, NULL);
 	pthread_mutex_init(&d->hist_lock, NULL);
-	d->src = (struct dash_source){ d, src_stats, src_workers, src_worker,
-		src_history, src_jobs, src_shares, src_blocks, src_payouts,
-		src_command };
+	d->src = (struct dash_source){ .ctx = d, .stats = src_stats,
+		.workers = src_workers, .worker = src_worker,
+		.history = src_history, .jobs = src_jobs, .shares = src_shares,
+		.blocks = src_blocks, .payouts = src_payouts,
+		.command = src_command };
+	if ((d->money = dash_money_new(p->ledger_path, &p->money)) == NULL) {
+		dashsrc_free(d);
+		return NULL;
+	}
+	dash_money_attach(d->money, &d->src);
 	return d;
 }
 
@@ -538,6 +543,7 @@ dashsrc_free(struct dashsrc *d)
 	if (d == NULL)
 		return;
 	ledger_reader_close(d->reader);
+	dash_money_free(d->money);
 	free(d->series);
 	pthread_mutex_destroy(&d->reader_lock);
 	pthread_mutex_destroy(&d->hist_lock);

@@ -10,6 +10,7 @@
 #include "coordinator/dash_source.h"
 #include "coordinator/jobs.h"
 #include "coordinator/ledger.h"
+#include "coordinator/money.h"
 #include "coordinator/registry.h"
 #include "coordinator/shares.h"
 #include "coordinator/upstream.h"
@@ -21,6 +22,7 @@ struct dashsrc_parts {
 	struct shares *shares;
 	struct upstream *up;
 	struct ledger *ledger;
+	struct money_rules money;	/* how POST /api/income splits */
 };
 
 struct dashsrc;

@@ -32,6 +32,7 @@
 #include "coordinator/dash_json.h"
 #include "coordinator/http.h"
 #include "coordinator/metrics.h"
+#include "coordinator/money_json.h"
 
 #define STATIC_MAX	(16 << 20)
 
@@ -57,6 +58,19 @@ struct req {
 	const char		*method;
 	const char		*allow;	/* the methods of this path, for 405 */
 	int			 get;	/* GET or HEAD */
+	const char		*body;	/* POST /api/income only; else NULL */
+	size_t			 bodylen;
+};
+
+/* con_cls of the requests whose body is dropped. */
+static int no_body;
+
+/* A request body being received (POST /api/income), at most BODY_MAX. */
+#define BODY_MAX	(16 * 1024)
+struct body {
+	char	*buf;
+	size_t	 len;
+	int	 too_big;
 };
 
 /* ---- responses ---- */
@@ -389,9 +403,36 @@ authorized(struct req *r)
 	return CRYPTO_memcmp(got, r->h->token_hash, sizeof(got)) == 0;
 }
 
+/* A state change: POST with the bearer token; 0 (and *ret) when refused. */
+static int
+may_change(struct req *r, const char *what, const char *id,
+    enum MHD_Result *ret)
+{
+	r->allow = "POST";
+	if (strcmp(r->method, MHD_HTTP_METHOD_POST) != 0) {
+		*ret = reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "commands take POST");
+		return 0;
+	}
+	if (!r->h->has_token) {
+		*ret = reply_error(r, MHD_HTTP_FORBIDDEN,
+		    "commands are disabled: no dashboard token is configured");
+		return 0;
+	}
+	if (!authorized(r)) {
+		log_warnx("http: refused %s%s%s: bad or missing token", what,
+		    id ? " of worker " : "", id ? id : "");
+		*ret = reply_error(r, MHD_HTTP_UNAUTHORIZED,
+		    "a valid bearer token is required");
+		return 0;
+	}
+	return 1;
+}
+
 static enum MHD_Result
 api_command(struct req *r, const char *id, const char *verb)
 {
+	enum MHD_Result ret;
 	enum dash_cmd cmd;
 	int rc;
 
@@ -409,19 +450,8 @@ api_command(struct req *r, const char *id, const char *verb)
 		cmd = DASH_CMD_UNREVOKE;
 	else
 		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint");
-	r->allow = "POST";
-	if (strcmp(r->method, MHD_HTTP_METHOD_POST) != 0)
-		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
-		    "commands take POST");
-	if (!r->h->has_token)
-		return reply_error(r, MHD_HTTP_FORBIDDEN,
-		    "commands are disabled: no dashboard token is configured");
-	if (!authorized(r)) {
-		log_warnx("http: refused %s of worker %s: bad or missing token",
-		    verb, id);
-		return reply_error(r, MHD_HTTP_UNAUTHORIZED,
-		    "a valid bearer token is required");
-	}
+	if (!may_change(r, verb, id, &ret))
+		return ret;
 	rc = r->h->src->command(r->h->src->ctx, id, cmd);
 	if (rc == -ENOENT)
 		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such worker");
@@ -518,6 +548,145 @@ static_file(struct req *r)
 	return ret;
 }
 
+/* ---- money ---- */
+
+static unsigned int
+money_status(int rc)
+{
+	switch (rc) {
+	case MONEY_EINVAL:
+		return MHD_HTTP_BAD_REQUEST;
+	case MONEY_ENOENT:
+		return MHD_HTTP_NOT_FOUND;
+	case MONEY_EEXIST:
+	case MONEY_EREFUSED:
+		return MHD_HTTP_CONFLICT;
+	default:
+		return MHD_HTTP_SERVICE_UNAVAILABLE;
+	}
+}
+
+static enum MHD_Result
+api_balances(struct req *r)
+{
+	const struct dash_source *s = r->h->src;
+	struct money_owner_row *b;
+	size_t n;
+	json_t *j;
+
+	if (s->balances(s->money_ctx, &b, &n) != 0)
+		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "the ledger did not answer");
+	j = money_json_balances(b, n);
+	free(b);
+	return reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "balances", j));
+}
+
+static enum MHD_Result
+api_income_list(struct req *r)
+{
+	const struct dash_source *s = r->h->src;
+	struct money_income_row *v;
+	size_t limit, offset, n;
+	enum MHD_Result ret;
+	json_t *j;
+
+	if (paging(r, &limit, &offset, &ret) != 0)
+		return ret;
+	if (s->income(s->money_ctx, limit, offset, &v, &n) != 0)
+		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "the ledger did not answer");
+	j = money_json_income(v, n);
+	free(v);
+	return reply_json(r, MHD_HTTP_OK, json_pack("{s:o, s:I, s:I}", "income",
+	    j, "limit", (json_int_t)limit, "offset", (json_int_t)offset));
+}
+
+static enum MHD_Result
+api_income_add(struct req *r)
+{
+	const struct dash_source *s = r->h->src;
+	struct money_income in;
+	enum MHD_Result ret;
+	json_error_t jerr;
+	char err[512];
+	int64_t id = 0;
+	json_t *body;
+	int rc;
+
+	if (!may_change(r, "income add", NULL, &ret))
+		return ret;
+	if (r->body == NULL)
+		return reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "the body is larger than 16 KiB");
+	if ((body = json_loadb(r->body, r->bodylen, 0, &jerr)) == NULL) {
+		snprintf(err, sizeof(err), "body: not JSON (%s)", jerr.text);
+		return reply_error(r, MHD_HTTP_BAD_REQUEST, err);
+	}
+	if ((rc = money_json_income_parse(body, &in, err, sizeof(err))) == 0)
+		rc = s->income_add(s->money_ctx, &in, &id, err, sizeof(err));
+	json_decref(body);
+	if (rc != 0)
+		return reply_error(r, money_status(rc), err);
+	log_info("http: income %lld recorded from the dashboard API",
+	    (long long)id);
+	return reply_json(r, MHD_HTTP_CREATED, json_pack("{s:I}", "id",
+	    (json_int_t)id));
+}
+
+static enum MHD_Result
+api_income_explain(struct req *r, const char *rest)
+{
+	const struct dash_source *s = r->h->src;
+	struct money_explain e;
+	long long id;
+	char num[24];
+	const char *slash = strchr(rest, '/');
+	size_t n = slash ? (size_t)(slash - rest) : 0;
+	json_t *j;
+	int rc;
+
+	if (slash == NULL || strcmp(slash, "/explain") != 0 || n == 0 ||
+	    n >= sizeof(num))
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint");
+	memcpy(num, rest, n);
+	num[n] = '\0';
+	if (http_parse_count(num, 1, (1LL << 62), &id) != 0)
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such income");
+	if (!r->get)
+		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method not allowed");
+	if ((rc = s->explain(s->money_ctx, id, &e)) != 0)
+		return rc == MONEY_ENOENT ? reply_error(r, MHD_HTTP_NOT_FOUND,
+		    "no such income") : reply_error(r,
+		    MHD_HTTP_SERVICE_UNAVAILABLE, "the ledger did not answer");
+	j = money_json_explain(&e);
+	money_explain_free(&e);
+	return reply_json(r, MHD_HTTP_OK, j);
+}
+
+static enum MHD_Result
+route_money(struct req *r, const char *p)
+{
+	if (r->h->src->balances == NULL)
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint");
+	if (strncmp(p, "/income/", 8) == 0)
+		return api_income_explain(r, p + 8);
+	if (strcmp(p, "/income") == 0) {
+		r->allow = "GET, HEAD, POST";
+		if (strcmp(r->method, MHD_HTTP_METHOD_POST) == 0)
+			return api_income_add(r);
+		if (!r->get)
+			return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+			    "method not allowed");
+		return api_income_list(r);
+	}
+	if (!r->get)
+		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method not allowed");
+	return api_balances(r);
+}
+
 /* ---- routing ---- */
 
 static enum MHD_Result
@@ -547,6 +716,9 @@ route_api(struct req *r)
 
 	if (strncmp(p, "/workers/", 9) == 0)
 		return route_worker(r, p + 9);
+	if (strcmp(p, "/balances") == 0 || strcmp(p, "/income") == 0 ||
+	    strncmp(p, "/income/", 8) == 0)
+		return route_money(r, p);
 	if (strcmp(p, "/stats") && strcmp(p, "/workers") && strcmp(p, "/jobs")
 	    && strcmp(p, "/shares") && strcmp(p, "/blocks") &&
 	    strcmp(p, "/payouts") && strcmp(p, "/config") &&
@@ -612,16 +784,35 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
-	static int seen;
+	struct body *b;
 	struct req r;
 
-	/* First call: headers only.  Then any body arrives in pieces; no
-	 * endpoint takes one, so it is read and dropped. */
+	/* First call: headers only.  Then any body arrives in pieces: kept
+	 * for POST /api/income (bounded), read and dropped for the rest. */
 	if (*con_cls == NULL) {
-		*con_cls = &seen;
+		if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 &&
+		    strcmp(url, "/api/income") == 0 &&
+		    (b = calloc(1, sizeof(*b))) != NULL) {
+			*con_cls = b;
+			return MHD_YES;
+		}
+		*con_cls = &no_body;
 		return MHD_YES;
 	}
+	b = *con_cls == &no_body ? NULL : *con_cls;
 	if (*upload_data_size != 0) {
+		if (b != NULL && !b->too_big && b->len + *upload_data_size <=
+		    BODY_MAX) {
+			char *nb = realloc(b->buf, b->len + *upload_data_size);
+
+			if (nb != NULL) {
+				memcpy(nb + b->len, upload_data, *upload_data_size);
+				b->buf = nb;
+				b->len += *upload_data_size;
+			} else
+				b->too_big = 1;
+		} else if (b != NULL)
+			b->too_big = 1;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -632,7 +823,29 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 	r.allow = "GET, HEAD";
 	r.get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	r.body = b != NULL && !b->too_big ? (b->buf ? b->buf : "") : NULL;
+	r.bodylen = b != NULL ? b->len : 0;
 	return route(&r);
+}
+
+/* Frees a request's body (POST /api/income), however it ended. */
+static void
+request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct body *b;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (con_cls == NULL || *con_cls == NULL)
+		return;
+	if (*con_cls != &no_body) {
+		b = *con_cls;
+		free(b->buf);
+		free(b);
+	}
+	*con_cls = NULL;
 }
 
 static void
@@ -717,6 +930,7 @@ http_new(const struct http_config *cfg, const struct dash_source *src,
 		flags |= MHD_USE_IPv6;
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)64,

@@ -34,6 +34,7 @@ enum msg_type {
 	M_BLOCK,
 	M_BLOCK_UPDATE,
 	M_SETTING,
+	M_INCOME,
 	M_FLUSH,
 	M_MAX_PAGES,
 	M_ACCESS
@@ -103,6 +104,12 @@ struct msg {
 			char key[LEDGER_TEXT_MAX];
 			char value[LEDGER_TEXT_MAX];
 		} setting;
+		struct {
+			struct money_income in;	/* pointers below */
+			struct money_rules rules;
+			char ref[MONEY_REF_MAX];
+			char fee_owner[MONEY_NAME_MAX];
+		} income;
 		struct flush *flush;
 		uint64_t max_pages;
 		struct {
@@ -270,8 +277,8 @@ ledger_status_name(int status)
 	return "?";
 }
 
-static int
-name_parse(const char *s, const char **names, int n)
+int
+ledger_name_parse(const char *s, const char *const *names, int n)
 {
 	int i;
 
@@ -290,25 +297,25 @@ ledger_access_name(enum ledger_access a)
 int
 ledger_access_parse(const char *s)
 {
-	return name_parse(s, access_names, LEDGER_ACCESS_COUNT);
+	return ledger_name_parse(s, access_names, LEDGER_ACCESS_COUNT);
 }
 
 int
 ledger_reason_parse(const char *s)
 {
-	return name_parse(s, reason_names, LEDGER_REASON_COUNT);
+	return ledger_name_parse(s, reason_names, LEDGER_REASON_COUNT);
 }
 
 int
 ledger_fate_parse(const char *s)
 {
-	return name_parse(s, fate_names, LEDGER_FATE_COUNT);
+	return ledger_name_parse(s, fate_names, LEDGER_FATE_COUNT);
 }
 
 int
 ledger_block_status_parse(const char *s)
 {
-	return name_parse(s, block_names, LEDGER_BLOCK_COUNT);
+	return ledger_name_parse(s, block_names, LEDGER_BLOCK_COUNT);
 }
 
 int
@@ -316,7 +323,7 @@ ledger_synchronous_parse(const char *s)
 {
 	static const char *names[] = { "off", "normal", "full", "extra" };
 
-	return name_parse(s, names, 4);
+	return ledger_name_parse(s, names, 4);
 }
 
 int
@@ -988,6 +995,23 @@ ledger_setting_put(struct ledger *l, const char *key, const char *value)
 }
 
 void
+ledger_income_add(struct ledger *l, const struct money_income *in,
+    const struct money_rules *rules)
+{
+	struct msg *m = msg_new(M_INCOME);
+
+	m->u.income.in = *in;
+	m->u.income.in.note = NULL;
+	m->u.income.rules = *rules;
+	copy_str(m->u.income.ref, sizeof(m->u.income.ref), in->ref);
+	copy_str(m->u.income.fee_owner, sizeof(m->u.income.fee_owner),
+	    rules->fee_owner ? rules->fee_owner : "operator");
+	m->u.income.in.ref = m->u.income.ref;
+	m->u.income.rules.fee_owner = m->u.income.fee_owner;
+	push(l, m);
+}
+
+void
 ledger_set_max_pages(struct ledger *l, uint64_t max_pages)
 {
 	struct msg *m = msg_new(M_MAX_PAGES);
@@ -1360,6 +1384,34 @@ apply_heartbeat(struct ledger *l, struct msg *m)
 	return verdict(l, m, run(l, S_WORKER_SEEN));
 }
 
+/* Income and its split (ledger_money.c), all rows or none (savepoint). */
+static int
+apply_income(struct ledger *l, struct msg *m)
+{
+	char err[512];
+	int64_t id = 0;
+	int rc;
+
+	if ((rc = verdict(l, m, run(l, S_SAVEPOINT))) != 0)
+		return rc;
+	rc = ledger_db_income_record(l->db, &m->u.income.rules,
+	    &m->u.income.in, &id, err, sizeof(err));
+	if (rc == MONEY_EIO)
+		return -1;
+	if (rc != 0) {
+		log_warnx("ledger: income %s not recorded: %s",
+		    m->u.income.ref, err);
+		m->refused = 1;
+		if (run(l, S_ROLLBACK_TO) != SQLITE_DONE)
+			return -1;
+	} else if (id != 0)
+		log_info("ledger: income %" PRId64 " (%s) recorded and split",
+		    id, m->u.income.ref);
+	if (run(l, S_RELEASE) != SQLITE_DONE)
+		return -1;
+	return rc != 0 ? 1 : 0;
+}
+
 /* Writes one message inside the open transaction: 0, 1 refused, -1 abort. */
 static int
 apply(struct ledger *l, struct msg *m)
@@ -1440,6 +1492,8 @@ apply(struct ledger *l, struct msg *m)
 		bind_text(st, 1, m->u.setting.key);
 		bind_text(st, 2, m->u.setting.value);
 		return verdict(l, m, run(l, S_SETTING));
+	case M_INCOME:
+		return apply_income(l, m);
 	case M_FLUSH:
 		return 0;
 	case M_MAX_PAGES: {

@@ -29,8 +29,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include <jansson.h>
-
 #include "coordinator/pplns.h"
 
 #define LEDGER_ID_MAX	PPLNS_WORKER_MAX	/* worker ids, with NUL */
@@ -250,6 +248,17 @@ void ledger_block_update(struct ledger *l, int64_t block_id,
     enum ledger_block_status status, int has_reward, uint64_t reward,
     int64_t at);
 
+struct money_income;
+struct money_rules;
+/*
+ * Records income (a block's reward, once known) and splits it by rules
+ * (money.h) in the writer's order, after the rows queued before it (its
+ * block).  A ref already recorded with the same amount and time is a
+ * no-op; any other refusal is logged.
+ */
+void ledger_income_add(struct ledger *l, const struct money_income *in,
+    const struct money_rules *rules);
+
 /* Who may mine (sql/0003_integrity.sql): the newest row of an identity
  * is its state; ALLOW lifts a quarantine or a revocation. */
 enum ledger_access {
@@ -405,9 +414,10 @@ void ledger_recovery_free(struct ledger_recovery *r);
 
 /*
  * A read-only connection.  One reader per thread (a reader is not shared
- * between threads); readers never block the writer (WAL).  The json_t
- * results belong to the caller (json_decref); NULL on error (logged).
- * Blobs come out as hex strings, times as epoch ms, amounts as integers.
+ * between threads); readers never block the writer (WAL).  The reads
+ * return typed rows in a malloc'd array (*out, *n; the caller frees it
+ * with free()); 0, or a negative errno (logged).  Times are epoch ms,
+ * amounts integers; JSON is made at the edges (dashsrc.c, cli.c).
  */
 struct ledger_reader;
 
@@ -415,15 +425,82 @@ struct ledger_reader *ledger_reader_open(const char *path, char *err,
     size_t errlen);
 void ledger_reader_close(struct ledger_reader *r);
 
+struct ledger_share_row {
+	int64_t id, job_id, lease_id;		/* 0: none (NULL) */
+	char upstream_job_id[LEDGER_TEXT_MAX];
+	char worker_id[LEDGER_ID_MAX];
+	uint32_t nonce;
+	int has_result;
+	uint8_t result[32];
+	uint64_t difficulty, hash_difficulty;
+	enum ledger_reason reason;		/* OK: accepted */
+	int block_candidate;
+	enum ledger_fate upstream;
+	char upstream_reason[LEDGER_TEXT_MAX];	/* "": none */
+	int64_t upstream_at;			/* 0: none */
+	int64_t created_at;
+};
+
+struct ledger_job_row {
+	int64_t id, session_id;
+	char upstream_job_id[LEDGER_TEXT_MAX];
+	uint64_t height;
+	char target[17];			/* 16 hex digits */
+	uint64_t difficulty;
+	uint32_t nbits;
+	uint8_t seed[32];
+	size_t seed_len;
+	int64_t received_at;
+	int clean;
+	int64_t superseded_at;			/* 0: current */
+	uint64_t shares_valid;
+};
+
+struct ledger_block_row {
+	int64_t id, share_id;
+	char worker_id[LEDGER_ID_MAX];		/* who found it */
+	uint64_t height;
+	uint8_t hash[32];
+	size_t hash_len;
+	uint64_t network_difficulty, window_n;
+	unsigned fee_bps;
+	enum ledger_block_status status;
+	int has_reward;
+	uint64_t reward;
+	int64_t found_at, updated_at;
+};
+
+/* The worker_totals view. */
+struct ledger_worker_row {
+	char worker_id[LEDGER_ID_MAX];
+	char name[LEDGER_TEXT_MAX];
+	uint64_t shares_valid, shares_invalid, difficulty_valid, blocks_found,
+	    paid_accepted;
+	int64_t last_share_at;			/* 0: none */
+	int64_t first_seen, last_seen;
+};
+
+struct ledger_payout_row {
+	int64_t block_id;
+	int fee;				/* the fee row (no worker) */
+	char worker_id[LEDGER_ID_MAX];
+	uint64_t amount, window_difficulty, share_count;
+};
+
 /* Newest first.  since_ms 0: all; worker_id NULL: all workers. */
-json_t *ledger_read_shares(struct ledger_reader *r, int64_t since_ms,
-    const char *worker_id, int limit, int offset);
-json_t *ledger_read_jobs(struct ledger_reader *r, int limit, int offset);
-json_t *ledger_read_blocks(struct ledger_reader *r, int limit, int offset);
+int ledger_read_shares(struct ledger_reader *r, int64_t since_ms,
+    const char *worker_id, int limit, int offset,
+    struct ledger_share_row **out, size_t *n);
+int ledger_read_jobs(struct ledger_reader *r, int limit, int offset,
+    struct ledger_job_row **out, size_t *n);
+int ledger_read_blocks(struct ledger_reader *r, int limit, int offset,
+    struct ledger_block_row **out, size_t *n);
 /* Per-worker totals (the worker_totals view), by worker id. */
-json_t *ledger_read_workers(struct ledger_reader *r);
-/* The stored payouts of a block (fee row has "kind":"fee"). */
-json_t *ledger_read_payouts(struct ledger_reader *r, int64_t block_id);
+int ledger_read_workers(struct ledger_reader *r,
+    struct ledger_worker_row **out, size_t *n);
+/* The stored payouts of a block: workers by id, then the fee row. */
+int ledger_read_payouts(struct ledger_reader *r, int64_t block_id,
+    struct ledger_payout_row **out, size_t *n);
 /* worker_access rows with an id above after_id, oldest first (*out:
  * free() it).  0 or a negative errno. */
 int ledger_read_access(struct ledger_reader *r, int64_t after_id,

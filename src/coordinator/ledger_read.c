@@ -1,8 +1,8 @@
 /*
- * ledger_read.c: the ledger's read side: file checks shared with the
- * writer, read-only connections for the dashboard/REST and coopmine-cli,
- * restart recovery for the core, PPLNS recomputation, audit, CSV export
- * and online backup.
+ * ledger_read.c: the ledger's read side: read-only connections for the
+ * dashboard/REST and coopmine-cli (typed rows), restart recovery for the
+ * core, PPLNS recomputation, audit, CSV export and online backup.  What
+ * the writer shares with it is in ledger_db.c.
  */
 #include "config.h"
 
@@ -12,159 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/hex.h"
 #include "common/log.h"
 #include "coordinator/ledger_int.h"
-#include "coordinator/ledger_steps.h"
 
 struct ledger_reader {
 	sqlite3 *db;
 	char *path;
 };
-
-/* --- checks shared with the writer --- */
-
-static int
-pragma_int(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int
-quick_check(sqlite3 *db, const char *path, char *err, size_t errlen)
-{
-	sqlite3_stmt *st;
-	const char *res;
-	int rc;
-
-	if ((rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st,
-	    NULL)) != SQLITE_OK) {
-		snprintf(err, errlen, "%s is corrupt (%s): refusing to use it; "
-		    "restore a backup (coopmine-cli backup)", path,
-		    sqlite3_errmsg(db));
-		return -1;
-	}
-	rc = sqlite3_step(st);
-	res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-	if (res == NULL || strcmp(res, "ok") != 0) {
-		snprintf(err, errlen, "%s is corrupt (quick_check: %s): refusing "
-		    "to use it; restore a backup (coopmine-cli backup)", path,
-		    res ? res : sqlite3_errmsg(db));
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	return 0;
-}
-
-int
-ledger_db_check(sqlite3 *db, const char *path, int quick, int *version,
-    char *err, size_t errlen)
-{
-	int64_t ntables = 0, v = 0, appid = 0;
-	int rc;
-
-	rc = pragma_int(db, "SELECT count(*) FROM sqlite_master", &ntables);
-	if (rc != SQLITE_OK) {
-		if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
-			snprintf(err, errlen, "%s is not a SQLite database, or it "
-			    "is corrupt (%s): refusing to use it (it is not "
-			    "re-created; move it away or restore a backup)", path,
-			    sqlite3_errstr(rc));
-		else
-			snprintf(err, errlen, "cannot read %s: %s", path,
-			    sqlite3_errmsg(db));
-		return -1;
-	}
-	if (pragma_int(db, "PRAGMA user_version", &v) != SQLITE_OK ||
-	    pragma_int(db, "PRAGMA application_id", &appid) != SQLITE_OK) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		    sqlite3_errmsg(db));
-		return -1;
-	}
-	if ((v == 0 && ntables > 0) || (v > 0 && appid != LEDGER_APPLICATION_ID)) {
-		snprintf(err, errlen, "%s is a SQLite database but not a CoopMine "
-		    "ledger (application_id %" PRId64 ", user_version %" PRId64
-		    ", %" PRId64 " schema objects): refusing to touch it", path,
-		    appid, v, ntables);
-		return -1;
-	}
-	if (v > ledger_nsteps) {
-		snprintf(err, errlen, "ledger %s has schema version %" PRId64
-		    ", newer than this coopmine knows (%d): run a newer coopmine "
-		    "(or restore a backup made by this version)", path, v,
-		    ledger_nsteps);
-		return -1;
-	}
-	if (quick && ntables > 0 && quick_check(db, path, err, errlen) != 0)
-		return -1;
-	*version = (int)v;
-	return 0;
-}
-
-int
-ledger_db_window_split(sqlite3 *db, int64_t last_share_id, uint64_t window_n,
-    uint64_t reward, unsigned fee_bps, struct pplns_result *out)
-{
-	struct pplns_share *sh = NULL, *nsh;
-	char (*ids)[LEDGER_ID_MAX] = NULL, (*nids)[LEDGER_ID_MAX];
-	sqlite3_stmt *st;
-	uint64_t covered = 0;
-	size_t n = 0, cap = 0, i;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	rc = sqlite3_prepare_v2(db, "SELECT worker_id, difficulty FROM shares "
-	    "WHERE id <= ?1 AND verdict = 'accepted' AND difficulty > 0 "
-	    "ORDER BY id DESC", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, last_share_id > 0 ? last_share_id : INT64_MAX);
-	while (covered < window_n && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *w = (const char *)sqlite3_column_text(st, 0);
-		uint64_t d = (uint64_t)sqlite3_column_int64(st, 1);
-
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			nsh = realloc(sh, cap * sizeof(*sh));
-			nids = realloc(ids, cap * sizeof(*ids));
-			if (nsh)
-				sh = nsh;
-			if (nids)
-				ids = nids;
-			if (nsh == NULL || nids == NULL) {
-				rc = -ENOMEM;
-				goto out;
-			}
-		}
-		snprintf(ids[n], sizeof(ids[n]), "%s", w ? w : "");
-		sh[n].difficulty = d;
-		covered = d > UINT64_MAX - covered ? UINT64_MAX : covered + d;
-		n++;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		rc = -EIO;
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		sh[i].worker_id = ids[i];
-	rc = pplns_split(sh, n, window_n, reward, fee_bps, out);
-out:
-	sqlite3_finalize(st);
-	free(sh);
-	free(ids);
-	return rc;
-}
 
 /* --- readers --- */
 
@@ -173,10 +28,6 @@ ledger_reader_open(const char *path, char *err, size_t errlen)
 {
 	struct ledger_reader *r;
 
-	if (access(path, F_OK) != 0) {
-		snprintf(err, errlen, "no ledger at %s: %s", path, strerror(errno));
-		return NULL;
-	}
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (r->path = strdup(path)) == NULL) {
 		free(r);
@@ -189,34 +40,6 @@ ledger_reader_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	return r;
-}
-
-sqlite3 *
-ledger_db_open_current(const char *path, int readonly, int busy_ms, char *err,
-    size_t errlen)
-{
-	sqlite3 *db = NULL;
-	int version;
-
-	if (sqlite3_open_v2(path, &db, readonly ? SQLITE_OPEN_READONLY :
-	    SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "cannot open ledger %s: %s", path,
-		    db ? sqlite3_errmsg(db) : "out of memory");
-		goto fail;
-	}
-	sqlite3_busy_timeout(db, busy_ms);
-	if (ledger_db_check(db, path, 0, &version, err, errlen) != 0)
-		goto fail;
-	if (version < ledger_nsteps) {
-		snprintf(err, errlen, "ledger %s has schema version %d, this "
-		    "coopmine expects %d: start the coordinator once to migrate "
-		    "it", path, version, ledger_nsteps);
-		goto fail;
-	}
-	return db;
-fail:
-	sqlite3_close(db);
-	return NULL;
 }
 
 void
@@ -235,81 +58,17 @@ ledger_reader_db(struct ledger_reader *r)
 	return r->db;
 }
 
-static void
-hex_of(const unsigned char *p, int n, char *out)
+/* A blob column into buf (at most len bytes); its length. */
+static size_t
+col_blob(sqlite3_stmt *st, int i, uint8_t *buf, size_t len)
 {
-	static const char digits[] = "0123456789abcdef";
-	int i;
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
 
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static json_t *
-column_json(sqlite3_stmt *st, int i)
-{
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(st, i));
-	case SQLITE_FLOAT:
-		return json_real(sqlite3_column_double(st, i));
-	case SQLITE_TEXT:
-		return json_string((const char *)sqlite3_column_text(st, i));
-	case SQLITE_BLOB: {
-		int n = sqlite3_column_bytes(st, i);
-		char *hex = malloc((size_t)n * 2 + 1);
-		json_t *j;
-
-		if (hex == NULL)
-			return NULL;
-		hex_of(sqlite3_column_blob(st, i), n, hex);
-		j = json_string(hex);
-		free(hex);
-		return j;
-	}
-	}
-	return json_null();
-}
-
-/* Runs a prepared statement: an array of objects keyed by column name. */
-static json_t *
-rows_json(struct ledger_reader *r, sqlite3_stmt *st)
-{
-	json_t *arr = json_array(), *row;
-	int rc, i, n = sqlite3_column_count(st);
-
-	while (arr != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((row = json_object()) == NULL)
-			goto fail;
-		for (i = 0; i < n; i++)
-			json_object_set_new(row, sqlite3_column_name(st, i),
-			    column_json(st, i));
-		json_array_append_new(arr, row);
-	}
-	if (arr == NULL || rc != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(st);
-	return arr;
-fail:
-	log_warnx("ledger %s: read failed: %s", r->path, sqlite3_errmsg(r->db));
-	json_decref(arr);
-	sqlite3_finalize(st);
-	return NULL;
-}
-
-static sqlite3_stmt *
-prepare(struct ledger_reader *r, const char *sql)
-{
-	sqlite3_stmt *st;
-
-	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("ledger %s: %s", r->path, sqlite3_errmsg(r->db));
-		return NULL;
-	}
-	return st;
+	if (n > len)
+		n = len;
+	if (n > 0)
+		memcpy(buf, sqlite3_column_blob(st, i), n);
+	return n;
 }
 
 static void
@@ -319,85 +78,187 @@ bind_page(sqlite3_stmt *st, int i, int limit, int offset)
 	sqlite3_bind_int(st, i + 1, offset > 0 ? offset : 0);
 }
 
-json_t *
-ledger_read_shares(struct ledger_reader *r, int64_t since_ms,
-    const char *worker_id, int limit, int offset)
+static void
+fill_share(sqlite3_stmt *st, void *row)
 {
-	sqlite3_stmt *st = prepare(r, "SELECT s.id, s.job_id, "
+	struct ledger_share_row *s = row;
+	int v;
+
+	s->id = sqlite3_column_int64(st, 0);
+	s->job_id = sqlite3_column_int64(st, 1);
+	ledger_col_text(st, 2, s->upstream_job_id, sizeof(s->upstream_job_id));
+	s->lease_id = sqlite3_column_int64(st, 3);
+	ledger_col_text(st, 4, s->worker_id, sizeof(s->worker_id));
+	s->nonce = (uint32_t)sqlite3_column_int64(st, 5);
+	s->has_result = col_blob(st, 6, s->result, sizeof(s->result)) == 32;
+	s->difficulty = (uint64_t)sqlite3_column_int64(st, 7);
+	s->hash_difficulty = (uint64_t)sqlite3_column_int64(st, 8);
+	v = ledger_reason_parse((const char *)sqlite3_column_text(st, 9));
+	s->reason = v < 0 ? LEDGER_REASON_MALFORMED : (enum ledger_reason)v;
+	s->block_candidate = sqlite3_column_int(st, 10);
+	v = ledger_fate_parse((const char *)sqlite3_column_text(st, 11));
+	s->upstream = v < 0 ? LEDGER_FATE_NOT_NEEDED : (enum ledger_fate)v;
+	ledger_col_text(st, 12, s->upstream_reason, sizeof(s->upstream_reason));
+	s->upstream_at = sqlite3_column_int64(st, 13);
+	s->created_at = sqlite3_column_int64(st, 14);
+}
+
+int
+ledger_read_shares(struct ledger_reader *r, int64_t since_ms,
+    const char *worker_id, int limit, int offset,
+    struct ledger_share_row **out, size_t *n)
+{
+	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT s.id, s.job_id, "
 	    "j.upstream_job_id, s.lease_id, s.worker_id, s.nonce, s.result, "
-	    "s.difficulty, s.hash_difficulty, s.verdict, s.reason, "
-	    "s.block_candidate, s.upstream, s.upstream_reason, s.upstream_at, "
-	    "s.created_at FROM shares s LEFT JOIN jobs j ON j.id = s.job_id "
+	    "s.difficulty, s.hash_difficulty, s.reason, s.block_candidate, "
+	    "s.upstream, s.upstream_reason, s.upstream_at, s.created_at "
+	    "FROM shares s LEFT JOIN jobs j ON j.id = s.job_id "
 	    "WHERE s.created_at >= ?1 AND (?2 IS NULL OR s.worker_id = ?2) "
 	    "ORDER BY s.id DESC LIMIT ?3 OFFSET ?4");
 
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_int64(st, 1, since_ms);
-	if (worker_id != NULL)
-		sqlite3_bind_text(st, 2, worker_id, -1, SQLITE_STATIC);
-	bind_page(st, 3, limit, offset);
-	return rows_json(r, st);
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, since_ms);
+		if (worker_id != NULL)
+			sqlite3_bind_text(st, 2, worker_id, -1, SQLITE_STATIC);
+		bind_page(st, 3, limit, offset);
+	}
+	return ledger_db_collect(st, sizeof(**out), fill_share, (void **)out, n);
 }
 
-json_t *
-ledger_read_jobs(struct ledger_reader *r, int limit, int offset)
+static void
+fill_job(sqlite3_stmt *st, void *row)
 {
-	sqlite3_stmt *st = prepare(r, "SELECT id, session_id, upstream_job_id, "
-	    "height, target, difficulty, nbits, seed, received_at, clean, "
-	    "superseded_at, (SELECT count(*) FROM shares s WHERE s.job_id = "
-	    "jobs.id AND s.verdict = 'accepted') AS shares_valid FROM jobs "
+	struct ledger_job_row *j = row;
+
+	j->id = sqlite3_column_int64(st, 0);
+	j->session_id = sqlite3_column_int64(st, 1);
+	ledger_col_text(st, 2, j->upstream_job_id, sizeof(j->upstream_job_id));
+	j->height = (uint64_t)sqlite3_column_int64(st, 3);
+	ledger_col_text(st, 4, j->target, sizeof(j->target));
+	j->difficulty = (uint64_t)sqlite3_column_int64(st, 5);
+	j->nbits = (uint32_t)sqlite3_column_int64(st, 6);
+	j->seed_len = col_blob(st, 7, j->seed, sizeof(j->seed));
+	j->received_at = sqlite3_column_int64(st, 8);
+	j->clean = sqlite3_column_int(st, 9);
+	j->superseded_at = sqlite3_column_int64(st, 10);
+	j->shares_valid = (uint64_t)sqlite3_column_int64(st, 11);
+}
+
+int
+ledger_read_jobs(struct ledger_reader *r, int limit, int offset,
+    struct ledger_job_row **out, size_t *n)
+{
+	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT id, session_id, "
+	    "upstream_job_id, height, target, difficulty, nbits, seed, "
+	    "received_at, clean, superseded_at, (SELECT count(*) FROM shares s "
+	    "WHERE s.job_id = jobs.id AND s.verdict = 'accepted') FROM jobs "
 	    "ORDER BY id DESC LIMIT ?1 OFFSET ?2");
 
-	if (st == NULL)
-		return NULL;
-	bind_page(st, 1, limit, offset);
-	return rows_json(r, st);
+	if (st != NULL)
+		bind_page(st, 1, limit, offset);
+	return ledger_db_collect(st, sizeof(**out), fill_job, (void **)out, n);
 }
 
-json_t *
-ledger_read_blocks(struct ledger_reader *r, int limit, int offset)
+static void
+fill_block(sqlite3_stmt *st, void *row)
 {
-	sqlite3_stmt *st = prepare(r, "SELECT b.id, b.share_id, s.worker_id, "
-	    "b.height, b.hash, b.network_difficulty, b.window_n, b.fee_bps, "
-	    "b.status, b.reward, b.found_at, b.updated_at FROM blocks b "
-	    "JOIN shares s ON s.id = b.share_id ORDER BY b.id DESC "
+	struct ledger_block_row *b = row;
+	int v;
+
+	b->id = sqlite3_column_int64(st, 0);
+	b->share_id = sqlite3_column_int64(st, 1);
+	ledger_col_text(st, 2, b->worker_id, sizeof(b->worker_id));
+	b->height = (uint64_t)sqlite3_column_int64(st, 3);
+	b->hash_len = col_blob(st, 4, b->hash, sizeof(b->hash));
+	b->network_difficulty = (uint64_t)sqlite3_column_int64(st, 5);
+	b->window_n = (uint64_t)sqlite3_column_int64(st, 6);
+	b->fee_bps = (unsigned)sqlite3_column_int(st, 7);
+	v = ledger_block_status_parse((const char *)sqlite3_column_text(st, 8));
+	b->status = v < 0 ? LEDGER_BLOCK_CANDIDATE : (enum ledger_block_status)v;
+	b->has_reward = sqlite3_column_type(st, 9) != SQLITE_NULL;
+	b->reward = (uint64_t)sqlite3_column_int64(st, 9);
+	b->found_at = sqlite3_column_int64(st, 10);
+	b->updated_at = sqlite3_column_int64(st, 11);
+}
+
+int
+ledger_read_blocks(struct ledger_reader *r, int limit, int offset,
+    struct ledger_block_row **out, size_t *n)
+{
+	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT b.id, b.share_id, "
+	    "s.worker_id, b.height, b.hash, b.network_difficulty, b.window_n, "
+	    "b.fee_bps, b.status, b.reward, b.found_at, b.updated_at FROM blocks "
+	    "b JOIN shares s ON s.id = b.share_id ORDER BY b.id DESC "
 	    "LIMIT ?1 OFFSET ?2");
 
-	if (st == NULL)
-		return NULL;
-	bind_page(st, 1, limit, offset);
-	return rows_json(r, st);
+	if (st != NULL)
+		bind_page(st, 1, limit, offset);
+	return ledger_db_collect(st, sizeof(**out), fill_block, (void **)out, n);
 }
 
-json_t *
-ledger_read_workers(struct ledger_reader *r)
+static void
+fill_worker(sqlite3_stmt *st, void *row)
 {
-	sqlite3_stmt *st = prepare(r, "SELECT * FROM worker_totals "
-	    "ORDER BY worker_id");
+	struct ledger_worker_row *w = row;
 
-	return st ? rows_json(r, st) : NULL;
+	ledger_col_text(st, 0, w->worker_id, sizeof(w->worker_id));
+	ledger_col_text(st, 1, w->name, sizeof(w->name));
+	w->shares_valid = (uint64_t)sqlite3_column_int64(st, 2);
+	w->shares_invalid = (uint64_t)sqlite3_column_int64(st, 3);
+	w->difficulty_valid = (uint64_t)sqlite3_column_int64(st, 4);
+	w->last_share_at = sqlite3_column_int64(st, 5);
+	w->blocks_found = (uint64_t)sqlite3_column_int64(st, 6);
+	w->paid_accepted = (uint64_t)sqlite3_column_int64(st, 7);
+	w->first_seen = sqlite3_column_int64(st, 8);
+	w->last_seen = sqlite3_column_int64(st, 9);
 }
 
-json_t *
-ledger_read_payouts(struct ledger_reader *r, int64_t block_id)
+int
+ledger_read_workers(struct ledger_reader *r, struct ledger_worker_row **out,
+    size_t *n)
 {
-	sqlite3_stmt *st = prepare(r, "SELECT block_id, kind, worker_id, "
-	    "amount, window_difficulty, share_count FROM payouts "
+	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT worker_id, name, "
+	    "shares_valid, shares_invalid, difficulty_valid, last_share_at, "
+	    "blocks_found, paid_accepted, first_seen, last_seen FROM "
+	    "worker_totals ORDER BY worker_id");
+
+	return ledger_db_collect(st, sizeof(**out), fill_worker, (void **)out,
+	    n);
+}
+
+static void
+fill_payout(sqlite3_stmt *st, void *row)
+{
+	struct ledger_payout_row *p = row;
+
+	p->block_id = sqlite3_column_int64(st, 0);
+	p->fee = sqlite3_column_type(st, 1) == SQLITE_NULL;
+	ledger_col_text(st, 1, p->worker_id, sizeof(p->worker_id));
+	p->amount = (uint64_t)sqlite3_column_int64(st, 2);
+	p->window_difficulty = (uint64_t)sqlite3_column_int64(st, 3);
+	p->share_count = (uint64_t)sqlite3_column_int64(st, 4);
+}
+
+int
+ledger_read_payouts(struct ledger_reader *r, int64_t block_id,
+    struct ledger_payout_row **out, size_t *n)
+{
+	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT block_id, "
+	    "worker_id, amount, window_difficulty, share_count FROM payouts "
 	    "WHERE block_id = ?1 ORDER BY kind DESC, worker_id");
 
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_int64(st, 1, block_id);
-	return rows_json(r, st);
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, block_id);
+	return ledger_db_collect(st, sizeof(**out), fill_payout, (void **)out,
+	    n);
 }
 
 int
 ledger_read_last_blocks(struct ledger_reader *r, int count, int64_t *ids,
     int max)
 {
-	sqlite3_stmt *st = prepare(r, "SELECT id FROM blocks ORDER BY id DESC "
-	    "LIMIT ?1");
+	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT id FROM blocks "
+	    "ORDER BY id DESC LIMIT ?1");
 	int n = 0;
 
 	if (st == NULL)
@@ -665,7 +526,7 @@ recover_access(sqlite3 *db, struct ledger_recovery *out)
 	    "worker_access_now WHERE state <> 'allow' AND ?1 = ?1 ORDER BY id",
 	    0, &out->access, &out->naccess) != 0)
 		return -1;
-	return pragma_int(db, "SELECT coalesce(max(id), 0) FROM worker_access",
+	return ledger_db_int(db, "SELECT coalesce(max(id), 0) FROM worker_access",
 	    &out->access_seen) == SQLITE_OK ? 0 : -1;
 }
 
@@ -764,7 +625,7 @@ ledger_recover(struct ledger *l, uint64_t window_n, int64_t cursor_horizon_ms,
 	for (i = 0; i < 5; i++) {
 		snprintf(sql, sizeof(sql), "SELECT coalesce(max(id), 0) + 1 FROM %s",
 		    tables[i]);
-		if (pragma_int(db, sql, next[i]) != SQLITE_OK)
+		if (ledger_db_int(db, sql, next[i]) != SQLITE_OK)
 			goto fail;
 	}
 	if (recover_workers(db, out) != 0 || recover_outbox(db, out) != 0 ||
@@ -808,12 +669,7 @@ ledger_recovery_free(struct ledger_recovery *r)
 
 /* --- audit --- */
 
-struct check {
-	const char *what;
-	const char *sql;	/* each row is one violation, columns joined */
-};
-
-static const struct check checks[] = {
+static const struct ledger_check checks[] = {
 	{ "accepted share outside a lease held by its worker",
 	  "SELECT 'share ' || s.id || ' (worker ' || s.worker_id || ', job ' || "
 	  "coalesce(s.job_id, 'NULL') || ', nonce ' || s.nonce || ', lease ' || "
@@ -932,39 +788,25 @@ int
 ledger_audit(struct ledger_reader *r,
     void (*report)(void *arg, const char *violation), void *arg)
 {
-	char msg[768], err[512];
-	sqlite3_stmt *st;
-	size_t i;
+	char err[512];
 	int n = 0, rc;
 
 	sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
-	if (quick_check(r->db, r->path, err, sizeof(err)) != 0) {
+	if (ledger_db_quick_check(r->db, r->path, err, sizeof(err)) != 0) {
 		report(arg, err);
 		n++;
 	}
-	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
-		if (sqlite3_prepare_v2(r->db, checks[i].sql, -1, &st, NULL) !=
-		    SQLITE_OK) {
-			log_warnx("audit: %s: %s", checks[i].what,
-			    sqlite3_errmsg(r->db));
-			sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
-			return -EIO;
-		}
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			snprintf(msg, sizeof(msg), "%s: %s", checks[i].what,
-			    (const char *)sqlite3_column_text(st, 0));
-			report(arg, msg);
-			n++;
-		}
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE) {
-			log_warnx("audit: %s: %s", checks[i].what,
-			    sqlite3_errmsg(r->db));
-			sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
-			return -EIO;
-		}
+	if ((rc = ledger_db_checks(r->db, checks, sizeof(checks) /
+	    sizeof(checks[0]), report, arg)) < 0) {
+		sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+		return rc;
 	}
+	n += rc;
 	rc = audit_payouts(r, report, arg);
+	if (rc >= 0) {
+		n += rc;
+		rc = money_audit(r, report, arg);
+	}
 	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
 	return rc < 0 ? rc : n + rc;
 }
@@ -985,8 +827,9 @@ csv_field(FILE *out, sqlite3_stmt *st, int i)
 		n = sqlite3_column_bytes(st, i);
 		if ((hex = malloc((size_t)n * 2 + 1)) == NULL)
 			return;
-		hex_of(sqlite3_column_blob(st, i), n, hex);
-		fputs(hex, out);
+		if (hex_encode(sqlite3_column_blob(st, i), (size_t)n, hex,
+		    (size_t)n * 2 + 1) == 0)
+			fputs(hex, out);
 		free(hex);
 		return;
 	case SQLITE_TEXT:
@@ -1016,15 +859,17 @@ ledger_export_csv(struct ledger_reader *r, const char *what,
 	int i, n, rc;
 
 	if (strcmp(what, "shares") == 0)
-		st = prepare(r, "SELECT s.id, s.created_at, s.worker_id, s.job_id, "
-		    "j.upstream_job_id, s.lease_id, s.nonce, s.result, s.difficulty, "
-		    "s.hash_difficulty, s.verdict, s.reason, s.block_candidate, "
-		    "s.upstream, s.upstream_reason, s.upstream_at FROM shares s "
-		    "LEFT JOIN jobs j ON j.id = s.job_id WHERE s.created_at >= ?1 "
+		st = ledger_db_prepare(r->db, "SELECT s.id, s.created_at, "
+		    "s.worker_id, s.job_id, j.upstream_job_id, s.lease_id, "
+		    "s.nonce, s.result, s.difficulty, s.hash_difficulty, "
+		    "s.verdict, s.reason, s.block_candidate, s.upstream, "
+		    "s.upstream_reason, s.upstream_at FROM shares s LEFT JOIN "
+		    "jobs j ON j.id = s.job_id WHERE s.created_at >= ?1 "
 		    "ORDER BY s.id");
 	else if (strcmp(what, "payouts") == 0)
-		st = prepare(r, "SELECT * FROM block_payouts WHERE ?1 IS NOT NULL "
-		    "ORDER BY block_id, kind DESC, worker_id");
+		st = ledger_db_prepare(r->db, "SELECT * FROM block_payouts "
+		    "WHERE ?1 IS NOT NULL ORDER BY block_id, kind DESC, "
+		    "worker_id");
 	else
 		return -EINVAL;
 	if (st == NULL)

@@ -29,6 +29,7 @@ static int insecure, insecure_public, use_syslog;
 static int64_t heartbeat_ms, job_timeout_ms, keepalive_ms, grpc_threads;
 static struct pool_settings ps;
 static char *ledger_path, *ledger_sync, *verify_mode;
+static char *pplns_scheme, *pplns_fee_owner;
 static int64_t batch_rows, batch_ms, hb_retention, verify_threads, verify_queue;
 static double window_factor;
 static int64_t window_abs, fee_bps, block_reward;
@@ -103,6 +104,11 @@ static const struct conf_opt opts[] = {
 	{ "pplns", "block_reward", "pplns-block-reward", "COOPMINE_PPLNS_BLOCK_REWARD",
 	  CONF_INT, &block_reward, "0", 0, 9e18, 0,
 	  "reward of a block in atomic units when known (0: give it at report time)" },
+	{ "pplns", "scheme", "pplns-scheme", "COOPMINE_PPLNS_SCHEME", CONF_STR,
+	  &pplns_scheme, "pplns", 0, 0, 0, "how income is split: pplns | prop" },
+	{ "pplns", "fee_owner", "pplns-fee-owner", "COOPMINE_PPLNS_FEE_OWNER",
+	  CONF_STR, &pplns_fee_owner, "operator", 0, 0, 0,
+	  "the owner credited with the fee" },
 	{ "verify", "mode", "verify", "COOPMINE_VERIFY", CONF_STR, &verify_mode,
 	  "light", 0, 0, 0, "light | full | none: how shares are recomputed" },
 	{ "verify", "threads", "verify-threads", "COOPMINE_VERIFY_THREADS", CONF_INT,
@@ -232,6 +238,11 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 		    "normal, full, extra", ledger_sync);
 		return -1;
 	}
+	if (money_scheme_parse(pplns_scheme) < 0) {
+		snprintf(err, errlen, "[pplns] scheme: '%s' is not pplns or prop",
+		    pplns_scheme);
+		return -1;
+	}
 	if (verify_mode_parse(verify_mode, &cc->shares.verify) != 0) {
 		snprintf(err, errlen, "[verify] mode (--verify): '%s' is not one of "
 		    "light, full, none", verify_mode);
@@ -287,6 +298,11 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 	cc->shares.window_abs = (uint64_t)window_abs;
 	cc->shares.fee_bps = (unsigned)fee_bps;
 	cc->shares.block_reward = (uint64_t)block_reward;
+	cc->money.scheme = (enum money_scheme)money_scheme_parse(pplns_scheme);
+	cc->money.window_factor_milli = cc->shares.window_factor_milli;
+	cc->money.window_abs = cc->shares.window_abs;
+	cc->money.fee_bps = cc->shares.fee_bps;
+	cc->money.fee_owner = pplns_fee_owner;
 	cc->shares.outbox_max = (size_t)outbox_max;
 	cc->limits.max_invalid = (unsigned)max_invalid;
 	cc->limits.window_ms = invalid_window;

@@ -67,8 +67,8 @@ part_add(struct pplns_result *r, size_t *cap, const char *id, uint64_t d)
 }
 
 struct rem {
-	size_t part;
-	uint64_t rem;	/* net * d_i mod W, < W <= UINT64_MAX */
+	size_t i;
+	uint64_t rem;	/* amount * w_i mod sum, < sum <= UINT64_MAX */
 };
 
 static int
@@ -78,8 +78,45 @@ rem_cmp(const void *a, const void *b)
 
 	if (ra->rem != rb->rem)
 		return ra->rem > rb->rem ? -1 : 1;
-	/* parts are sorted by worker_id, so a smaller index is a smaller id */
-	return ra->part < rb->part ? -1 : ra->part > rb->part;
+	return ra->i < rb->i ? -1 : ra->i > rb->i;
+}
+
+int
+pplns_apportion(uint64_t amount, const uint64_t *weights, size_t n,
+    uint64_t *out, int *extra)
+{
+	struct rem *rems;
+	uint64_t sum = 0, given = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (weights[i] > UINT64_MAX - sum)
+			return -EINVAL;
+		sum += weights[i];
+	}
+	if (n == 0 || sum == 0)
+		return -EINVAL;
+	if ((rems = calloc(n, sizeof(*rems))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		u128 x = (u128)amount * weights[i];
+
+		out[i] = (uint64_t)(x / sum);
+		given += out[i];
+		rems[i].i = i;
+		rems[i].rem = (uint64_t)(x % sum);
+		if (extra != NULL)
+			extra[i] = 0;
+	}
+	/* sum of floors > amount - n, so fewer than n units remain */
+	qsort(rems, n, sizeof(*rems), rem_cmp);
+	for (i = 0; given < amount; i++, given++) {
+		out[rems[i].i]++;
+		if (extra != NULL)
+			extra[rems[i].i] = 1;
+	}
+	free(rems);
+	return 0;
 }
 
 int
@@ -87,8 +124,9 @@ pplns_split(const struct pplns_share *shares, size_t nshares,
     uint64_t window_n, uint64_t reward, unsigned fee_bps,
     struct pplns_result *out)
 {
-	struct rem *rems = NULL;
-	uint64_t net, left, given = 0;
+	uint64_t *w = NULL, *amt = NULL;
+	int *extra = NULL;
+	uint64_t left;
 	size_t cap = 0, i;
 	int rc;
 
@@ -112,36 +150,41 @@ pplns_split(const struct pplns_share *shares, size_t nshares,
 			d = left;
 		left -= d;
 		out->window_difficulty += d;
+		out->nshares = i + 1;
 		if ((rc = part_add(out, &cap, shares[i].worker_id, d)) != 0)
 			goto fail;
 	}
 	out->fee = (uint64_t)((u128)reward * fee_bps / 10000);
-	net = reward - out->fee;
 	if (out->nparts == 0) {
 		out->fee = reward;
 		return 0;
 	}
+	/* sorted by worker_id: the tie rule's smaller index is the smaller id */
 	qsort(out->parts, out->nparts, sizeof(*out->parts), part_cmp);
-	if ((rems = calloc(out->nparts, sizeof(*rems))) == NULL) {
+	w = calloc(out->nparts, sizeof(*w));
+	amt = calloc(out->nparts, sizeof(*amt));
+	extra = calloc(out->nparts, sizeof(*extra));
+	if (w == NULL || amt == NULL || extra == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
+	for (i = 0; i < out->nparts; i++)
+		w[i] = out->parts[i].difficulty;
+	if ((rc = pplns_apportion(reward - out->fee, w, out->nparts, amt,
+	    extra)) != 0)
+		goto fail;
 	for (i = 0; i < out->nparts; i++) {
-		u128 x = (u128)net * out->parts[i].difficulty;
-
-		out->parts[i].amount = (uint64_t)(x / out->window_difficulty);
-		given += out->parts[i].amount;
-		rems[i].part = i;
-		rems[i].rem = (uint64_t)(x % out->window_difficulty);
+		out->parts[i].amount = amt[i];
+		out->parts[i].extra = extra[i];
 	}
-	/* sum of floors > net - nparts, so fewer than nparts units remain */
-	qsort(rems, out->nparts, sizeof(*rems), rem_cmp);
-	for (i = 0; given < net; i++, given++)
-		out->parts[rems[i].part].amount++;
-	free(rems);
+	free(w);
+	free(amt);
+	free(extra);
 	return 0;
 fail:
-	free(rems);
+	free(w);
+	free(amt);
+	free(extra);
 	pplns_result_free(out);
 	return rc;
 }

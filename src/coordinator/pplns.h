@@ -23,6 +23,7 @@ struct pplns_part {
 	uint64_t difficulty;	/* counted inside the window */
 	uint64_t shares;	/* shares that touched the window */
 	uint64_t amount;	/* atomic units */
+	int extra;		/* 1: got one unit of the rounding remainder */
 };
 
 struct pplns_result {
@@ -30,6 +31,8 @@ struct pplns_result {
 	uint64_t fee;			/* the coordinator's part */
 	uint64_t window_n;		/* the window asked for */
 	uint64_t window_difficulty;	/* what the shares covered (<= window_n) */
+	size_t nshares;			/* shares[] entries the window reached
+					 * (the oldest is shares[nshares - 1]) */
 	size_t nparts;
 	struct pplns_part *parts;	/* sorted by worker_id (strcmp) */
 };
@@ -63,5 +66,16 @@ int pplns_split(const struct pplns_share *shares, size_t nshares,
     uint64_t window_n, uint64_t reward, unsigned fee_bps,
     struct pplns_result *out);
 void pplns_result_free(struct pplns_result *r);
+
+/*
+ * Divides `amount` in proportion to weights[0..n) (their sum must not be 0):
+ * out[i] = floor(amount * w_i / sum) with 128-bit products, then the units
+ * left over (fewer than n) one each to the largest remainders, ties to the
+ * smaller index; extra[i] (may be NULL) says who got one.  sum(out) ==
+ * amount, always.  The rule pplns_split() uses for workers and the ledger
+ * for co-owners.  0, -EINVAL (n 0, zero or overflowing sum) or -ENOMEM.
+ */
+int pplns_apportion(uint64_t amount, const uint64_t *weights, size_t n,
+    uint64_t *out, int *extra);
 
 #endif

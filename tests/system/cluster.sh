@@ -136,5 +136,12 @@ for b in blocks:
     assert total == b["reward"], (total, b["reward"])
 PY
 	ok $? "each block's PPLNS parts and fee sum to its reward exactly"
+	inc=$(sql "select count(*) from income i join blocks b on b.id = i.block_id
+	    where i.source = 'block' and i.amount = 1000000 and i.ref like 'block:%'")
+	[ "$inc" -eq "$blocks" ]
+	ok $? "each block's reward ([pplns] block_reward) became income, split ($inc)"
 fi
+cur=$(sql "select count(*) from pplns_current")
+[ "${cur:-0}" -gt 0 ]
+ok $? "pplns_current shows the live window (settings pplns_window_n)"
 done_testing

@@ -6,6 +6,8 @@
  * all through the real http.c and live.c.  Started by tests/system/dash_*.
  *
  *   dash_fixture --static DIR [--http-port P] [--ws-port P] [--token T]
+ *       [--ledger DB [--pplns-window N] [--pplns-fee-bps B]]  (money
+ *       endpoints over a real ledger file, dash_money.c)
  *       [--max-clients N] [--backlog N] [--tick-ms MS]
  *       [--http-listen HOST:PORT] [--ws-listen HOST:PORT]
  *       [--allowed-hosts A,B] [--allowed-origins A,B] [--ledger-sync NAME]
@@ -28,6 +30,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "coordinator/dash_json.h"
+#include "coordinator/dash_money.h"
 #include "coordinator/http.h"
 #include "coordinator/live.h"
 #include "coordinator/pplns.h"
@@ -276,9 +279,10 @@ src_command(void *ctx, const char *id, enum dash_cmd cmd)
 	return rc;
 }
 
-static const struct dash_source source = {
-	NULL, src_stats, src_workers, src_worker, src_history, src_jobs,
-	src_shares, src_blocks, src_payouts, src_command
+static struct dash_source source = {
+	.stats = src_stats, .workers = src_workers, .worker = src_worker,
+	.history = src_history, .jobs = src_jobs, .shares = src_shares,
+	.blocks = src_blocks, .payouts = src_payouts, .command = src_command
 };
 
 /* ---- the changing world (ticker thread) ---- */
@@ -593,6 +597,9 @@ main(int argc, char **argv)
 {
 	struct http_config hc = { 0 };
 	struct live_config lc = { 0 };
+	struct money_rules rules = { 0 };
+	struct dash_money *dm = NULL;
+	const char *ledger = NULL;
 	char hl[64], wl[64], *hosts[8], *origins[8];
 	const char *hp = "0", *wp = "0", *hlisten = NULL, *wlisten = NULL;
 	struct http *h;
@@ -617,6 +624,12 @@ main(int argc, char **argv)
 			lc.backlog = (size_t)atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--tick-ms") == 0)
 			fx.tick_ms = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--ledger") == 0)
+			ledger = argv[i + 1];
+		else if (strcmp(argv[i], "--pplns-window") == 0)
+			rules.window_abs = strtoull(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--pplns-fee-bps") == 0)
+			rules.fee_bps = (unsigned)atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--http-listen") == 0)
 			hlisten = argv[i + 1];
 		else if (strcmp(argv[i], "--ws-listen") == 0)
@@ -649,6 +662,12 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (ledger != NULL) {
+		rules.window_factor_milli = 2000;
+		if ((dm = dash_money_new(ledger, &rules)) == NULL)
+			return 1;
+		dash_money_attach(dm, &source);
+	}
 	world_init();
 	if ((fx.live = live_new(&lc, &source)) == NULL)
 		return 1;
@@ -686,6 +705,7 @@ main(int argc, char **argv)
 	http_free(h);
 	live_free(fx.live);
 	world_free();
+	dash_money_free(dm);
 	log_info("stopped");
 	return 0;
 }

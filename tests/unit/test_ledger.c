@@ -196,7 +196,12 @@ test_basic(void)
 	struct ledger_reader *r;
 	struct ledger_block b = { 0 };
 	struct ledger_stats st;
-	json_t *rows;
+	struct ledger_share_row *sh;
+	struct ledger_worker_row *wr;
+	struct ledger_payout_row *po;
+	struct ledger_block_row *bl;
+	struct ledger_job_row *jr;
+	size_t n;
 	int64_t pending, blockshare, block, last;
 	uint8_t hash[32] = { 9 };
 	uint32_t i;
@@ -277,26 +282,25 @@ test_basic(void)
 
 	r = ledger_reader_open(path, err, sizeof(err));
 	ok(r != NULL, "a reader opens while the writer runs");
-	rows = r ? ledger_read_shares(r, 0, NULL, 3, 0) : NULL;
-	ok(rows && json_array_size(rows) == 3 && json_integer_value(
-	    json_object_get(json_array_get(rows, 0), "id")) == 13,
-	    "recent shares, newest first");
-	json_decref(rows);
-	rows = r ? ledger_read_shares(r, 0, "bob", 0, 0) : NULL;
-	ok(rows && json_array_size(rows) == 5, "shares of one worker");
-	json_decref(rows);
-	rows = r ? ledger_read_workers(r) : NULL;
-	ok(rows && json_array_size(rows) == 3, "per-worker totals");
-	json_decref(rows);
-	rows = r ? ledger_read_payouts(r, block) : NULL;
-	ok(rows && json_array_size(rows) == 3, "payouts of a block: fee + 2");
-	json_decref(rows);
-	rows = r ? ledger_read_blocks(r, 10, 0) : NULL;
-	ok(rows && json_array_size(rows) == 1, "blocks");
-	json_decref(rows);
-	rows = r ? ledger_read_jobs(r, 10, 0) : NULL;
-	ok(rows && json_array_size(rows) == 1, "jobs");
-	json_decref(rows);
+	ok(r != NULL && ledger_read_shares(r, 0, NULL, 3, 0, &sh, &n) == 0 &&
+	    n == 3 && sh[0].id == 13, "recent shares, newest first");
+	free(sh);
+	ok(r != NULL && ledger_read_shares(r, 0, "bob", 0, 0, &sh, &n) == 0 &&
+	    n == 5 && strcmp(sh[4].worker_id, "bob") == 0,
+	    "shares of one worker");
+	free(sh);
+	ok(r != NULL && ledger_read_workers(r, &wr, &n) == 0 && n == 3,
+	    "per-worker totals");
+	free(wr);
+	ok(r != NULL && ledger_read_payouts(r, block, &po, &n) == 0 && n == 3 &&
+	    po[2].fee && !po[0].fee, "payouts of a block: 2 + the fee");
+	free(po);
+	ok(r != NULL && ledger_read_blocks(r, 10, 0, &bl, &n) == 0 && n == 1 &&
+	    bl[0].hash_len == 32, "blocks");
+	free(bl);
+	ok(r != NULL && ledger_read_jobs(r, 10, 0, &jr, &n) == 0 && n == 1,
+	    "jobs");
+	free(jr);
 	ledger_reader_close(r);
 	ok(audit(path) == 0, "audit passes");
 
