@@ -100,6 +100,8 @@ struct tp_verify *tp_verify_new(int threads, int notify_fd);
 void tp_verify_push(struct tp_verify *v, struct tp_verify_job *j);
 /* Finished jobs (a list, oldest first), or NULL. */
 struct tp_verify_job *tp_verify_take(struct tp_verify *v);
+/* Verifies what is queued, then stops the threads (a clean stop). */
+void tp_verify_finish(struct tp_verify *v);
 void tp_verify_free(struct tp_verify *v);
 
 /* The tallies the summary prints. */

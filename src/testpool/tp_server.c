@@ -786,6 +786,10 @@ tp_server_run(const struct tp_options *o, struct tp_stats *st,
 		}
 	}
 	rc = 0;
+	/* A pool does not forget shares it was sent: the ones still being
+	 * verified get their verdict (and count) before the summary. */
+	tp_verify_finish(s.ver);
+	verified(&s);
 out:
 	free(pfd);
 	while (s.ncl > 0)

@@ -23,6 +23,7 @@ struct tp_verify {
 	pthread_cond_t cond;
 	struct tp_verify_job *todo, *todo_tail, *done, *done_tail;
 	int stop;
+	int draining;		/* finish what is queued, then end */
 	int notify_fd;
 	pthread_t *thr;
 	int nthr;
@@ -66,9 +67,9 @@ verify_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&v->lock);
-		while (v->todo == NULL && !v->stop)
+		while (v->todo == NULL && !v->stop && !v->draining)
 			pthread_cond_wait(&v->cond, &v->lock);
-		if (v->stop) {
+		if (v->stop || (v->draining && v->todo == NULL)) {
 			pthread_mutex_unlock(&v->lock);
 			break;
 		}
@@ -167,6 +168,20 @@ free_list(struct tp_verify_job *j)
 		n = j->next;
 		free(j);
 	}
+}
+
+void
+tp_verify_finish(struct tp_verify *v)
+{
+	if (v == NULL)
+		return;
+	pthread_mutex_lock(&v->lock);
+	v->draining = 1;
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+	for (int i = 0; i < v->nthr; i++)
+		pthread_join(v->thr[i], NULL);
+	v->nthr = 0;
 }
 
 void
