@@ -207,7 +207,8 @@ ev_lease_issued(void *arg, uint64_t job_seq, const struct lease *l)
 {
 	struct core *c = arg;
 	int64_t id = ledger_lease_add(c->ledger, (int64_t)job_seq, l->owner,
-	    l->start, l->end, l->issued_ms);
+	    l->start, l->end, target_to_difficulty(l->share_target),
+	    l->issued_ms);
 
 	id_check(c, "lease", id, l->id);
 }
@@ -617,6 +618,57 @@ on_access(void *arg, const char *worker_id, enum registry_deny state,
 	    worker_id, "reason", reason != NULL ? reason : ""));
 }
 
+/* A job live at the last stop goes back to the job manager, so shares
+ * sent across the restart are judged as before. */
+static void
+restore_live_job(struct core *c, const struct ledger_live_job *lj)
+{
+	struct job_template t;
+	struct lease *ls = NULL;
+
+	memset(&t, 0, sizeof(t));
+	if (lj->blob_len > JOBS_BLOB_MAX || lj->seed_len > JOBS_SEED_MAX)
+		return;
+	snprintf(t.upstream_id, sizeof(t.upstream_id), "%.*s",
+	    (int)sizeof(t.upstream_id) - 1, lj->upstream_job_id);
+	memcpy(t.blob, lj->blob, lj->blob_len);
+	t.blob_len = lj->blob_len;
+	t.opensy = lj->blob_len == 80;
+	t.nonce_offset = t.opensy ? UPSTREAM_NONCE_OFFSET_OPENSY :
+	    UPSTREAM_NONCE_OFFSET_MONERO;
+	memcpy(t.seed, lj->seed, lj->seed_len);
+	t.seed_len = lj->seed_len;
+	t.height = (int64_t)lj->height;
+	snprintf(t.algo, sizeof(t.algo), "rx/0");
+	t.target64 = lj->target64;
+	t.reserved_byte = -1;
+	t.clean = lj->clean;
+	if (lj->nleases > 0 && (ls = calloc(lj->nleases, sizeof(*ls))) == NULL)
+		return;
+	for (size_t i = 0; i < lj->nleases; i++) {
+		const struct ledger_live_lease *le = &lj->leases[i];
+
+		ls[i].id = (uint64_t)le->id;
+		ls[i].start = le->nonce_start;
+		ls[i].end = le->nonce_end;
+		ls[i].issued_ms = le->issued_at;
+		ls[i].released = le->released;
+		/* A lease whose difficulty was not recorded (older ledgers)
+		 * keeps its range from anyone, but credits nobody. */
+		if (le->difficulty > 0) {
+			snprintf(ls[i].owner, sizeof(ls[i].owner), "%.*s",
+			    (int)sizeof(ls[i].owner) - 1, le->worker_id);
+			ls[i].share_target = difficulty_to_target(le->difficulty);
+		}
+	}
+	if (t.target64 == 0 || jobs_restore_job(c->jobs, &t, (uint64_t)lj->id,
+	    lj->received_at, ls, lj->nleases, lj->credited, lj->ncredited) != 0)
+		log_warnx("ledger: job %" PRId64 " (upstream %s) could not be "
+		    "restored: shares for it will be stale", lj->id,
+		    lj->upstream_job_id);
+	free(ls);
+}
+
 static int
 recover(struct core *c, char *err, size_t errlen)
 {
@@ -633,6 +685,8 @@ recover(struct core *c, char *err, size_t errlen)
 		ledger_recovery_free(&rec);
 		return -1;
 	}
+	for (size_t i = 0; i < rec.nlive; i++)
+		restore_live_job(c, &rec.live[i]);
 	shares_restore(c->shares, &rec);
 	for (size_t i = 0; i < rec.nworkers; i++) {
 		const struct ledger_worker_state *w = &rec.workers[i];

@@ -73,7 +73,7 @@ struct msg {
 		struct {
 			int64_t job_id;
 			char worker_id[LEDGER_ID_MAX];
-			uint64_t start, end;
+			uint64_t start, end, difficulty;
 		} lease;
 		struct {
 			struct ledger_share s;	/* pointers below */
@@ -166,7 +166,8 @@ static const char *stmt_sql[S_COUNT] = {
 	    "received_at THEN ?2 ELSE received_at END "
 	    "WHERE id = ?1 AND superseded_at IS NULL",
 	[S_LEASE] = "INSERT INTO leases (id, job_id, worker_id, nonce_start, "
-	    "nonce_end, issued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    "nonce_end, issued_at, difficulty) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7)",
 	[S_LEASE_RELEASE] = "UPDATE leases SET released_at = CASE WHEN ?2 >= "
 	    "issued_at THEN ?2 ELSE issued_at END "
 	    "WHERE id = ?1 AND released_at IS NULL",
@@ -203,6 +204,7 @@ static const char *id_table[ID_COUNT] = {
 };
 
 struct ledger {
+	int64_t restart_at;		/* what the last run left open closed then */
 	struct ledger_opts o;
 	char *path;
 	sqlite3 *db;			/* the writer thread's, after open */
@@ -405,10 +407,9 @@ fail:
 
 /* A crash leaves leases, sessions and jobs open: close them at restart. */
 static int
-close_stale(sqlite3 *db, char *err, size_t errlen)
+close_stale(sqlite3 *db, int64_t now, char *err, size_t errlen)
 {
 	char sql[768];
-	int64_t now = clock_wall_ms();
 
 	snprintf(sql, sizeof(sql),
 	    "BEGIN IMMEDIATE;"
@@ -611,7 +612,7 @@ ledger_open(const struct ledger_opts *o, char *err, size_t errlen)
 	if (wal_on(l->db, l->path, err, errlen) != 0 ||
 	    exec_fmt(l->db, err, errlen, l->path, sql) != 0 ||
 	    migrate(l->db, l->path, version, err, errlen) != 0 ||
-	    close_stale(l->db, err, errlen) != 0 ||
+	    close_stale(l->db, l->restart_at = clock_wall_ms(), err, errlen) != 0 ||
 	    repair_candidates(l->db, err, errlen) != 0 ||
 	    load_ids(l, err, errlen) != 0)
 		goto fail;
@@ -848,7 +849,7 @@ ledger_job_supersede(struct ledger *l, int64_t job_id, int64_t at)
 
 int64_t
 ledger_lease_add(struct ledger *l, int64_t job_id, const char *worker_id,
-    uint64_t nonce_start, uint64_t nonce_end, int64_t at)
+    uint64_t nonce_start, uint64_t nonce_end, uint64_t difficulty, int64_t at)
 {
 	struct msg *m = msg_new(M_LEASE);
 	int64_t id;
@@ -857,6 +858,7 @@ ledger_lease_add(struct ledger *l, int64_t job_id, const char *worker_id,
 	copy_str(m->u.lease.worker_id, sizeof(m->u.lease.worker_id), worker_id);
 	m->u.lease.start = nonce_start;
 	m->u.lease.end = nonce_end;
+	m->u.lease.difficulty = difficulty;
 	m->at = at;
 	m->id = id = next_id(l, ID_LEASE);
 	push(l, m);
@@ -1049,6 +1051,12 @@ ledger_flush(struct ledger *l, int timeout_ms)
 	pthread_mutex_unlock(&f->lock);
 	flush_unref(f);
 	return status;
+}
+
+int64_t
+ledger_restart_at(const struct ledger *l)
+{
+	return l->restart_at;
 }
 
 const char *
@@ -1457,6 +1465,7 @@ apply(struct ledger *l, struct msg *m)
 		ledger_bind_u64(st, 4, m->u.lease.start);
 		ledger_bind_u64(st, 5, m->u.lease.end);
 		sqlite3_bind_int64(st, 6, m->at);
+		ledger_bind_u64(st, 7, m->u.lease.difficulty);
 		return verdict(l, m, run(l, S_LEASE));
 	case M_SHARE:
 		return m->u.share.has_block ? apply_savepointed(l, m) :

@@ -176,10 +176,11 @@ struct ledger_job {
 int64_t ledger_job_add(struct ledger *l, const struct ledger_job *j);
 void ledger_job_supersede(struct ledger *l, int64_t job_id, int64_t at);
 
-/* A nonce lease [nonce_start, nonce_end) of a job for a worker. */
+/* A nonce lease [nonce_start, nonce_end) of a job for a worker, at the
+ * share difficulty its holder was given (0: not recorded). */
 int64_t ledger_lease_add(struct ledger *l, int64_t job_id,
     const char *worker_id, uint64_t nonce_start, uint64_t nonce_end,
-    int64_t at);
+    uint64_t difficulty, int64_t at);
 void ledger_lease_release(struct ledger *l, int64_t lease_id, int64_t at);
 
 struct ledger_share {
@@ -379,6 +380,32 @@ struct ledger_work_cursor {
 	int64_t last_leased_at;
 };
 
+/* A job that was live when the last run stopped, with every lease of it
+ * (start order) and the nonces credited on it, so the core can judge the
+ * shares workers send across the restart as before. */
+struct ledger_live_lease {
+	int64_t id;
+	char worker_id[LEDGER_ID_MAX];
+	uint64_t nonce_start, nonce_end, difficulty;
+	int64_t issued_at;
+	int released;			/* released before the stop */
+};
+struct ledger_live_job {
+	int64_t id, received_at;
+	char upstream_job_id[LEDGER_TEXT_MAX];
+	uint8_t blob[LEDGER_BLOB_MAX];
+	size_t blob_len;
+	uint8_t seed[LEDGER_SEED_MAX];
+	size_t seed_len;
+	uint64_t height, target64;
+	int clean;
+	struct ledger_live_lease *leases;
+	size_t nleases;
+	uint32_t *credited;
+	size_t ncredited;
+};
+#define LEDGER_LIVE_JOBS_MAX 8		/* the newest live jobs restored */
+
 struct ledger_recovery {
 	/* the next id each call will return */
 	int64_t next_session_id, next_job_id, next_lease_id, next_share_id,
@@ -394,6 +421,8 @@ struct ledger_recovery {
 	int64_t access_seen;			/* newest worker_access id */
 	struct ledger_work_cursor *cursors;	/* work leased recently */
 	size_t ncursors;
+	struct ledger_live_job *live;		/* oldest first */
+	size_t nlive;
 	struct ledger_totals totals;
 	/* the PPLNS window ending at the latest valid share, with the
 	 * window_n given (0: not read); window.reward = 0, the parts carry

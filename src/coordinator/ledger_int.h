@@ -99,5 +99,8 @@ sqlite3 *ledger_reader_db(struct ledger_reader *r);
 
 /* The database file of a writer. */
 const char *ledger_path(struct ledger *l);
+/* When ledger_open() closed what the last run left open (leases, jobs,
+ * sessions): rows closed then were live when that run stopped. */
+int64_t ledger_restart_at(const struct ledger *l);
 
 #endif

@@ -567,6 +567,102 @@ recover_cursors(sqlite3 *db, int64_t horizon_ms, struct ledger_recovery *out)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The leases and credited nonces of one live job. */
+static int
+recover_live_rows(sqlite3 *db, int64_t restart_at, struct ledger_live_job *lj)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT id, worker_id, nonce_start, nonce_end, "
+	    "difficulty, issued_at, released_at < ?2 FROM leases WHERE job_id = "
+	    "?1 ORDER BY nonce_start", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, lj->id);
+	sqlite3_bind_int64(st, 2, restart_at);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_live_lease *le;
+
+		lj->leases = grow(lj->leases, &cap, lj->nleases, sizeof(*le));
+		le = &lj->leases[lj->nleases++];
+		memset(le, 0, sizeof(*le));
+		le->id = sqlite3_column_int64(st, 0);
+		col_str(st, 1, le->worker_id, sizeof(le->worker_id));
+		le->nonce_start = (uint64_t)sqlite3_column_int64(st, 2);
+		le->nonce_end = (uint64_t)sqlite3_column_int64(st, 3);
+		le->difficulty = (uint64_t)sqlite3_column_int64(st, 4);
+		le->issued_at = sqlite3_column_int64(st, 5);
+		le->released = sqlite3_column_int(st, 6);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || sqlite3_prepare_v2(db, "SELECT nonce FROM shares "
+	    "WHERE job_id = ?1 AND verdict = 'accepted'", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	cap = 0;
+	sqlite3_bind_int64(st, 1, lj->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		lj->credited = grow(lj->credited, &cap, lj->ncredited,
+		    sizeof(*lj->credited));
+		lj->credited[lj->ncredited++] =
+		    (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The jobs the last run left open (closed by this start), or whose leases
+ * it left open (a job restored before and mined again), newest
+ * LEDGER_LIVE_JOBS_MAX of them, oldest first. */
+static int
+recover_live(sqlite3 *db, int64_t restart_at, struct ledger_recovery *out)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (restart_at == 0)
+		return 0;
+	if (sqlite3_prepare_v2(db, "SELECT * FROM (SELECT id, upstream_job_id, "
+	    "blob, seed, height, target, received_at, clean FROM jobs WHERE "
+	    "superseded_at >= ?1 OR id IN (SELECT job_id FROM leases WHERE "
+	    "released_at >= ?1) ORDER BY id DESC LIMIT ?2) ORDER BY id", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, restart_at);
+	sqlite3_bind_int(st, 2, LEDGER_LIVE_JOBS_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_live_job *lj;
+		int nb = sqlite3_column_bytes(st, 2), ns = sqlite3_column_bytes(st, 3);
+		const char *tgt = (const char *)sqlite3_column_text(st, 5);
+
+		if (nb <= 0 || nb > LEDGER_BLOB_MAX || ns <= 0 ||
+		    ns > LEDGER_SEED_MAX || tgt == NULL)
+			continue;
+		out->live = grow(out->live, &cap, out->nlive, sizeof(*lj));
+		lj = &out->live[out->nlive++];
+		memset(lj, 0, sizeof(*lj));
+		lj->id = sqlite3_column_int64(st, 0);
+		col_str(st, 1, lj->upstream_job_id, sizeof(lj->upstream_job_id));
+		memcpy(lj->blob, sqlite3_column_blob(st, 2), (size_t)nb);
+		lj->blob_len = (size_t)nb;
+		memcpy(lj->seed, sqlite3_column_blob(st, 3), (size_t)ns);
+		lj->seed_len = (size_t)ns;
+		lj->height = (uint64_t)sqlite3_column_int64(st, 4);
+		lj->target64 = strtoull(tgt, NULL, 16);
+		lj->received_at = sqlite3_column_int64(st, 6);
+		lj->clean = sqlite3_column_int(st, 7);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	for (size_t i = 0; i < out->nlive; i++)
+		if (recover_live_rows(db, restart_at, &out->live[i]) != 0)
+			return -1;
+	return 0;
+}
+
 static int
 recover_totals(sqlite3 *db, struct ledger_totals *t)
 {
@@ -631,7 +727,8 @@ ledger_recover(struct ledger *l, uint64_t window_n, int64_t cursor_horizon_ms,
 	if (recover_workers(db, out) != 0 || recover_outbox(db, out) != 0 ||
 	    recover_blocks(db, out) != 0 || recover_totals(db, &out->totals) != 0 ||
 	    recover_access(db, out) != 0 ||
-	    recover_cursors(db, cursor_horizon_ms, out) != 0)
+	    recover_cursors(db, cursor_horizon_ms, out) != 0 ||
+	    recover_live(db, ledger_restart_at(l), out) != 0)
 		goto fail;
 	if (window_n > 0 && (rc = ledger_db_window_split(db, 0, window_n, 0, 0,
 	    &out->window)) != 0) {
@@ -663,6 +760,11 @@ ledger_recovery_free(struct ledger_recovery *r)
 	free(r->blocks);
 	free(r->access);
 	free(r->cursors);
+	for (size_t i = 0; i < r->nlive; i++) {
+		free(r->live[i].leases);
+		free(r->live[i].credited);
+	}
+	free(r->live);
 	pplns_result_free(&r->window);
 	memset(r, 0, sizeof(*r));
 }
@@ -696,6 +798,11 @@ static const struct ledger_check checks[] = {
 	  "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end "
 	  "FROM leases le JOIN jobs j ON j.id = le.job_id) AS x "
 	  "WHERE nonce_start < prev_end" },
+	{ "share credited at another difficulty than its lease's",
+	  "SELECT 'share ' || s.id || ' credited ' || s.difficulty || ' on lease ' "
+	  "|| le.id || ' given ' || le.difficulty FROM shares s JOIN leases le "
+	  "ON le.id = s.lease_id WHERE s.verdict = 'accepted' AND "
+	  "le.difficulty > 0 AND s.difficulty <> le.difficulty" },
 	{ "block candidate without its block row",
 	  "SELECT 'share ' || s.id || ' (worker ' || s.worker_id || ', job ' || "
 	  "s.job_id || ')' FROM shares s WHERE s.block_candidate = 1 AND NOT "

@@ -179,9 +179,9 @@ setup_job(struct ledger *l, struct fixture *f)
 	j.received_at = clock_wall_ms();
 	j.clean = 1;
 	f->job = ledger_job_add(l, &j);
-	f->lease_a = ledger_lease_add(l, f->job, "alice", 0, 1000,
+	f->lease_a = ledger_lease_add(l, f->job, "alice", 0, 1000, 100,
 	    clock_wall_ms());
-	f->lease_b = ledger_lease_add(l, f->job, "bob", 1000, 2000,
+	f->lease_b = ledger_lease_add(l, f->job, "bob", 1000, 2000, 100,
 	    clock_wall_ms());
 }
 
@@ -522,7 +522,7 @@ test_disk_full(void)
 		share(l, f.job, f.lease_a, "alice", i, LEDGER_REASON_OK,
 		    LEDGER_FATE_NOT_NEEDED, 0, &a);
 	ledger_flush(l, 10000);
-	lease_c = ledger_lease_add(l, f.job, "alice", 2000, 10000,
+	lease_c = ledger_lease_add(l, f.job, "alice", 2000, 10000, 0,
 	    clock_wall_ms());
 	ledger_flush(l, 10000);
 	pages = query_int(path, "PRAGMA page_count");
@@ -681,7 +681,7 @@ test_integrity(void)
 	j.received_at = clock_wall_ms();
 	j.clean = 1;
 	job2 = ledger_job_add(l, &j);
-	ledger_lease_add(l, job2, "bob", 500, 1500, clock_wall_ms());
+	ledger_lease_add(l, job2, "bob", 500, 1500, 100, clock_wall_ms());
 	ledger_flush(l, 5000);
 	ok(audit(path) == 2, "a lease of the same blob and seed over two "
 	    "leases of another job: two violations");
@@ -722,6 +722,15 @@ test_integrity(void)
 	    "recovery: the work leased so far ends at nonce 2000 (%zu, %llu)",
 	    rec.ncursors, rec.ncursors ?
 	    (unsigned long long)rec.cursors[0].next_nonce : 0ULL);
+	ok(rec.nlive == 2 && rec.live[0].id == f.job &&
+	    rec.live[0].nleases == 2 && rec.live[0].leases[0].nonce_end == 1000 &&
+	    rec.live[0].leases[0].difficulty == 100 &&
+	    strcmp(rec.live[0].leases[1].worker_id, "bob") == 0 &&
+	    rec.live[0].ncredited == 1 && rec.live[0].credited[0] == 700 &&
+	    rec.live[0].blob_len == 80 && rec.live[0].target64 ==
+	    0x00000000ffffffffULL,
+	    "recovery: the jobs live at the stop, with their leases, "
+	    "difficulties and credited nonces (%zu jobs)", rec.nlive);
 	ok(rec.nworkers >= 2 && strcmp(rec.workers[0].id, "alice") == 0 &&
 	    rec.workers[0].last_difficulty == 100,
 	    "recovery: each worker's difficulty of its newest credited share");
