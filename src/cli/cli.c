@@ -66,11 +66,11 @@ static const struct conf_opt opts[] = {
 	{ NULL, NULL, "at", NULL, CONF_STR, &opt_at, NULL, 0, 0, 0,
 	  "income add / pay record: epoch ms or YYYY-MM-DD[THH:MM[:SS]][Z]" },
 	{ NULL, NULL, "ref", NULL, CONF_STR, &opt_ref, NULL, 0, 0, 0,
-	  "income add|reverse / pay record: the unique external reference" },
+	  "income add|reverse, pay record|reverse: the unique reference" },
 	{ NULL, NULL, "source", NULL, CONF_STR, &opt_source, NULL, 0, 0, 0,
 	  "income add: pool | block | manual (default pool)" },
 	{ NULL, NULL, "note", NULL, CONF_STR, &opt_note, NULL, 0, 0, 0,
-	  "income add|reverse / pay record: a note" },
+	  "income add|reverse, pay record|reverse: a note" },
 	{ NULL, NULL, "owner", NULL, CONF_STR, &opt_owner, NULL, 0, 0, 0,
 	  "pay record: the owner paid" },
 	{ NULL, NULL, "address", NULL, CONF_STR, &opt_address, NULL, 0, 0, 0,
@@ -102,7 +102,7 @@ static const struct conf_spec spec = {
 	"COMMAND: payouts [--explain ID] | workers [revoke|unrevoke|release ID "
 	"| access | assign WORKER OWNER[:BPS],...] | shares | audit | backup "
 	"FILE | export | income [add | import FILE | reverse ID] | owners [add "
-	"NAME | set NAME | list] | pay record | balances",
+	"NAME | set NAME | list] | pay [record | reverse ID] | balances",
 	opts, sizeof(opts) / sizeof(opts[0])
 };
 

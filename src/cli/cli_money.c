@@ -434,26 +434,41 @@ income_import(struct money *m, const struct cli_money_opts *o,
 	return rc;
 }
 
+/* ID of a reversal: a positive row id, or a usage error naming what. */
 static int
-income_reverse(struct money *m, const struct cli_money_opts *o,
+parse_id(const char *what, const char *noun, const char *idarg, int64_t *id)
+{
+	char *end;
+
+	errno = 0;
+	*id = idarg ? strtoll(idarg, &end, 10) : 0;
+	if (idarg == NULL || errno || *end || *id <= 0)
+		return fail(CLI_EXIT_USAGE, "%s: ID: the %s id to reverse, not "
+		    "%s", what, noun, idarg ? idarg : "nothing");
+	return 0;
+}
+
+static int
+reverse(struct money *m, const struct cli_money_opts *o, const char *cmd,
     const char *idarg)
 {
-	char err[512], *end;
+	int income = strcmp(cmd, "income") == 0;
+	const char *what = income ? "income reverse" : "pay reverse";
+	const char *noun = income ? "income" : "payment";
+	char err[512];
 	int64_t id, rev, at;
 	int rc;
 
-	errno = 0;
-	id = idarg ? strtoll(idarg, &end, 10) : 0;
-	if (idarg == NULL || errno || *end || id <= 0)
-		return fail(CLI_EXIT_USAGE, "income reverse: ID: an income id, "
-		    "not %s", idarg ? idarg : "nothing");
-	if ((rc = parse_at("--at", o->at, &at, 0)) != 0)
+	if ((rc = parse_id(what, noun, idarg, &id)) != 0 ||
+	    (rc = parse_at("--at", o->at, &at, 0)) != 0)
 		return rc;
-	if ((rc = money_income_reverse(m, id, o->ref, o->note, at, &rev, err,
-	    sizeof(err))) != 0)
-		return fail(exit_of(rc), "income reverse: %s; nothing written",
-		    err);
-	printf("income %" PRId64 " reversed by income %" PRId64 "\n", id, rev);
+	rc = income ? money_income_reverse(m, id, o->ref, o->note, at, &rev, err,
+	    sizeof(err)) : money_pay_reverse(m, id, o->ref, o->note, at, &rev,
+	    err, sizeof(err));
+	if (rc != 0)
+		return fail(exit_of(rc), "%s: %s; nothing written", what, err);
+	printf("%s %" PRId64 " reversed by %s %" PRId64 "\n", noun, id, noun,
+	    rev);
 	return 0;
 }
 
@@ -739,7 +754,7 @@ cli_money_write(const struct cli_money_opts *o, const char *cmd,
 		rc = nargs > 1 ? income_import(m, o, args[1]) :
 		    fail(CLI_EXIT_USAGE, "income import FILE.csv");
 	else if (strcmp(cmd, "income") == 0 && strcmp(verb, "reverse") == 0)
-		rc = income_reverse(m, o, nargs > 1 ? args[1] : NULL);
+		rc = reverse(m, o, cmd, nargs > 1 ? args[1] : NULL);
 	else if (strcmp(cmd, "owners") == 0 && (strcmp(verb, "add") == 0 ||
 	    strcmp(verb, "set") == 0))
 		rc = owners_write(m, o, verb, nargs > 1 ? args[1] : NULL);
@@ -749,6 +764,9 @@ cli_money_write(const struct cli_money_opts *o, const char *cmd,
 	else if (strcmp(cmd, "pay") == 0 && verb != NULL &&
 	    strcmp(verb, "record") == 0)
 		rc = pay_record(m, o);
+	else if (strcmp(cmd, "pay") == 0 && verb != NULL &&
+	    strcmp(verb, "reverse") == 0)
+		rc = reverse(m, o, cmd, nargs > 1 ? args[1] : NULL);
 	else
 		rc = fail(CLI_EXIT_USAGE, "unknown command %s %s", cmd,
 		    verb ? verb : "");

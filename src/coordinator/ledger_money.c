@@ -817,49 +817,86 @@ check_balances(sqlite3 *db, const char *what, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * Whether row id of table (income or payments) may be reversed by a new row
+ * with ref: it exists, is no reversal itself, is not reversed yet, and ref
+ * is free.  Inside the caller's transaction; err names the field.
+ */
+static int
+reversal_check(sqlite3 *db, const char *table, const char *noun, int64_t id,
+    const char *ref, char *err, size_t errlen)
+{
+	char sql[256];
+	sqlite3_stmt *st;
+	int64_t other;
+	int found, rc;
+
+	snprintf(sql, sizeof(sql), "SELECT coalesce(t.reverses, 0), coalesce(("
+	    "SELECT x.id FROM %s x WHERE x.reverses = t.id), 0) FROM %s t "
+	    "WHERE t.id = ?1", table, table);
+	if ((st = prep(db, sql)) == NULL)
+		return MONEY_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) == SQLITE_DONE)
+		rc = errf(err, errlen, MONEY_ENOENT, "id: no %s %" PRId64, noun,
+		    id);
+	else if (rc != SQLITE_ROW)
+		rc = MONEY_EIO;
+	else if (sqlite3_column_int64(st, 0) != 0)
+		rc = errf(err, errlen, MONEY_EINVAL, "id: %s %" PRId64 " is "
+		    "itself a reversal (of %s %" PRId64 ") and cannot be "
+		    "reversed", noun, id, noun, (int64_t)sqlite3_column_int64(st,
+		    0));
+	else if (sqlite3_column_int64(st, 1) != 0)
+		rc = errf(err, errlen, MONEY_EEXIST, "id: %s %" PRId64 " is "
+		    "already reversed (by %s %" PRId64 ")", noun, id, noun,
+		    (int64_t)sqlite3_column_int64(st, 1));
+	else
+		rc = 0;
+	sqlite3_finalize(st);
+	if (rc != 0)
+		return rc;
+	snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE ref = ?1", table);
+	if ((st = prep(db, sql)) != NULL)
+		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	if ((rc = query_i64(st, &other, &found)) == 0 && found)
+		rc = errf(err, errlen, MONEY_EEXIST, "ref: %s is already "
+		    "recorded (%s %" PRId64 ")", ref, noun, other);
+	return rc;
+}
+
+/* The checks every reversal starts with, then its transaction opened. */
+static int
+reversal_begin(struct money *m, const char *table, const char *noun,
+    int64_t id, const char *ref, int64_t *at, char *err, size_t errlen)
+{
+	int64_t now = clock_wall_ms();
+	int rc;
+
+	if ((rc = check_text("ref", ref, MONEY_REF_MAX, err, errlen)) != 0)
+		return rc;
+	if (*at == 0)
+		*at = now;
+	if (*at > now + MONEY_FUTURE_MS)
+		return errf(err, errlen, MONEY_EINVAL, "at: in the future");
+	if ((rc = begin(m->db, err, errlen)) != 0)
+		return rc;
+	if ((rc = reversal_check(m->db, table, noun, id, ref, err, errlen)) != 0)
+		return finish(m->db, rc, err, errlen);
+	return 0;
+}
+
 int
 money_income_reverse(struct money *m, int64_t income_id, const char *ref,
     const char *note, int64_t at, int64_t *id, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
-	int64_t now = clock_wall_ms(), rev = 0, other;
-	int found, rc;
+	int64_t now = clock_wall_ms(), rev = 0;
+	int rc;
 
-	if ((rc = check_text("ref", ref, MONEY_REF_MAX, err, errlen)) != 0)
+	if ((rc = reversal_begin(m, "income", "income", income_id, ref, &at, err,
+	    errlen)) != 0)
 		return rc;
-	if (at == 0)
-		at = now;
-	if (at > now + MONEY_FUTURE_MS)
-		return errf(err, errlen, MONEY_EINVAL, "at: in the future");
-	if ((rc = begin(m->db, err, errlen)) != 0)
-		return rc;
-	st = prep(m->db, "SELECT reverses FROM income WHERE id = ?1");
-	if (st != NULL)
-		sqlite3_bind_int64(st, 1, income_id);
-	if (st == NULL || (rc = sqlite3_step(st)) != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? errf(err, errlen, MONEY_ENOENT, "id: no "
-		    "income %" PRId64, income_id) : MONEY_EIO;
-		sqlite3_finalize(st);
-		return finish(m->db, rc, err, errlen);
-	}
-	if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-		rc = errf(err, errlen, MONEY_EINVAL, "id: income %" PRId64 " is "
-		    "itself a reversal", income_id);
-	else
-		rc = 0;
-	sqlite3_finalize(st);
-	if (rc == 0) {
-		st = prep(m->db, "SELECT id FROM income WHERE reverses = ?1 OR "
-		    "ref = ?2");
-		if (st != NULL) {
-			sqlite3_bind_int64(st, 1, income_id);
-			sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
-		}
-		if ((rc = query_i64(st, &other, &found)) == 0 && found)
-			rc = errf(err, errlen, MONEY_EEXIST, "income %" PRId64
-			    " is already reversed, or ref %s is taken (income %"
-			    PRId64 ")", income_id, ref, other);
-	}
 	if (rc == 0) {
 		st = prep(m->db, "INSERT INTO income (amount, at, source, ref, "
 		    "note, block_id, reverses, recorded_at) SELECT amount, ?2, "
@@ -969,5 +1006,36 @@ money_pay(struct money *m, const char *owner, uint64_t amount,
 		else if (id != NULL)
 			*id = sqlite3_last_insert_rowid(m->db);
 	}
+	return finish(m->db, rc, err, errlen);
+}
+
+int
+money_pay_reverse(struct money *m, int64_t payment_id, const char *ref,
+    const char *note, int64_t at, int64_t *id, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int64_t now = clock_wall_ms();
+	int rc;
+
+	if ((rc = reversal_begin(m, "payments", "payment", payment_id, ref, &at,
+	    err, errlen)) != 0)
+		return rc;
+	/* the same owner and amount; it counts negatively in owner_balances,
+	 * so the owner's balance grows back and cannot go below zero */
+	st = prep(m->db, "INSERT INTO payments (owner_id, amount, at, ref, note, "
+	    "reverses, recorded_at) SELECT owner_id, amount, ?2, ?3, ?4, id, ?5 "
+	    "FROM payments WHERE id = ?1");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, payment_id);
+		sqlite3_bind_int64(st, 2, at);
+		sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, note ? note : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, now);
+	}
+	if (exec1(st) != SQLITE_DONE)
+		rc = errf(err, errlen, MONEY_EIO, "payments: %s",
+		    sqlite3_errmsg(m->db));
+	else if (id != NULL)
+		*id = sqlite3_last_insert_rowid(m->db);
 	return finish(m->db, rc, err, errlen);
 }

@@ -237,10 +237,11 @@ static const struct ledger_check money_checks[] = {
 	  "o.id = i.reverses WHERE i.reverses IS NOT NULL AND (o.id IS NULL OR "
 	  "o.reverses IS NOT NULL OR o.amount <> i.amount)" },
 	{ "payment reversal of nothing",
-	  "SELECT 'payment ' || p.id || ' reverses ' || p.reverses FROM "
-	  "payments p LEFT JOIN payments o ON o.id = p.reverses WHERE "
-	  "p.reverses IS NOT NULL AND (o.id IS NULL OR o.owner_id <> p.owner_id "
-	  "OR o.amount <> p.amount)" },
+	  "SELECT 'payment ' || p.id || ' reverses ' || p.reverses || ', which "
+	  "does not exist, is a reversal, or is another owner''s or amount' "
+	  "FROM payments p LEFT JOIN payments o ON o.id = p.reverses WHERE "
+	  "p.reverses IS NOT NULL AND (o.id IS NULL OR o.reverses IS NOT NULL "
+	  "OR o.owner_id <> p.owner_id OR o.amount <> p.amount)" },
 	{ "split header differs from its window (income_window)",
 	  "SELECT 'income ' || h.income_id || ': header window difficulty ' || "
 	  "h.window_difficulty || ', ' || h.share_count || ' shares; the "

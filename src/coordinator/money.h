@@ -109,6 +109,11 @@ int money_assign(struct money *m, const char *worker,
 int money_pay(struct money *m, const char *owner, uint64_t amount,
     const char *ref, const char *note, int64_t at, int64_t *id, char *err,
     size_t errlen);
+/* A reversal row for payment payment_id (same owner and amount; it counts
+ * negatively).  Refused for an unknown id, a payment already reversed, a
+ * reversal, or a ref already recorded. */
+int money_pay_reverse(struct money *m, int64_t payment_id, const char *ref,
+    const char *note, int64_t at, int64_t *id, char *err, size_t errlen);
 
 /* --- reading (typed rows; free with free()) --- */
 

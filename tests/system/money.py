@@ -332,6 +332,35 @@ try:
             "--amount", str(bal + 1), "--ref", "tx-carol-over")
     refused("a duplicate payment ref", "ref", "pay", "record", "--owner",
             "bob", "--amount", "1", "--ref", "tx-bob-1")
+
+    # a payment reversed: bob's 1000 never left the wallet
+    bob_pay = q("SELECT id FROM payments WHERE ref = 'tx-bob-1'")[0][0]
+    refused("pay reverse without --ref", "ref", "pay", "reverse",
+            str(bob_pay))
+    refused("pay reverse of a non-number", "ID", "pay", "reverse", "x1",
+            "--ref", "rev-x")
+    refused("pay reverse of an unknown payment", "id: no payment 999999",
+            "pay", "reverse", "999999", "--ref", "rev-unknown")
+    refused("pay reverse to a ref already recorded", "ref: tx-alice-1",
+            "pay", "reverse", str(bob_pay), "--ref", "tx-alice-1")
+    rc, out, err = cli("pay", "reverse", str(bob_pay), "--ref", "rev-bob-1",
+                       "--note", "bounced")
+    bob_rev = q("SELECT id FROM payments WHERE ref = 'rev-bob-1'")
+    t.ok(rc == 0 and bob_rev and "payment %d reversed by payment %d" %
+         (bob_pay, bob_rev[0][0]) in out and q(
+             "SELECT owner_id, amount, reverses, note FROM payments WHERE "
+             "ref = 'rev-bob-1'") == q(
+             "SELECT owner_id, amount, id, 'bounced' FROM payments WHERE "
+             "id = ?", bob_pay), "pay reverse: same owner and amount, "
+         "points at the payment", out + err)
+    bob_rev = bob_rev[0][0] if bob_rev else 0
+    refused("reversing a payment twice", "id: payment %d is already "
+            "reversed" % bob_pay, "pay", "reverse", str(bob_pay), "--ref",
+            "rev-bob-2")
+    refused("reversing a payment reversal", "id: payment %d is itself a "
+            "reversal" % bob_rev, "pay", "reverse", str(bob_rev), "--ref",
+            "rev-rev-bob")
+    paid["bob"] = 0
     rc, out, err = cli("balances", "--format", "json")
     b = {x["name"]: x for x in json.loads(out)}
     t.ok(all(b[o]["credited"] == c and b[o]["paid"] == paid.get(o, 0) and
@@ -417,6 +446,18 @@ try:
         except sqlite3.DatabaseError as e:
             deleted = "append-only" not in str(e)
     t.ok(not deleted, "income rows cannot be deleted (trigger)")
+    # a payment reversal written by hand around the CLI: it reverses a
+    # reversal, which the CLI refuses and the audit must name
+    with sqlite3.connect(DB) as db:
+        db.execute("INSERT INTO payments (owner_id, amount, at, ref, "
+                   "reverses, recorded_at) SELECT owner_id, amount, at, "
+                   "'by-hand', id, recorded_at FROM payments WHERE id = ?",
+                   (bob_rev,))
+        hand = db.execute("SELECT id FROM payments WHERE ref = 'by-hand'"
+                          ).fetchone()[0]
+    rc, out, err = cli("audit")
+    t.ok(rc == 1 and "payment %d reverses %d" % (hand, bob_rev) in out,
+         "audit fails naming a payment that reverses a reversal", out + err)
 finally:
     if fixture is not None:
         fixture.send_signal(signal.SIGTERM)
