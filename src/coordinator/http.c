@@ -318,6 +318,9 @@ api_config(struct req *r)
 	    json_integer(live_port(r->h->live)) : json_null());
 	json_object_set_new(j, "ws_url", r->h->ws_url ?
 	    json_string(r->h->ws_url) : json_null());
+	/* the page asks for /api/income only where it exists (no 404s) */
+	json_object_set_new(j, "money", json_boolean(r->h->src->balances !=
+	    NULL));
 	return reply_json(r, MHD_HTTP_OK, j);
 }
 
