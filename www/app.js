@@ -13,6 +13,8 @@ const state = {
   sort: { key: 'hashrate', asc: false },
   blocks: [],
   payouts: new Map(),
+  income: [],              // /api/income rows, newest first
+  incomeSel: null,         // the income id whose explanation is shown
   shareTimes: [],
   live: { ws: null, tries: 0, timer: null, last: 0 },
 };
@@ -56,6 +58,29 @@ function fmtClock(t) {
 function fmtCoins(atomic) {
   return (Number(atomic) / 1e8).toLocaleString('en-US', { maximumFractionDigits: 8 });
 }
+/* Money: exact, from integer atomic units (8 decimals, coopmine-cli's
+   default coin_decimals), as the CLI prints it: "1.50000000 (150000000)". */
+const COIN_DECIMALS = 8;
+function fmtAtomicCoins(v) {
+  const unit = Math.pow(10, COIN_DECIMALS);
+  const a = Math.abs(v), frac = a % unit;
+  return (v < 0 ? '-' : '') + ((a - frac) / unit) + '.' + String(frac).padStart(COIN_DECIMALS, '0');
+}
+function money(v) {
+  const s = el('span', 'money');
+  s.append(el('span', 'coins', fmtAtomicCoins(v)), ' ',
+    el('span', 'atomic', '(' + v + ')'));
+  s.title = v + ' atomic units';
+  return s;
+}
+/* A local date and time, as people read it: "2026-12-01 14:05:09". */
+function fmtDate(t) {
+  if (!t) return '–';
+  const d = new Date(t), p = (n) => String(n).padStart(2, '0');
+  return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' +
+    p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
+}
+function fmtPct(f) { return (f * 100).toFixed(4) + '%'; }
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -99,6 +124,7 @@ async function loadAll() {
   state.blocks = blocks.blocks;
   await loadPayouts();
   renderBlocks();
+  if (config.money) await loadMoney();
 }
 
 async function loadPayouts() {
@@ -442,6 +468,193 @@ function renderBlocks() {
   box.replaceChildren(frag);
 }
 
+/* ---- money: income, its explanation, owner balances ---- */
+// A td with a label, so that a phone can show each row as a card.
+function cell(label, content, cls) {
+  const td = el('td', cls);
+  td.dataset.label = label;
+  if (content instanceof Node) td.append(content); else td.textContent = content;
+  return td;
+}
+
+async function loadMoney() {
+  $('income-panel').hidden = false;
+  $('balances-panel').hidden = false;
+  try {
+    const [inc, bal] = await Promise.all([api('api/income?limit=50'), api('api/balances')]);
+    state.income = inc.income;
+    renderIncome();
+    renderBalances(bal.balances);
+  } catch (e) {
+    $('income-count').textContent = 'the ledger did not answer; retrying';
+  }
+}
+
+function renderIncome() {
+  const tb = document.querySelector('#income tbody');
+  const frag = document.createDocumentFragment();
+  for (const i of state.income) {
+    const tr = el('tr', 'pick');
+    tr.dataset.income = i.id;
+    tr.tabIndex = 0;
+    tr.setAttribute('role', 'button');
+    tr.setAttribute('aria-label', 'Explain income ' + i.id);
+    tr.classList.toggle('sel', i.id === state.incomeSel);
+    const marks = el('td', 'marks');
+    marks.dataset.label = 'Status';
+    if (i.reverses) marks.append(el('span', 'tag rev', 'reversal of #' + i.reverses));
+    if (i.reversed_by) marks.append(el('span', 'tag rev', 'reversed by #' + i.reversed_by));
+    tr.append(cell('Date', fmtDate(i.at)),
+      cell('Amount', money(i.reverses ? -i.amount : i.amount), 'num'),
+      cell('Source', i.source), cell('Reference', i.ref, 'ref'), marks);
+    tr.onclick = () => showExplain(i.id);
+    tr.onkeydown = (ev) => {
+      if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); showExplain(i.id); }
+    };
+    frag.append(tr);
+  }
+  tb.replaceChildren(frag);
+  $('income-count').textContent = state.income.length ? state.income.length + ' shown, newest first' : 'none yet';
+}
+
+async function showExplain(id) {
+  state.incomeSel = id;
+  document.querySelectorAll('#income tbody tr').forEach((tr) =>
+    tr.classList.toggle('sel', Number(tr.dataset.income) === id));
+  const box = $('explain');
+  box.replaceChildren(el('p', 'muted', 'Loading the explanation of income #' + id + '…'));
+  try {
+    const e = await api('api/income/' + id + '/explain');
+    if (state.incomeSel !== id) return;
+    box.replaceChildren(renderExplain(e));
+    box.scrollIntoView({ block: 'nearest' });   // on a phone it is below the list
+  } catch (err) {
+    box.replaceChildren(el('p', 'warn', 'Income #' + id + ': ' + err.message));
+  }
+}
+
+function fact(dl, key, term, ...content) {
+  const dd = el('dd');
+  dd.dataset.k = key;
+  dd.append(...content);
+  dl.append(el('dt', '', term), dd);
+}
+
+function renderExplain(e) {
+  const i = e.income, w = e.window;
+  const d = el('div', 'explain');
+  d.dataset.income = i.id;
+  const head = el('h3');
+  head.append('Income #' + i.id + ': ', money(i.reverses ? -i.amount : i.amount));
+  d.append(head, el('div', 'muted', fmtDate(i.at) + ' · ' + i.source + ' · ref ' + i.ref +
+    (i.note ? ' · ' + i.note : '')));
+  if (i.reverses) d.append(el('p', 'note', 'This is a reversal of income #' + i.reverses +
+    ': its split below, negated, is taken back from each owner.'));
+  if (i.reversed_by) d.append(el('p', 'note', 'Reversed by income #' + i.reversed_by +
+    ': this split was taken back and no longer counts in the balances.'));
+  if (e.warning) d.append(el('p', 'warn', 'Warning: ' + e.warning));
+  d.append(el('p', '', e.scheme === 'prop' ?
+    'Split in proportion to all share difficulty credited since the previous income. ' +
+    'After the fee, each worker got its fraction of that difficulty; a worker\'s part ' +
+    'went to its owners by their basis points.' :
+    'Split by PPLNS over the last N units of share difficulty before this income. ' +
+    'After the fee, each worker got its fraction of that difficulty; a worker\'s part ' +
+    'went to its owners by their basis points.'));
+  const dl = el('dl', 'facts');
+  fact(dl, 'scheme', 'Scheme', e.scheme === 'prop' ? 'PROP' : 'PPLNS');
+  fact(dl, 'n', 'Window N', fmtInt(e.window_n) + ', from ' + e.n_source);
+  if (e.network_difficulty) fact(dl, 'netdiff', 'Network difficulty', fmtInt(e.network_difficulty));
+  if (w.first_share_id) {
+    fact(dl, 'first', 'First share', '#' + w.first_share_id + ' at ' + fmtDate(w.first_share_at));
+    fact(dl, 'last', 'Last share', '#' + w.last_share_id + ' at ' + fmtDate(w.last_share_at));
+  } else {
+    fact(dl, 'first', 'Shares', 'none before this income: everything went to the fee owner');
+  }
+  fact(dl, 'window', 'In the window', fmtInt(w.shares) + (w.shares === 1 ? ' share' : ' shares') +
+    ', difficulty ' + fmtInt(w.difficulty));
+  fact(dl, 'fee', 'Fee', e.fee_bps + ' bps (' + (e.fee_bps / 100).toFixed(2) + '%) to ' +
+    e.fee_owner + ': ', money(e.fee));
+  const extra = [];
+  for (const s of e.splits) {
+    if (s.kind !== 'worker') continue;
+    if (s.worker_remainder && !extra.includes(s.worker_id + ' (worker)')) extra.push(s.worker_id + ' (worker)');
+    if (s.owner_remainder) extra.push(s.owner + ' via ' + s.worker_id + ' (owner)');
+  }
+  fact(dl, 'remainder', 'Rounding remainder', extra.length ?
+    'one atomic unit each to ' + extra.join(', ') : 'none: every part divided exactly');
+  d.append(dl);
+
+  d.append(el('h4', '', 'Per worker'));
+  const wt = table('explain-workers', ['Worker', 'Owner', 'Owner share', 'Difficulty', 'Shares',
+    'Fraction', 'Worker part', 'Amount', 'Remainder'], [2, 3, 4, 5, 6, 7]);
+  for (const s of e.splits) {
+    if (s.kind !== 'worker') continue;
+    const tr = el('tr');
+    tr.dataset.worker = s.worker_id;
+    tr.dataset.owner = s.owner;
+    tr.append(cell('Worker', s.worker_id, 'wname'), cell('Owner', s.owner),
+      cell('Owner share', s.bps + ' bps', 'num'), cell('Difficulty', fmtInt(s.difficulty), 'num'),
+      cell('Shares', fmtInt(s.shares), 'num'), cell('Fraction', fmtPct(s.fraction), 'num'),
+      cell('Worker part', money(s.worker_amount), 'num'), cell('Amount', money(s.amount), 'num'),
+      cell('Remainder', [s.worker_remainder ? 'worker' : '', s.owner_remainder ? 'owner' : '']
+        .filter(Boolean).join('+') || '–'));
+    wt.tBodies[0].append(tr);
+  }
+  d.append(wrap(wt));
+
+  d.append(el('h4', '', 'Per owner'));
+  const ot = table('explain-owners', ['Owner', 'Difficulty', 'Fraction', 'Amount'], [1, 2, 3]);
+  for (const o of e.owners) {
+    const tr = el('tr');
+    tr.dataset.owner = o.owner;
+    tr.append(cell('Owner', o.owner, 'wname'), cell('Difficulty', fmtInt(o.difficulty), 'num'),
+      cell('Fraction', fmtPct(o.fraction), 'num'), cell('Amount', money(o.amount), 'num'));
+    ot.tBodies[0].append(tr);
+  }
+  const fee = el('tr', 'fee');
+  fee.dataset.owner = e.fee_owner;
+  fee.append(cell('Owner', e.fee_owner + ' (fee)', 'wname'), cell('Difficulty', '–', 'num'),
+    cell('Fraction', (e.fee_bps / 100).toFixed(2) + '% of the amount', 'num'),
+    cell('Amount', money(e.fee), 'num'));
+  ot.tBodies[0].append(fee);
+  d.append(wrap(ot));
+  return d;
+}
+
+function table(id, heads, numeric) {
+  const t = el('table', 'stack');
+  t.id = id;
+  const tr = el('tr');
+  heads.forEach((h, k) => tr.append(el('th', numeric.includes(k) ? 'num' : '', h)));
+  t.append(el('thead'), el('tbody'));
+  t.tHead.append(tr);
+  return t;
+}
+function wrap(t) { const w = el('div', 'table-wrap'); w.append(t); return w; }
+
+function renderBalances(rows) {
+  const tb = document.querySelector('#balances tbody');
+  const frag = document.createDocumentFragment();
+  for (const b of rows) {
+    const tr = el('tr');
+    tr.dataset.owner = b.name;
+    const who = el('td');
+    who.dataset.label = 'Owner';
+    who.append(el('span', 'wname', b.name));
+    if (b.address) who.append(el('div', 'wsub hash', b.address));
+    tr.append(who, cell('Credited', money(b.credited), 'num'), cell('Paid', money(b.paid), 'num'),
+      cell('Balance', money(b.balance), 'num'), cell('Immature', money(b.immature), 'num'),
+      cell('Payable', money(b.payable), 'num'));
+    frag.append(tr);
+  }
+  if (!rows.length) {
+    const tr = el('tr');
+    tr.append(el('td', 'muted', 'No owners yet.'));
+    frag.append(tr);
+  }
+  tb.replaceChildren(frag);
+}
+
 /* ---- start ---- */
 function initSorting() {
   document.querySelectorAll('#workers th').forEach((th) => {
@@ -468,6 +681,8 @@ async function start() {
   connect();
   // "last seen" and block ages move even when nothing else does
   setInterval(() => { renderWorkers(); if (state.blocks.length) renderBlocks(); }, 5000);
+  // income arrives rarely (a pool payment, the CLI): a slow poll is enough
+  if (state.config.money) setInterval(loadMoney, 30000);
 }
 
 document.addEventListener('DOMContentLoaded', start);
