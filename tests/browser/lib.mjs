@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-// Resolves to { ctx, close }; close() also removes the profile.
-export async function launch() {
+// Resolves to { ctx, close }; close() also removes the profile.  options
+// are playwright's context options over ours (say, a timezoneId).
+export async function launch(options = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'coopmine-chromium.'));
   let ctx;
   try {
@@ -19,6 +20,7 @@ export async function launch() {
         '--disable-background-networking', '--disable-component-update',
         '--disable-sync', '--no-first-run'],
       viewport: { width: 1366, height: 900 },
+      ...options,
     });
   } catch (e) {
     rmSync(profile, { recursive: true, force: true }); // no browser: no profile left
