@@ -886,6 +886,24 @@ reversal_begin(struct money *m, const char *table, const char *noun,
 	return 0;
 }
 
+/* The INSERT of a reversal row, its parameters bound: ?1 the row reversed,
+ * ?2 at, ?3 ref, ?4 note, ?5 recorded_at.  NULL when it does not prepare. */
+static sqlite3_stmt *
+reversal_stmt(sqlite3 *db, const char *sql, int64_t id, int64_t at,
+    const char *ref, const char *note, int64_t now)
+{
+	sqlite3_stmt *st = prep(db, sql);
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, at);
+	sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, note ? note : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	return st;
+}
+
 int
 money_income_reverse(struct money *m, int64_t income_id, const char *ref,
     const char *note, int64_t at, int64_t *id, char *err, size_t errlen)
@@ -897,22 +915,12 @@ money_income_reverse(struct money *m, int64_t income_id, const char *ref,
 	if ((rc = reversal_begin(m, "income", "income", income_id, ref, &at, err,
 	    errlen)) != 0)
 		return rc;
-	if (rc == 0) {
-		st = prep(m->db, "INSERT INTO income (amount, at, source, ref, "
-		    "note, block_id, reverses, recorded_at) SELECT amount, ?2, "
-		    "source, ?3, ?4, block_id, id, ?5 FROM income WHERE id = ?1");
-		if (st != NULL) {
-			sqlite3_bind_int64(st, 1, income_id);
-			sqlite3_bind_int64(st, 2, at);
-			sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, note ? note : "", -1,
-			    SQLITE_STATIC);
-			sqlite3_bind_int64(st, 5, now);
-		}
-		if (exec1(st) != SQLITE_DONE)
-			rc = MONEY_EIO;
-		rev = sqlite3_last_insert_rowid(m->db);
-	}
+	if (exec1(reversal_stmt(m->db, "INSERT INTO income (amount, at, source, "
+	    "ref, note, block_id, reverses, recorded_at) SELECT amount, ?2, "
+	    "source, ?3, ?4, block_id, id, ?5 FROM income WHERE id = ?1",
+	    income_id, at, ref, note, now)) != SQLITE_DONE)
+		rc = MONEY_EIO;
+	rev = sqlite3_last_insert_rowid(m->db);
 	if (rc == 0) {
 		st = prep(m->db, "INSERT INTO splits (income_id, kind, worker_id, "
 		    "owner_id, bps, difficulty, shares, worker_amount, amount, "
@@ -934,6 +942,19 @@ money_income_reverse(struct money *m, int64_t income_id, const char *ref,
 	if (rc == 0 && id != NULL)
 		*id = rev;
 	return finish(m->db, rc, err, errlen);
+}
+
+/* Runs a prepared INSERT INTO payments; *id (may be NULL) gets its id. */
+static int
+payment_insert(sqlite3 *db, sqlite3_stmt *st, int64_t *id, char *err,
+    size_t errlen)
+{
+	if (exec1(st) != SQLITE_DONE)
+		return errf(err, errlen, MONEY_EIO, "payments: %s",
+		    sqlite3_errmsg(db));
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(db);
+	return 0;
 }
 
 int
@@ -1000,11 +1021,7 @@ money_pay(struct money *m, const char *owner, uint64_t amount,
 			    SQLITE_STATIC);
 			sqlite3_bind_int64(st, 6, now);
 		}
-		if (exec1(st) != SQLITE_DONE)
-			rc = errf(err, errlen, MONEY_EIO, "payments: %s",
-			    sqlite3_errmsg(m->db));
-		else if (id != NULL)
-			*id = sqlite3_last_insert_rowid(m->db);
+		rc = payment_insert(m->db, st, id, err, errlen);
 	}
 	return finish(m->db, rc, err, errlen);
 }
@@ -1022,20 +1039,10 @@ money_pay_reverse(struct money *m, int64_t payment_id, const char *ref,
 		return rc;
 	/* the same owner and amount; it counts negatively in owner_balances,
 	 * so the owner's balance grows back and cannot go below zero */
-	st = prep(m->db, "INSERT INTO payments (owner_id, amount, at, ref, note, "
-	    "reverses, recorded_at) SELECT owner_id, amount, ?2, ?3, ?4, id, ?5 "
-	    "FROM payments WHERE id = ?1");
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, payment_id);
-		sqlite3_bind_int64(st, 2, at);
-		sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, note ? note : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, now);
-	}
-	if (exec1(st) != SQLITE_DONE)
-		rc = errf(err, errlen, MONEY_EIO, "payments: %s",
-		    sqlite3_errmsg(m->db));
-	else if (id != NULL)
-		*id = sqlite3_last_insert_rowid(m->db);
+	st = reversal_stmt(m->db, "INSERT INTO payments (owner_id, amount, at, "
+	    "ref, note, reverses, recorded_at) SELECT owner_id, amount, ?2, ?3, "
+	    "?4, id, ?5 FROM payments WHERE id = ?1", payment_id, at, ref, note,
+	    now);
+	rc = payment_insert(m->db, st, id, err, errlen);
 	return finish(m->db, rc, err, errlen);
 }

@@ -4,44 +4,17 @@
 // a phone, and it reconnects by itself when the coordinator restarts;
 // screenshots go to OUTDIR.  Run by tests/system/dash_browser.sh:
 //   node dashboard.mjs OUTDIR FIXTURE [FIXTURE-ARGS...]
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, until } from './lib.mjs';
+import { launch, startFixture as start, stopFixture, tap, until, watchProblems } from './lib.mjs';
 
 const [outdir, fixture, ...fixtureArgs] = process.argv.slice(2);
 
-// Starts the fixture coordinator; resolves to { proc, http, ws }.
-function startFixture(extra) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(fixture, fixtureArgs.concat(extra), { stdio: ['ignore', 'pipe', 'inherit'] });
-    let buf = '';
-    proc.on('error', reject);
-    proc.on('exit', (c) => reject(new Error('fixture exited with ' + c)));
-    proc.stdout.on('data', (d) => {
-      buf += d;
-      const m = /HTTP_PORT=(\d+) WS_PORT=(\d+)/.exec(buf);
-      if (m) resolve({ proc, http: Number(m[1]), ws: Number(m[2]) });
-    });
-  });
-}
-function stopFixture(f) {
-  return new Promise((resolve) => {
-    f.proc.removeAllListeners('exit');
-    f.proc.on('exit', (code, sig) => resolve(code === null ? sig : code));
-    f.proc.kill('SIGTERM');
-  });
-}
+const startFixture = (extra) => start(fixture, fixtureArgs.concat(extra));
 
 let fx = null;
 let base = '';
-let n = 0, failed = 0;
-function ok(cond, desc, detail) {
-  n++;
-  if (!cond) failed++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${desc}`);
-  if (!cond && detail !== undefined) console.log('#   ' + JSON.stringify(detail));
-}
+const { ok, done } = tap();
 
 let browser = null;
 const problems = [];
@@ -55,10 +28,7 @@ try {
   browser = await launch();
   const ctx = browser.ctx;
   const page = ctx.pages()[0] || await ctx.newPage();
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
-  page.on('pageerror', (e) => problems.push(String(e)));
-  page.on('requestfailed', (r) => problems.push('failed: ' + r.url()));
-  page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('ws://127.0.0.1')) problems.push('outside: ' + r.url()); });
+  watchProblems(page, base, problems);
 
   const resp = await page.goto(base + '/', { waitUntil: 'load' });
   ok(resp && resp.status() === 200, 'the page loads');
@@ -139,5 +109,4 @@ try {
     ok(rc === 0, 'the fixture stops cleanly at the end', rc);
   }
 }
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+process.exit(done());

@@ -6,43 +6,15 @@
 // at desktop and phone widths; no console errors; screenshots to OUTDIR.
 // Run by tests/system/dash_money_browser.sh:
 //   node money.mjs OUTDIR EXPECT.json TIMEZONE FIXTURE [FIXTURE-ARGS...]
-import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch } from './lib.mjs';
+import { launch, startFixture, stopFixture, tap, watchProblems } from './lib.mjs';
 
 const [outdir, expectFile, timezoneId, fixture, ...fixtureArgs] = process.argv.slice(2);
 const expect = JSON.parse(readFileSync(expectFile, 'utf8'));
 
-let n = 0, failed = 0;
-function ok(cond, desc, detail) {
-  n++;
-  if (!cond) failed++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${desc}`);
-  if (!cond && detail !== undefined) console.log('#   ' + JSON.stringify(detail));
-}
+const { ok, done } = tap();
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-
-function startFixture() {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(fixture, fixtureArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let buf = '';
-    proc.on('error', reject);
-    proc.on('exit', (c) => reject(new Error('fixture exited with ' + c)));
-    proc.stdout.on('data', (d) => {
-      buf += d;
-      const m = /HTTP_PORT=(\d+)/.exec(buf);
-      if (m) resolve({ proc, http: Number(m[1]) });
-    });
-  });
-}
-function stopFixture(f) {
-  return new Promise((resolve) => {
-    f.proc.removeAllListeners('exit');
-    f.proc.on('exit', (code, sig) => resolve(code === null ? sig : code));
-    f.proc.kill('SIGTERM');
-  });
-}
 
 // The text of each cell of the rows matching selector, as a person reads
 // it (innerText: what is rendered, whitespace folded; tags one by one).
@@ -107,14 +79,11 @@ async function checkBalances(page, width) {
 let fx = null, browser = null;
 const problems = [];
 try {
-  fx = await startFixture();
+  fx = await startFixture(fixture, fixtureArgs);
   const base = 'http://127.0.0.1:' + fx.http;
   browser = await launch({ timezoneId });
   const page = browser.ctx.pages()[0] || await browser.ctx.newPage();
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
-  page.on('pageerror', (e) => problems.push(String(e)));
-  page.on('requestfailed', (r) => problems.push('failed: ' + r.url()));
-  page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('ws://127.0.0.1')) problems.push('outside: ' + r.url()); });
+  watchProblems(page, base, problems);
 
   const resp = await page.goto(base + '/', { waitUntil: 'load' });
   ok(resp && resp.status() === 200, 'the page loads');
@@ -151,5 +120,4 @@ try {
   if (browser) await browser.close().catch((e) => ok(false, 'the browser closes', String(e)));
   if (fx) ok((await stopFixture(fx)) === 0, 'the fixture stops cleanly');
 }
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+process.exit(done());

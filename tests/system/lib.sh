@@ -82,3 +82,28 @@ wait_gone() {	# wait_gone PID
 		sleep 0.1; _i=$((_i + 1))
 	done
 }
+
+# The browser tests' driver (tests/browser/SCRIPT.mjs through playwright-core
+# and Debian's headless Chromium): sets drv to its directory.  Without
+# Chromium or node the test is skipped (exit 0).  playwright-core comes
+# from tests/browser (contrib/install-deps.sh runs npm ci there); a tree
+# without it (make distcheck) installs it from the lockfile into $T.
+browser_driver() {	# browser_driver SCRIPT.mjs
+	CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+	if [ ! -x "$CHROMIUM" ] || ! command -v node >/dev/null 2>&1; then
+		echo "1..0 # SKIP needs $CHROMIUM and node (contrib/install-deps.sh)"
+		exit 0
+	fi
+	drv=$S/tests/browser
+	[ -d "$drv/node_modules/playwright-core" ] && return 0
+	mkdir -p "$T/browser"
+	cp "$drv/package.json" "$drv/package-lock.json" "$drv/$1" \
+	    "$drv/lib.mjs" "$T/browser/"
+	if ! npm ci --prefer-offline --no-audit --no-fund --prefix "$T/browser" >"$T/npm.log" 2>&1; then
+		sed 's/^/#   /' "$T/npm.log" | tail -20
+		echo "not ok 1 - playwright-core is missing: run contrib/install-deps.sh"
+		echo "1..1"
+		exit 1
+	fi
+	drv=$T/browser
+}
