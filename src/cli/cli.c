@@ -64,7 +64,8 @@ static const struct conf_opt opts[] = {
 	{ NULL, NULL, "amount", NULL, CONF_STR, &opt_amount, NULL, 0, 0, 0,
 	  "income add / pay record: atomic units" },
 	{ NULL, NULL, "at", NULL, CONF_STR, &opt_at, NULL, 0, 0, 0,
-	  "income add / pay record: epoch ms or YYYY-MM-DD[THH:MM[:SS]][Z]" },
+	  "income add|reverse, pay record|reverse: epoch ms or "
+	  "YYYY-MM-DD[THH:MM[:SS]][Z]" },
 	{ NULL, NULL, "ref", NULL, CONF_STR, &opt_ref, NULL, 0, 0, 0,
 	  "income add|reverse, pay record|reverse: the unique reference" },
 	{ NULL, NULL, "source", NULL, CONF_STR, &opt_source, NULL, 0, 0, 0,

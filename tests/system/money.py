@@ -2,8 +2,9 @@
 # five workers written through the real ledger writer (tests/money_driver),
 # three owners, a worker moved between owners mid-window and one split
 # 60/40, ten pool payments imported from CSV (a duplicate refused, a
-# malformed file refused whole), a block reward, a reversal, payments and a
-# refused overpayment.  The expected splits are computed here, in Python,
+# malformed file refused whole), a block reward, a reversal, payments, a
+# refused overpayment and a payment reversal (each refusal of pay reverse:
+# twice, unknown id, a reversal's reversal, a taken ref).  The expected splits are computed here, in Python,
 # from the shares table and the script's own assignments, and compared with
 # coopmine-cli (json), the REST API (dash_fixture --ledger) and the SQL view;
 # the audit is clean, then catches a split changed by hand.  Every bad input
