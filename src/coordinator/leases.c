@@ -41,6 +41,23 @@ lease_space_free(struct lease_space *sp)
 	free(sp);
 }
 
+/* Room for one more lease.  0 or -1. */
+static int
+room(struct lease_space *sp)
+{
+	struct lease *nl;
+	size_t cap;
+
+	if (sp->n < sp->cap)
+		return 0;
+	cap = sp->cap ? sp->cap * 2 : 16;
+	if ((nl = realloc(sp->leases, cap * sizeof(*nl))) == NULL)
+		return -1;
+	sp->leases = nl;
+	sp->cap = cap;
+	return 0;
+}
+
 int
 lease_take(struct lease_space *sp, uint64_t id, const char *owner,
     uint64_t want, uint64_t min_size, uint64_t share_target, int64_t now_ms,
@@ -56,14 +73,8 @@ lease_take(struct lease_space *sp, uint64_t id, const char *owner,
 	if (want == 0)
 		want = 1;
 	n = want < left ? want : left;
-	if (sp->n == sp->cap) {
-		size_t cap = sp->cap ? sp->cap * 2 : 16;
-		struct lease *nl = realloc(sp->leases, cap * sizeof(*nl));
-		if (nl == NULL)
-			return -1;
-		sp->leases = nl;
-		sp->cap = cap;
-	}
+	if (room(sp) != 0)
+		return -1;
 	l = &sp->leases[sp->n++];
 	memset(l, 0, sizeof(*l));
 	l->id = id;
@@ -82,14 +93,8 @@ lease_restore(struct lease_space *sp, const struct lease *l)
 {
 	if (l->start < sp->cursor || l->end <= l->start || l->end > sp->end)
 		return -1;
-	if (sp->n == sp->cap) {
-		size_t cap = sp->cap ? sp->cap * 2 : 16;
-		struct lease *nl = realloc(sp->leases, cap * sizeof(*nl));
-		if (nl == NULL)
-			return -1;
-		sp->leases = nl;
-		sp->cap = cap;
-	}
+	if (room(sp) != 0)
+		return -1;
 	sp->leases[sp->n++] = *l;
 	sp->cursor = l->end;
 	return 0;
