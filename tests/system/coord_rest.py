@@ -74,11 +74,18 @@ def is_block(job, h):
     return int.from_bytes(h, "little") <= int.from_bytes(job.block_target, "little")
 
 
+used = set()     # (job, nonce) already sent: the same lease may come back
+
+
 def pick(job, block):
-    """A real share of job that is (or is not) a block, hashed here."""
-    good, hashed = real_shares(job, 8, 120)
+    """A real share of job, not sent before, that is (or is not) a block."""
+    good, hashed = real_shares(job, 10, 120)
+    good = [g for g in good if (job.job_id, g[0]) not in used]
     fit = [g for g in good if is_block(job, g[1]) == block]
-    return (fit or good)[:1], hashed
+    g = (fit or good)[:1]
+    if g:
+        used.add((job.job_id, g[0][0]))
+    return g, hashed
 
 
 for w, want_block in (("worker-1", True), ("worker-2", False), ("worker-1", False),
