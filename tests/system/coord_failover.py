@@ -96,7 +96,7 @@ prim.p.wait(10)
 t_job, bjob = feed.wait(lambda j: j.height == BACKUP_H, t_kill, 15)
 dt_fail = (t_job - t_kill) if t_job else None
 diag("failover: the backup's job reached the worker %s s after kill -9 of the "
-     "primary" % ("%.2f" % dt_fail if dt_fail is not None else "never (15)"))
+     "primary" % ("%.3f" % dt_fail if dt_fail is not None else "never (15)"))
 ok(dt_fail is not None and dt_fail < 5,
    "primary killed: a job from the backup reaches the worker within 5 s (%s)"
    % ("%.2f s" % dt_fail if dt_fail is not None else "none"))
@@ -122,7 +122,7 @@ ok(prim is not None and p2 == pport, "the primary restarts on its port %d" % ppo
 t_job, pjob = feed.wait(lambda j: j.height == PRIMARY_H, t_up, 20)
 dt_back = (t_job - t_up) if t_job else None
 diag("return: the primary's job reached the worker %s s after it was restarted"
-     % ("%.2f" % dt_back if dt_back is not None else "never (20)"))
+     % ("%.3f" % dt_back if dt_back is not None else "never (20)"))
 ok(dt_back is not None and dt_back < 10,
    "primary back: the coordinator returns to it, a primary job reaches the "
    "worker within 10 s (%s)" % ("%.2f s" % dt_back if dt_back is not None else "none"))
