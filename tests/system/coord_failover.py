@@ -16,7 +16,7 @@ import struct
 import time
 
 from rpc_lib import T, channel, code_of, diag, done, gen_certs, ok, pb, stub
-from itest_lib import (JobFeed, coordinator, free_port, pool_summary, q,
+from itest_lib import (JobFeed, coordinator, pool_summary, q,
                        real_shares, testpool, watchdog)
 
 watchdog(240)
@@ -25,8 +25,8 @@ certs = gen_certs(os.path.join(T, "certs"), "worker-1")
 POOL = ("--difficulty", "10", "--job-interval", "3600s", "--block-interval", "0")
 psum = os.path.join(T, "primary.json")
 bsum = os.path.join(T, "backup.json")
-pport = free_port()
-prim, pport = testpool("primary", pport, "--height", str(PRIMARY_H),
+# The primary takes any free port; it is restarted on the same one below.
+prim, pport = testpool("primary", 0, "--height", str(PRIMARY_H),
                        "--summary-file", psum, *POOL)
 back, bport = testpool("backup", 0, "--height", str(BACKUP_H),
                        "--summary-file", bsum, *POOL)

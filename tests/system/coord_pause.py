@@ -16,7 +16,7 @@ import signal
 import time
 
 from rpc_lib import T, channel, code_of, diag, done, gen_certs, ok, pb, stub
-from itest_lib import (coordinator, free_port, http_call, http_json, testpool,
+from itest_lib import (coordinator, dash_port, http_call, http_json, testpool,
                        watchdog)
 
 watchdog(180)
@@ -25,9 +25,7 @@ TOKEN = "pause-test-token"
 W1, W2 = "worker-1", "worker-2"
 certs = gen_certs(os.path.join(T, "certs"), W1, W2)
 POOL = ("--difficulty", "10", "--job-interval", "3600s", "--block-interval", "0")
-pport = free_port()
-pool, pport = testpool("pool", pport, *POOL)
-dport = free_port()
+pool, pport = testpool("pool", 0, *POOL)   # restarted on this port below
 db = os.path.join(T, "ledger.db")
 coord, port = coordinator(
     "coord", certs, "stratum+tcp://127.0.0.1:%d" % pport, db,
@@ -36,9 +34,10 @@ coord, port = coordinator(
     "--pool-backoff-min", "200ms", "--pool-backoff-max", "500ms",
     "--pool-connect-timeout", "1s", "--pool-keepalive", "500ms",
     "--pool-response-timeout", "2s",
-    "--dashboard-listen", "127.0.0.1:%d" % dport, "--dashboard-ws-listen", "127.0.0.1:%d" % free_port(),
+    "--dashboard-listen", "127.0.0.1:0", "--dashboard-ws-listen", "127.0.0.1:0",
     "--dashboard-token", TOKEN)
-if not ok(pool is not None and port is not None,
+dport = dash_port(coord) if port is not None else None
+if not ok(pool is not None and port is not None and dport is not None,
           "a test pool and the coordinator (job_timeout %.0f s) up" % JOB_TIMEOUT):
     done()
 stubs = {w: stub(channel(port, certs, w)) for w in (W1, W2)}

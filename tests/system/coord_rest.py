@@ -1,7 +1,7 @@
 # coord_rest.py: the dashboard's REST answers of a real coordinator,
 # compared field by field with its ledger read by sqlite3 (issue 15).
 # A test pool with an easy network target (nbits 2007ffff: about one real
-# share in three is a block; the test picks which by their hashes), the coordinator (verify none) with its
+# share in three is a block; the test hashes until it has the kind it wants), the coordinator (verify none) with its
 # dashboard, two synthetic workers that submit real shares (tests/rx_hash)
 # -- some of them blocks -- and a few bad ones (a result above the target:
 # low_difficulty; a nonce outside the lease; a duplicate).  Then, against
@@ -13,26 +13,26 @@
 #   /api/blocks        every block: id, height, hash, status, worker.
 import os
 import struct
+import subprocess
 import time
 
-from rpc_lib import T, channel, code_of, diag, done, gen_certs, ok, pb, stub, wait_until
-from itest_lib import (coordinator, free_port, http_json, q, real_shares,
-                       testpool, watchdog)
+from rpc_lib import B, T, channel, code_of, diag, done, gen_certs, ok, pb, stub, wait_until
+from itest_lib import coordinator, dash_port, http_json, q, testpool, watchdog
 
 watchdog(240)
 W = ("worker-1", "worker-2")
 certs = gen_certs(os.path.join(T, "certs"), *W)
 pool, pport = testpool("pool", 0, "--difficulty", "10", "--nbits", "2007ffff",
                        "--job-interval", "3600s", "--block-interval", "0")
-dport = free_port()
 db = os.path.join(T, "ledger.db")
 coord, port = coordinator(
     "coord", certs, "stratum+tcp://127.0.0.1:%d" % pport, db,
     "--verify", "none", "--min-difficulty", "10", "--max-difficulty", "10",
     "--hashrate-guess", "1", "--heartbeat-interval", "600s",
-    "--dashboard-listen", "127.0.0.1:%d" % dport,
-    "--dashboard-ws-listen", "127.0.0.1:%d" % free_port())
-if not ok(pool is not None and port is not None, "a test pool and the coordinator up"):
+    "--dashboard-listen", "127.0.0.1:0", "--dashboard-ws-listen", "127.0.0.1:0")
+dport = dash_port(coord) if port is not None else None
+if not ok(pool is not None and port is not None and dport is not None,
+          "a test pool and the coordinator with its dashboard up"):
     done()
 stubs = {w: stub(channel(port, certs, w)) for w in W}
 jobs = {}
@@ -77,15 +77,28 @@ def is_block(job, h):
 used = set()     # (job, nonce) already sent: the same lease may come back
 
 
-def pick(job, block):
-    """A real share of job, not sent before, that is (or is not) a block."""
-    good, hashed = real_shares(job, 10, 120)
-    good = [g for g in good if (job.job_id, g[0]) not in used]
-    fit = [g for g in good if is_block(job, g[1]) == block]
-    g = (fit or good)[:1]
-    if g:
-        used.add((job.job_id, g[0][0]))
-    return g, hashed
+def pick(job, block, seconds=120):
+    """Hashes job's lease in order with tests/rx_hash until a share that
+    meets the job's target, was not sent before, and is (or is not) a block
+    turns up: ([(nonce, hash)] or [], nonces hashed)."""
+    rx = subprocess.Popen([os.path.join(B, "tests/rx_hash")], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True)
+    target = struct.unpack("<Q", job.target)[0]
+    found, n, t0 = [], job.nonce_start, time.time()
+    while not found and n < job.nonce_end and time.time() - t0 < seconds:
+        b = bytearray(job.blob)
+        b[job.nonce_offset:job.nonce_offset + 4] = struct.pack("<I", n)
+        rx.stdin.write("%s %s\n" % (job.seed_hash.hex(), bytes(b).hex()))
+        rx.stdin.flush()
+        h = bytes.fromhex(rx.stdout.readline().strip())
+        if struct.unpack("<Q", h[24:])[0] <= target and \
+                (job.job_id, n) not in used and is_block(job, h) == block:
+            found = [(n, h)]
+            used.add((job.job_id, n))
+        n += 1
+    rx.stdin.close()
+    rx.wait()
+    return found, n - job.nonce_start
 
 
 for w, want_block in (("worker-1", True), ("worker-2", False), ("worker-1", False),

@@ -203,3 +203,10 @@ class JobFeed:
 
     def close(self):
         self.stream.cancel()
+
+
+def dash_port(proc, timeout=10):
+    """The dashboard port a coordinator started with --dashboard-listen
+    127.0.0.1:0 reports, or None."""
+    m = proc.wait_log(r"http: dashboard on \S+ \(port (\d+)\)", timeout)
+    return int(m.group(1)) if m else None
