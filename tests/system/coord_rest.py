@@ -16,6 +16,7 @@ import struct
 import subprocess
 import time
 
+import grpc
 from rpc_lib import B, T, channel, code_of, diag, done, gen_certs, ok, pb, stub, wait_until
 from itest_lib import coordinator, dash_port, http_json, q, testpool, watchdog
 
@@ -53,6 +54,14 @@ def submit(w, job, n, result):
     r, code, det = code_of(stubs[w].SubmitShare, pb.ShareRequest(
         worker_id=w, job_id=job.job_id, nonce=struct.pack("<I", n), result=result,
         lease_id=job.lease_id), timeout=30)
+    if r is None and code == grpc.StatusCode.UNAVAILABLE:
+        # Seen once with grpcio right after the rx_hash child was forked:
+        # the client's connection closed.  A worker reconnects and sends
+        # the share again (the coordinator answers a resent share as before).
+        diag("%s: SubmitShare: %s %s; sending it again" % (w, code, det))
+        r, code, det = code_of(stubs[w].SubmitShare, pb.ShareRequest(
+            worker_id=w, job_id=job.job_id, nonce=struct.pack("<I", n),
+            result=result, lease_id=job.lease_id), timeout=30)
     if r is None:
         diag("%s: SubmitShare failed: %s %s" % (w, code, det))
     return r
