@@ -13,6 +13,7 @@
 import os
 import signal
 import struct
+import threading
 import time
 
 from rpc_lib import T, channel, code_of, diag, done, gen_certs, ok, pb, stub
@@ -56,6 +57,18 @@ ok(reg is not None and reg.current_job.height == PRIMARY_H,
    "registered: the first job is the primary's (height %r)"
    % (reg.current_job.height if reg is not None else None))
 feed = JobFeed(st, "worker-1")
+beating = threading.Event()
+
+
+def beat():
+    """Heartbeats as a real worker sends them: a worker that misses three is
+    offline and loses its job stream."""
+    while not beating.wait(0.5):
+        code_of(st.Heartbeat, pb.HeartbeatRequest(worker_id="worker-1",
+                                                  hashrate=10.0), timeout=5)
+
+
+threading.Thread(target=beat, daemon=True).start()
 _, first = feed.wait(lambda j: True, 0, 10)
 ok(first is not None and first.height == PRIMARY_H,
    "StreamJobs delivers the primary's job")
@@ -101,6 +114,7 @@ ok(dt_fail is not None and dt_fail < 5,
    "primary killed: a job from the backup reaches the worker within 5 s (%s)"
    % ("%.2f s" % dt_fail if dt_fail is not None else "none"))
 if bjob is None:
+    diag("job stream: %s" % (feed.ended or "open"))
     diag(coord.text()[-3000:])
     done()
 ok(bjob.nonce_end > bjob.nonce_start and bjob.clean_jobs,
@@ -126,6 +140,8 @@ diag("return: the primary's job reached the worker %s s after it was restarted"
 ok(dt_back is not None and dt_back < 10,
    "primary back: the coordinator returns to it, a primary job reaches the "
    "worker within 10 s (%s)" % ("%.2f s" % dt_back if dt_back is not None else "none"))
+if pjob is None:
+    diag("job stream: %s" % (feed.ended or "open"))
 ok(coord.wait_log(r"upstream switched to pool 0", 5) is not None,
    "the coordinator logs its switch back to pool 0")
 if pjob is not None:
@@ -134,6 +150,7 @@ if pjob is not None:
     ok(v == [True], "a real share on the primary's job is accepted (%r)" % v)
     n = pool_accepted(prim, psum, PRIMARY_H, 1)
     ok(n >= 1, "the restarted primary accepted it (its summary: %d)" % n)
+beating.set()
 feed.close()
 ok(coord.stop(20) == 0, "the coordinator exits 0 on SIGTERM")
 prim.stop()

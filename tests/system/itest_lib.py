@@ -182,12 +182,14 @@ class JobFeed:
         self.th.start()
 
     def _run(self):
+        self.ended = None
         try:
             for j in self.stream:
                 with self.lock:
                     self.jobs.append((time.time(), j))
-        except Exception:
-            pass
+            self.ended = "the coordinator ended the stream"
+        except Exception as e:
+            self.ended = "stream failed: %s" % e
 
     def wait(self, pred, since, timeout):
         """The first (time, job) received at or after since with pred(job)."""
