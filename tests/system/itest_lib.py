@@ -123,3 +123,92 @@ def http_json(port, path):
         return e.code, None
     except (OSError, ValueError) as e:
         return str(e), None
+
+
+def testpool(name, port, *args):
+    """coopmine-testpool named name (log T/name.log) on 127.0.0.1:port (0:
+    any free port), for tests that run several pools or restart one on the
+    same port.  Returns (Proc or None, port)."""
+    p = Proc(name, [os.path.join(B, "src", "testpool", "coopmine-testpool"),
+                    "--listen", "127.0.0.1:%d" % port] + list(args))
+    m = p.wait_log(r"listening on 127\.0\.0\.1:(\d+)", 20)
+    if not m:
+        diag("%s did not start:\n%s" % (name, p.text()[-2000:]))
+        return None, port
+    return p, int(m.group(1))
+
+
+def pool_summary(pool, path, timeout=10):
+    """The pool's JSON summary (SIGUSR1 writes it to path), or None."""
+    if os.path.exists(path):
+        os.unlink(path)
+    pool.signal(signal.SIGUSR1)
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            time.sleep(0.05)
+    return None
+
+
+def http_call(port, method, path, token=None, body=None):
+    """An HTTP request to the dashboard: (status, parsed JSON or None)."""
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path),
+                                 method=method, data=body)
+    if token is not None:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as f:
+            raw = f.read()
+            return f.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as e:
+        return e.code, None
+    except (OSError, ValueError) as e:
+        return str(e), None
+
+
+class JobFeed:
+    """StreamJobs of one worker read on a thread: every JobMessage with the
+    time it arrived, so a test can wait for one that matches."""
+
+    def __init__(self, st, worker):
+        import threading
+        self.jobs = []
+        self.lock = threading.Lock()
+        self.stream = st.StreamJobs(rpc_lib.pb.StreamJobsRequest(worker_id=worker))
+        self.th = threading.Thread(target=self._run, daemon=True)
+        self.th.start()
+
+    def _run(self):
+        self.ended = None
+        try:
+            for j in self.stream:
+                with self.lock:
+                    self.jobs.append((time.time(), j))
+            self.ended = "the coordinator ended the stream"
+        except Exception as e:
+            self.ended = "stream failed: %s" % e
+
+    def wait(self, pred, since, timeout):
+        """The first (time, job) received at or after since with pred(job)."""
+        end = time.time() + timeout
+        while True:
+            with self.lock:
+                for t, j in self.jobs:
+                    if t >= since and pred(j):
+                        return t, j
+            if time.time() >= end:
+                return None, None
+            time.sleep(0.02)
+
+    def close(self):
+        self.stream.cancel()
+
+
+def dash_port(proc, timeout=10):
+    """The dashboard port a coordinator started with --dashboard-listen
+    127.0.0.1:0 reports, or None."""
+    m = proc.wait_log(r"http: dashboard on \S+ \(port (\d+)\)", timeout)
+    return int(m.group(1)) if m else None
