@@ -848,7 +848,8 @@ request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-static void
+/* fmt is libmicrohttpd's own; the attribute tells clang so. */
+static void __attribute__((format(printf, 2, 0)))
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[512];
