@@ -493,8 +493,8 @@ content_type(const char *path)
 }
 
 /* Only plain names below static_dir: no "..", no hidden files. */
-static int
-static_path_ok(const char *url)
+int
+http_static_path_ok(const char *url)
 {
 	const char *p;
 
@@ -516,7 +516,7 @@ static_file(struct req *r)
 	const char *url = strcmp(r->url, "/") == 0 ? "/index.html" : r->url;
 	int fd;
 
-	if (!static_path_ok(url))
+	if (!http_static_path_ok(url))
 		return reply_error(r, MHD_HTTP_NOT_FOUND, "not found");
 	if (!r->get)
 		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
