@@ -5,6 +5,8 @@
 # (-timeout, and a hard limit of FUZZ_SECONDS + 60 s) fails the run and shows
 # the input.  New inputs go to a temporary directory, never into the source
 # tree: copy a crash's input into tests/fuzz/corpus/NAME/ once it is fixed.
+# FUZZ_RUNS, when set, also stops each harness after that many executions
+# (the long run: FUZZ_RUNS=10000000 FUZZ_SECONDS=900).
 # Prints TAP and each harness's executions and executions per second.
 set -u
 : "${COOPMINE_BUILDDIR:?run through make fuzz-run}"
@@ -23,7 +25,7 @@ for name in "$@"; do
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 	timeout -k 5 $((secs + 60)) \
 	    "$COOPMINE_BUILDDIR/tests/fuzz/fuzz_$name" -max_total_time="$secs" \
-	    -timeout=10 -max_len=4096 -rss_limit_mb=2048 -print_final_stats=1 \
+	    ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout=10 -max_len=4096 -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix="$T/$name/art/" "$T/$name/corpus" >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
