@@ -5,7 +5,9 @@
  * then validated as the handlers do: the claimed worker_id
  * (rpc_claimed_id_ok), registry_register / registry_heartbeat /
  * registry_unregister, the ShareRequest's plain form
- * (rpc_share_req_from_msg) and jobs_check_share against a live job.
+ * (rpc_share_req_from_msg) and jobs_check_share against a live job.  A
+ * first byte with its top bit set is the other direction: a JobMessage
+ * as the worker takes it (client_job_from_msg, worker/client.c).
  */
 #include "config.h"
 
@@ -22,6 +24,7 @@
 #include "coordinator/registry.h"
 #include "coordinator/rpc_server.h"
 #include "rpc/codec.h"
+#include "worker/client.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -106,6 +109,25 @@ share(const Coopmine__ShareRequest *req)
 		jobs_unreserve(jobs, ctx.job_seq, ctx.nonce);
 }
 
+/* What the worker may mine from must be within its own buffers. */
+static void
+job(const Coopmine__JobMessage *m)
+{
+	struct client_job j;
+	char why[160];
+
+	if (client_job_from_msg(m, &j, why, sizeof(why)) != 0) {
+		if (memchr(why, '\0', sizeof(why)) == NULL)
+			abort();
+		return;
+	}
+	if (j.blob_len > sizeof(j.blob) || j.nonce_offset + 4ULL > j.blob_len ||
+	    j.seed_len < 1 || j.seed_len > sizeof(j.seed) ||
+	    j.share_target == 0 || j.nonce_end <= j.nonce_start ||
+	    j.nonce_end > (1ULL << 32))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -116,6 +138,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (size < 1)
 		return 0;
+	if (data[0] & 0x80) {
+		m = unpack(&coopmine__job_message__descriptor, data + 1, size - 1);
+		if (m != NULL) {
+			job((Coopmine__JobMessage *)m);
+			protobuf_c_message_free_unpacked(m, NULL);
+		}
+		return 0;
+	}
 	switch (data[0] % 4) {
 	case 0: {
 		Coopmine__RegisterRequest *r;
