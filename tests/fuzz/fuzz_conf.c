@@ -53,7 +53,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char path[64], *copy, *p, *end, *argv[MAX_ARGS + 4], err[256];
-	int fd, argc = 0, setenvs[NOPTS] = { 0 };
+	int fd, rc, argc = 0, setenvs[NOPTS] = { 0 };
 	size_t n;
 
 	if ((copy = malloc(size + 1)) == NULL)
@@ -86,8 +86,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			argv[argc++] = p;
 	}
 	argv[argc] = NULL;
-	if (conf_load(&spec, argc, argv, err, sizeof(err)) < 0 &&
-	    memchr(err, '\0', sizeof(err)) == NULL)
+	rc = conf_load(&spec, argc, argv, err, sizeof(err));
+	if (rc < 0 && memchr(err, '\0', sizeof(err)) == NULL)
+		abort();
+	/* what a program is handed must be what its table allows */
+	if (rc == 0 && (o_int < 1 || o_int > 65535 || !(o_dbl >= 0 &&
+	    o_dbl <= 1) || o_dur < 0 || (o_bool != 0 && o_bool != 1) ||
+	    (o_verbose != 0 && o_verbose != 1) || o_url == NULL ||
+	    (o_list.n > 0 && o_list.items == NULL)))
 		abort();
 	conf_free(&spec);
 	unlink(path);
