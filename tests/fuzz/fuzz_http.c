@@ -5,7 +5,9 @@
  * on a WebSocket upgrade (dash_allow_origin, live.c; the frames themselves
  * are parsed by libwebsockets, which we do not fuzz), the static file path
  * check (http_static_path_ok) and the paging numbers of the query string
- * (http_parse_count, as paging() calls it).  Input: "Host\nOrigin\nURL".
+ * (http_parse_count, as paging() calls it); and the Host and Origin
+ * lines as configured allow-list entries (dash_allow_new).  Input:
+ * "Host\nOrigin\nURL".
  */
 #include "config.h"
 
@@ -31,6 +33,29 @@ setup(void)
 	listed = dash_allow_new("allowed_hosts", items, 4, 0, err, sizeof(err));
 	origins = hosts != NULL ? dash_allow_origins_of(hosts) : NULL;
 	return hosts != NULL && listed != NULL && origins != NULL ? 0 : -1;
+}
+
+/* The same text as a configured entry ([dashboard] allowed_hosts or the
+ * live feed's allowed_origins): parsed, then asked about a value. */
+static void
+allow_entry(char *entry, int is_origin, const char *value)
+{
+	char err[200], *items[1] = { entry };
+	struct dash_allow *a;
+
+	a = dash_allow_new(is_origin ? "allowed_origins" : "allowed_hosts", items,
+	    1, is_origin, err, sizeof(err));
+	if (a == NULL) {
+		if (memchr(err, '\0', sizeof(err)) == NULL)
+			abort();
+		return;
+	}
+	if (is_origin)
+		dash_allow_origin(a, value);
+	else
+		dash_allow_host(a, value);
+	dash_allow_describe(a, err, sizeof(err));
+	dash_allow_free(a);
 }
 
 /* The query string as paging() reads it: limit and offset, the last wins. */
@@ -81,6 +106,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dash_allow_host(hosts, host);
 	dash_allow_host(listed, host);
 	dash_allow_origin(origins, origin);
+	allow_entry(host, 0, origin);
+	allow_entry(origin, 1, origin);
 	if ((q = strchr(url, '?')) != NULL)
 		*q++ = '\0';
 	if (http_static_path_ok(url) &&
