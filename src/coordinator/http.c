@@ -496,8 +496,8 @@ content_type(const char *path)
 }
 
 /* Only plain names below static_dir: no "..", no hidden files. */
-static int
-static_path_ok(const char *url)
+int
+http_static_path_ok(const char *url)
 {
 	const char *p;
 
@@ -519,7 +519,7 @@ static_file(struct req *r)
 	const char *url = strcmp(r->url, "/") == 0 ? "/index.html" : r->url;
 	int fd;
 
-	if (!static_path_ok(url))
+	if (!http_static_path_ok(url))
 		return reply_error(r, MHD_HTTP_NOT_FOUND, "not found");
 	if (!r->get)
 		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -851,7 +851,8 @@ request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-static void
+/* fmt is libmicrohttpd's own; the attribute tells clang so. */
+static void __attribute__((format(printf, 2, 0)))
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[512];

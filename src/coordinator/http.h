@@ -49,5 +49,8 @@ int		 http_port(const struct http *h);
  * The one parser of /api query numbers (also fuzzed). */
 int		 http_parse_count(const char *s, long long min, long long max,
 		    long long *out);
+/* 1 when a URL path may name a file below static_dir: plain characters
+ * only, no "..", no hidden files, no "//" (also fuzzed). */
+int		 http_static_path_ok(const char *url);
 
 #endif

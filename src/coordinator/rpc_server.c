@@ -361,6 +361,18 @@ access_check(struct call *c)
 	return -1;
 }
 
+int
+rpc_claimed_id_ok(const char *claimed)
+{
+	char safe[REGISTRY_ID_MAX];
+
+	if (claimed == NULL || *claimed == '\0' ||
+	    strlen(claimed) >= REGISTRY_ID_MAX ||
+	    strcmp(printable(safe, sizeof(safe), claimed), claimed) != 0)
+		return -EINVAL;
+	return 0;
+}
+
 /* Settles the worker id a request acts for: the certificate's CN, which a
  * request may repeat but not contradict.  Insecure: the claimed id.
  * 0, or the call was finished with an error. */
@@ -370,10 +382,7 @@ bind_worker(struct call *c, const char *claimed)
 	if (claimed == NULL)
 		claimed = "";
 	if (c->srv->insecure) {
-		char safe[REGISTRY_ID_MAX];
-
-		if (*claimed == '\0' || strlen(claimed) >= sizeof(c->worker_id) ||
-		    strcmp(printable(safe, sizeof(safe), claimed), claimed) != 0) {
+		if (rpc_claimed_id_ok(claimed) != 0) {
 			log_warnx("%s from %s: worker_id missing or too long",
 			    methods[c->m].name, c->peer);
 			call_finish(c, GRPC_STATUS_INVALID_ARGUMENT,
@@ -785,6 +794,19 @@ close_done(struct call *c)
 
 /* ---- SubmitShare ---------------------------------------------------- */
 
+void
+rpc_share_req_from_msg(const Coopmine__ShareRequest *req,
+    struct rpc_share_req *plain)
+{
+	plain->job_id = req->job_id != NULL ? req->job_id : "";
+	plain->nonce = req->nonce.len > 0 ? req->nonce.data : NULL;
+	plain->nonce_len = req->nonce.len;
+	plain->result = req->result.len > 0 ? req->result.data : NULL;
+	plain->result_len = req->result.len;
+	plain->timestamp = req->timestamp;
+	plain->lease_id = req->lease_id;
+}
+
 static void
 handle_submit_share(struct call *c, Coopmine__ShareRequest *req)
 {
@@ -805,13 +827,7 @@ handle_submit_share(struct call *c, Coopmine__ShareRequest *req)
 		return;
 	}
 	c->share_req = req;	/* freed with the call: plain points into it */
-	plain->job_id = req->job_id != NULL ? req->job_id : "";
-	plain->nonce = req->nonce.len > 0 ? req->nonce.data : NULL;
-	plain->nonce_len = req->nonce.len;
-	plain->result = req->result.len > 0 ? req->result.data : NULL;
-	plain->result_len = req->result.len;
-	plain->timestamp = req->timestamp;
-	plain->lease_id = req->lease_id;
+	rpc_share_req_from_msg(req, plain);
 	atomic_fetch_add(&c->refs, 1);	/* the sink's, until it answers */
 	srv->hooks.submit_share(srv->hooks_arg, (struct rpc_share *)c,
 	    c->worker_id, plain);

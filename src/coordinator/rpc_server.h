@@ -46,6 +46,14 @@ struct rpc_share_req {
 	uint64_t lease_id;
 };
 
+/* The request's fields as the share sink sees them; plain points into req
+ * (pure: also the seam of tests/fuzz/fuzz_rpc_request.c). */
+void rpc_share_req_from_msg(const Coopmine__ShareRequest *req,
+    struct rpc_share_req *plain);
+/* A worker_id claimed without a certificate (insecure mode) is taken only
+ * when present, printable and shorter than REGISTRY_ID_MAX: 0 or -EINVAL. */
+int rpc_claimed_id_ok(const char *claimed);
+
 /* The answer to it (ShareResponse).  retry_after_ms > 0: not judged, the
  * worker resends later (counted nowhere).  costly: rejected after its
  * hash was recomputed (counts against the sender's invalid budget). */

@@ -304,10 +304,8 @@ lease_of(const struct client *c, const char *job_id, uint32_t nonce)
 	return 0;
 }
 
-/* Checks a JobMessage from the network and converts it.  0, or -1 with
- * the reason in why. */
-static int
-job_from_msg(const Coopmine__JobMessage *m, struct client_job *j, char *why,
+int
+client_job_from_msg(const Coopmine__JobMessage *m, struct client_job *j, char *why,
     size_t whysz)
 {
 	memset(j, 0, sizeof(*j));
@@ -389,7 +387,7 @@ job_received(struct client *c, const Coopmine__JobMessage *m)
 
 	if (c->phase != STOP_NONE)
 		return;
-	if (job_from_msg(m, &j, why, sizeof(why)) == -1) {
+	if (client_job_from_msg(m, &j, why, sizeof(why)) == -1) {
 		log_warnx("client: bad job %s from %s dropped: %s",
 		    m->job_id != NULL ? m->job_id : "", coord_addr(c), why);
 		return;

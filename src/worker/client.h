@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coopmine_messages.pb-c.h"
 #include "rpc/worker.h"
 
 #define CLIENT_JOB_ID_MAX 64
@@ -37,6 +38,11 @@ struct client_job {
 	uint64_t nonce_start, nonce_end;	/* lease [start, end), <= 2^32 */
 	int clean_jobs;			/* drop work on older jobs at once */
 };
+
+/* Checks a JobMessage from the network and converts it: 0, or -1 with
+ * the reason in why.  Pure (also fuzzed, tests/fuzz/fuzz_rpc_request.c). */
+int client_job_from_msg(const Coopmine__JobMessage *m, struct client_job *j,
+    char *why, size_t whysz);
 
 struct client_stats {
 	double hashrate;		/* H/s, 10 s average */

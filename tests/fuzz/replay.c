@@ -1,8 +1,9 @@
 /*
  * replay.c: runs a fuzz harness over the files (or directories of files)
  * given on the command line, printing TAP.  Built in every configuration so
- * the harness always compiles and the committed corpus is replayed by
- * make check (under the sanitizers in the sanitizer build).
+ * the harness always compiles and the committed corpus
+ * (tests/fuzz/corpus/FUZZ_CORPUS, set per harness by tests/Makemodule.am)
+ * is replayed by make check (under the sanitizers in the sanitizer build).
  */
 #include "config.h"
 
@@ -75,6 +76,11 @@ run_dir(const char *dir)
 		names[k++] = strdup(e->d_name);
 	}
 	closedir(d);
+	if (k == 0) {	/* a corpus that vanished must not pass as replayed */
+		printf("not ok %d - %s holds no input\n", ++n, dir);
+		free(names);
+		return 1;
+	}
 	qsort(names, k, sizeof(*names), cmp);
 	for (size_t i = 0; i < k; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
@@ -95,8 +101,8 @@ main(int argc, char **argv)
 
 	if (argc < 2) {
 		/* make check: the committed corpus of this harness */
-		snprintf(def, sizeof(def), "%s/tests/fuzz/corpus/stratum_line",
-		    src != NULL ? src : ".");
+		snprintf(def, sizeof(def), "%s/tests/fuzz/corpus/%s",
+		    src != NULL ? src : ".", FUZZ_CORPUS);
 		fail = run_dir(def);
 	}
 	for (int i = 1; i < argc; i++)
