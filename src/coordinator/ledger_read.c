@@ -327,14 +327,6 @@ ledger_compute_payouts(struct ledger_reader *r, int64_t block_id,
 
 /* --- recovery --- */
 
-static void
-col_str(sqlite3_stmt *st, int i, char *dst, size_t len)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-
-	snprintf(dst, len, "%s", s ? s : "");
-}
-
 static void *
 grow(void *p, size_t *cap, size_t n, size_t size)
 {
@@ -369,9 +361,9 @@ recover_workers(sqlite3 *db, struct ledger_recovery *out)
 		    sizeof(*w));
 		w = &out->workers[out->nworkers++];
 		memset(w, 0, sizeof(*w));
-		col_str(st, 0, w->id, sizeof(w->id));
-		col_str(st, 1, w->name, sizeof(w->name));
-		col_str(st, 2, w->version, sizeof(w->version));
+		ledger_col_text(st, 0, w->id, sizeof(w->id));
+		ledger_col_text(st, 1, w->name, sizeof(w->name));
+		ledger_col_text(st, 2, w->version, sizeof(w->version));
 		w->threads = sqlite3_column_int(st, 3);
 		w->first_seen = sqlite3_column_int64(st, 4);
 		w->last_seen = sqlite3_column_int64(st, 5);
@@ -410,8 +402,8 @@ recover_outbox(sqlite3 *db, struct ledger_recovery *out)
 		o->job_id = sqlite3_column_int64(st, 1);
 		o->lease_id = sqlite3_column_int64(st, 2);
 		o->session_id = sqlite3_column_int64(st, 3);
-		col_str(st, 4, o->upstream_job_id, sizeof(o->upstream_job_id));
-		col_str(st, 5, o->worker_id, sizeof(o->worker_id));
+		ledger_col_text(st, 4, o->upstream_job_id, sizeof(o->upstream_job_id));
+		ledger_col_text(st, 5, o->worker_id, sizeof(o->worker_id));
 		o->nonce = (uint32_t)sqlite3_column_int64(st, 6);
 		n = sqlite3_column_bytes(st, 7);
 		if (n == 32)
@@ -468,18 +460,18 @@ recover_blocks(sqlite3 *db, struct ledger_recovery *out)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* One worker_access row (id, worker_id, action, reason, at) into a. */
+/* One worker_access row (id, worker_id, action, reason, at). */
 static void
-access_row(sqlite3_stmt *st, struct ledger_access_row *a)
+fill_access(sqlite3_stmt *st, void *row)
 {
+	struct ledger_access_row *a = row;
 	int state;
 
-	memset(a, 0, sizeof(*a));
 	a->id = sqlite3_column_int64(st, 0);
-	col_str(st, 1, a->worker_id, sizeof(a->worker_id));
+	ledger_col_text(st, 1, a->worker_id, sizeof(a->worker_id));
 	state = ledger_access_parse((const char *)sqlite3_column_text(st, 2));
 	a->state = state < 0 ? LEDGER_ACCESS_ALLOW : (enum ledger_access)state;
-	col_str(st, 3, a->reason, sizeof(a->reason));
+	ledger_col_text(st, 3, a->reason, sizeof(a->reason));
 	a->at = sqlite3_column_int64(st, 4);
 }
 
@@ -487,27 +479,11 @@ static int
 read_access(sqlite3 *db, const char *sql, int64_t arg,
     struct ledger_access_row **out, size_t *n)
 {
-	sqlite3_stmt *st;
-	size_t cap = 0;
-	int rc;
+	sqlite3_stmt *st = ledger_db_prepare(db, sql);
 
-	*out = NULL;
-	*n = 0;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, arg);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*out = grow(*out, &cap, *n, sizeof(**out));
-		access_row(st, &(*out)[(*n)++]);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return -EIO;
-	}
-	return 0;
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, arg);
+	return ledger_db_collect(st, sizeof(**out), fill_access, (void **)out, n);
 }
 
 int
@@ -567,49 +543,49 @@ recover_cursors(sqlite3 *db, int64_t horizon_ms, struct ledger_recovery *out)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* One lease of a live job (id, worker, start, end, difficulty, issued,
+ * released before the stop). */
+static void
+fill_live_lease(sqlite3_stmt *st, void *row)
+{
+	struct ledger_live_lease *le = row;
+
+	le->id = sqlite3_column_int64(st, 0);
+	ledger_col_text(st, 1, le->worker_id, sizeof(le->worker_id));
+	le->nonce_start = (uint64_t)sqlite3_column_int64(st, 2);
+	le->nonce_end = (uint64_t)sqlite3_column_int64(st, 3);
+	le->difficulty = (uint64_t)sqlite3_column_int64(st, 4);
+	le->issued_at = sqlite3_column_int64(st, 5);
+	le->released = sqlite3_column_int(st, 6);
+}
+
+static void
+fill_nonce(sqlite3_stmt *st, void *row)
+{
+	*(uint32_t *)row = (uint32_t)sqlite3_column_int64(st, 0);
+}
+
 /* The leases and credited nonces of one live job. */
 static int
 recover_live_rows(sqlite3 *db, int64_t restart_at, struct ledger_live_job *lj)
 {
-	sqlite3_stmt *st;
-	size_t cap = 0;
-	int rc;
+	sqlite3_stmt *st = ledger_db_prepare(db, "SELECT id, worker_id, "
+	    "nonce_start, nonce_end, difficulty, issued_at, released_at < ?2 "
+	    "FROM leases WHERE job_id = ?1 ORDER BY nonce_start");
 
-	if (sqlite3_prepare_v2(db, "SELECT id, worker_id, nonce_start, nonce_end, "
-	    "difficulty, issued_at, released_at < ?2 FROM leases WHERE job_id = "
-	    "?1 ORDER BY nonce_start", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(st, 1, lj->id);
-	sqlite3_bind_int64(st, 2, restart_at);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ledger_live_lease *le;
-
-		lj->leases = grow(lj->leases, &cap, lj->nleases, sizeof(*le));
-		le = &lj->leases[lj->nleases++];
-		memset(le, 0, sizeof(*le));
-		le->id = sqlite3_column_int64(st, 0);
-		col_str(st, 1, le->worker_id, sizeof(le->worker_id));
-		le->nonce_start = (uint64_t)sqlite3_column_int64(st, 2);
-		le->nonce_end = (uint64_t)sqlite3_column_int64(st, 3);
-		le->difficulty = (uint64_t)sqlite3_column_int64(st, 4);
-		le->issued_at = sqlite3_column_int64(st, 5);
-		le->released = sqlite3_column_int(st, 6);
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, lj->id);
+		sqlite3_bind_int64(st, 2, restart_at);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE || sqlite3_prepare_v2(db, "SELECT nonce FROM shares "
-	    "WHERE job_id = ?1 AND verdict = 'accepted'", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (ledger_db_collect(st, sizeof(*lj->leases), fill_live_lease,
+	    (void **)&lj->leases, &lj->nleases) != 0)
 		return -1;
-	cap = 0;
-	sqlite3_bind_int64(st, 1, lj->id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		lj->credited = grow(lj->credited, &cap, lj->ncredited,
-		    sizeof(*lj->credited));
-		lj->credited[lj->ncredited++] =
-		    (uint32_t)sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	st = ledger_db_prepare(db, "SELECT nonce FROM shares WHERE job_id = ?1 "
+	    "AND verdict = 'accepted'");
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, lj->id);
+	return ledger_db_collect(st, sizeof(*lj->credited), fill_nonce,
+	    (void **)&lj->credited, &lj->ncredited) == 0 ? 0 : -1;
 }
 
 /* The jobs the last run left open (closed by this start), or whose leases
@@ -644,7 +620,7 @@ recover_live(sqlite3 *db, int64_t restart_at, struct ledger_recovery *out)
 		lj = &out->live[out->nlive++];
 		memset(lj, 0, sizeof(*lj));
 		lj->id = sqlite3_column_int64(st, 0);
-		col_str(st, 1, lj->upstream_job_id, sizeof(lj->upstream_job_id));
+		ledger_col_text(st, 1, lj->upstream_job_id, sizeof(lj->upstream_job_id));
 		memcpy(lj->blob, sqlite3_column_blob(st, 2), (size_t)nb);
 		lj->blob_len = (size_t)nb;
 		memcpy(lj->seed, sqlite3_column_blob(st, 3), (size_t)ns);
