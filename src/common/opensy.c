@@ -792,7 +792,9 @@ opensy_net_parse(const char *s, enum opensy_net *net)
 {
 	if (strcmp(s, "main") == 0 || strcmp(s, "mainnet") == 0)
 		*net = OPENSY_MAIN;
-	else if (strcmp(s, "test") == 0 || strcmp(s, "testnet") == 0)
+	else if (strcmp(s, "test") == 0 || strcmp(s, "testnet") == 0 ||
+	    strcmp(s, "testnet3") == 0 || strcmp(s, "testnet4") == 0 ||
+	    strcmp(s, "signet") == 0)
 		*net = OPENSY_TEST;
 	else if (strcmp(s, "regtest") == 0)
 		*net = OPENSY_REGTEST;

@@ -145,7 +145,9 @@ int opensy_hash_from_display(const char *hex, uint8_t hash[32]);
 /* Networks for payout addresses. */
 enum opensy_net { OPENSY_MAIN = 0, OPENSY_TEST, OPENSY_REGTEST };
 
-/* "main"/"mainnet", "test"/"testnet", "regtest" -> net; -1 when unknown. */
+/* "main"/"mainnet", "test"/"testnet"/"testnet3"/"testnet4"/"signet"
+ * (one address format), "regtest" -> net; -1 when unknown.  Takes the
+ * "chain" of getblockchaininfo as it is. */
 int opensy_net_parse(const char *s, enum opensy_net *net);
 const char *opensy_net_name(enum opensy_net net);
 

@@ -710,7 +710,10 @@ check_addresses(void)
 		enum opensy_net n;
 		ok(opensy_net_parse("regtest", &n) == 0 && n == OPENSY_REGTEST &&
 		    opensy_net_parse("mainnet", &n) == 0 && n == OPENSY_MAIN &&
-		    opensy_net_parse("signet", &n) == -1, "network names");
+		    opensy_net_parse("signet", &n) == 0 && n == OPENSY_TEST &&
+		    opensy_net_parse("testnet4", &n) == 0 && n == OPENSY_TEST &&
+		    opensy_net_parse("bitcoin", &n) == -1, "network names, as"
+		    " getblockchaininfo's chain");
 	}
 }
 
