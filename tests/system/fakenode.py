@@ -242,6 +242,8 @@ class Node:
         self.blocks = {}        # hash -> dict(block, height, invalid)
         self.chain = []         # best chain, hashes by height
         self.mempool = []       # Tx objects with .fee
+        self.fees = {}          # txid -> fee of every fake_addtx
+        self.delay = 0.0        # seconds added to every answer
         self.mempool_rev = 0
         self.submitted = []
         self.warmup = False
@@ -325,11 +327,25 @@ class Node:
             if self.blocks[h]["height"] == 0:
                 break
             h = self.blocks[h]["block"].prev
-        self.chain = chain
+        old, self.chain = self.chain, chain
+        fork = 0
+        while fork < min(len(old), len(chain)) and old[fork] == chain[fork]:
+            fork += 1
         included = set()
-        for bh in chain[-10:]:
+        for bh in chain[fork:]:
             included.update(t.txid for t in self.blocks[bh]["block"].txs)
-        self.mempool = [t for t in self.mempool if t.txid not in included]
+        # As a real node does, transactions of disconnected blocks go
+        # back to the mempool (those whose fee we know: ours).
+        back = []
+        for bh in old[fork:]:
+            for t in self.blocks[bh]["block"].txs[1:]:
+                if t.txid in self.fees and t.txid not in included:
+                    t.fee = self.fees[t.txid]
+                    back.append(t)
+        pool = back + self.mempool
+        self.mempool = [t for t in pool if t.txid not in included]
+        if back or len(self.mempool) != len(pool):
+            self.mempool_rev += 1
         self.save()
         self.cv.notify_all()
 
@@ -466,8 +482,8 @@ class Node:
                 return "bad-witness-merkle-match"
         elif any(t.witness for t in blk.txs):
             return "unexpected-witness"
-        # Fees are known for the mempool's transactions; others pay none.
-        fees = {t.txid: t.fee for t in self.mempool}
+        # Fees are known for fake_addtx's transactions; others pay none.
+        fees = self.fees
         paid = sum(v for v, _ in cb.vout)
         allowed = self.subsidy(height) + sum(fees.get(t.txid, 0)
                                              for t in blk.txs[1:])
@@ -540,6 +556,8 @@ class Node:
             if fn is None:
                 raise RPCError(-32601, "Method not found")
             return fn(params)
+        if self.delay > 0:
+            time.sleep(self.delay)
         if self.warmup:
             raise RPCError(-28, "Loading block index…")
         fn = getattr(self, "rpc_" + method, None)
@@ -698,6 +716,7 @@ class Node:
                 raw += b"\0" * 4
                 tx = Tx(Reader(raw))
                 tx.fee = fee
+                self.fees[tx.txid] = fee
                 self.mempool.append(tx)
                 out.append(disp(tx.txid))
             self.mempool_rev += 1
@@ -720,6 +739,16 @@ class Node:
             self.ibd = bool(params[0]) if params else True
             self.cv.notify_all()
         return self.ibd
+
+    def rpc_fake_delay(self, params):
+        """[seconds]: every later answer (but fake_*) waits this long."""
+        self.delay = float(params[0]) if params else 0.0
+        return self.delay
+
+    def rpc_fake_mempool(self, params):
+        with self.cv:
+            return [{"txid": disp(t.txid), "fee": t.fee}
+                    for t in self.mempool]
 
     def rpc_fake_submitted(self, params):
         with self.cv:

@@ -267,6 +267,14 @@ def main():
        "long-poll returns the new tip's template %.3f s after fake_mine" %
        (lp.get("t", 99) - t_mined))
 
+    # A slow node.
+    rpc("fake_delay", 1.2)
+    t0 = time.time()
+    rpc("getblockcount")
+    slow = time.time() - t0
+    rpc("fake_delay", 0)
+    ok(1.2 <= slow < 5, "fake_delay: answers %.2f s late" % slow)
+
     # Warm-up and IBD.
     rpc("fake_warmup", True)
     r = rpc.call("getblockcount")
@@ -294,6 +302,12 @@ def main():
        "our blocks: confirmations -1 after the reorganisation")
     ok(rpc("getblockheader", rpc("getblockhash", 2))["confirmations"] ==
        height, "the fork point keeps its confirmations")
+    pool = [t["txid"] for t in rpc("fake_mempool")]
+    ok(sorted(pool) == sorted(txids) and sorted(
+        t["txid"] for t in rpc("getblocktemplate", {"rules": ["segwit"]})[
+            "transactions"]) == sorted(txids),
+       "the orphaned block's transactions are back in the mempool and "
+       "the template")
     ok(rpc("submitblock", blk) == "duplicate-inconclusive",
        "an orphan resubmitted: duplicate-inconclusive")
     log = rpc("fake_submitted")
