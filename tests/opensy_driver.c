@@ -56,10 +56,11 @@ slurp(const char *path)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: opensy_driver --template FILE|- --key HEX "
-	    "--extranonce HEX16 --payout ADDR [--net NET] [--tag TEXT] "
-	    "[--time T] [--bad-merkle|--no-commitment|--bad-pow|--height N|"
-	    "--bad-prev]\n");
+	fprintf(stderr,
+	        "usage: opensy_driver --template FILE|- --key HEX "
+	        "--extranonce HEX16 --payout ADDR [--net NET] [--tag TEXT] "
+	        "[--time T] [--bad-merkle|--no-commitment|--bad-pow|--height N|"
+	        "--bad-prev]\n");
 	exit(2);
 }
 
@@ -67,27 +68,27 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "template", required_argument, NULL, 'T' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "extranonce", required_argument, NULL, 'e' },
-		{ "payout", required_argument, NULL, 'p' },
-		{ "net", required_argument, NULL, 'n' },
-		{ "tag", required_argument, NULL, 'g' },
-		{ "time", required_argument, NULL, 't' },
-		{ "height", required_argument, NULL, 'H' },
-		{ "bad-merkle", no_argument, NULL, 'M' },
-		{ "no-commitment", no_argument, NULL, 'C' },
-		{ "bad-pow", no_argument, NULL, 'P' },
-		{ "bad-prev", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
+	    {"template", required_argument, NULL, 'T'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"extranonce", required_argument, NULL, 'e'},
+	    {"payout", required_argument, NULL, 'p'},
+	    {"net", required_argument, NULL, 'n'},
+	    {"tag", required_argument, NULL, 'g'},
+	    {"time", required_argument, NULL, 't'},
+	    {"height", required_argument, NULL, 'H'},
+	    {"bad-merkle", no_argument, NULL, 'M'},
+	    {"no-commitment", no_argument, NULL, 'C'},
+	    {"bad-pow", no_argument, NULL, 'P'},
+	    {"bad-prev", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0}};
 	const char *tpath = NULL, *keyhex = NULL, *enhex = NULL, *payout = NULL;
 	const char *tag = NULL;
 	enum opensy_net net = OPENSY_REGTEST;
 	int bad_merkle = 0, no_commit = 0, bad_pow = 0, bad_prev = 0, c;
 	long long height = -1, ntime = -1;
 	struct opensy_template t;
-	uint8_t key[32], en[8], script[OPENSY_SCRIPT_MAX], cb[OPENSY_COINBASE_MAX];
+	uint8_t key[32], en[8], script[OPENSY_SCRIPT_MAX],
+	    cb[OPENSY_COINBASE_MAX];
 	uint8_t cbw[OPENSY_COINBASE_MAX], txid[32], root[32], hdr[80], hash[32];
 	size_t slen;
 	int cb_len, cbw_len;
@@ -99,22 +100,45 @@ main(int argc, char **argv)
 	log_init("opensy_driver", LOG_LVL_WARN, 0);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'T': tpath = optarg; break;
-		case 'k': keyhex = optarg; break;
-		case 'e': enhex = optarg; break;
-		case 'p': payout = optarg; break;
+		case 'T':
+			tpath = optarg;
+			break;
+		case 'k':
+			keyhex = optarg;
+			break;
+		case 'e':
+			enhex = optarg;
+			break;
+		case 'p':
+			payout = optarg;
+			break;
 		case 'n':
 			if (opensy_net_parse(optarg, &net) != 0)
 				usage();
 			break;
-		case 'g': tag = optarg; break;
-		case 't': ntime = atoll(optarg); break;
-		case 'H': height = atoll(optarg); break;
-		case 'M': bad_merkle = 1; break;
-		case 'C': no_commit = 1; break;
-		case 'P': bad_pow = 1; break;
-		case 'V': bad_prev = 1; break;
-		default: usage();
+		case 'g':
+			tag = optarg;
+			break;
+		case 't':
+			ntime = atoll(optarg);
+			break;
+		case 'H':
+			height = atoll(optarg);
+			break;
+		case 'M':
+			bad_merkle = 1;
+			break;
+		case 'C':
+			no_commit = 1;
+			break;
+		case 'P':
+			bad_pow = 1;
+			break;
+		case 'V':
+			bad_prev = 1;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (tpath == NULL || keyhex == NULL || enhex == NULL || payout == NULL)
@@ -135,9 +159,9 @@ main(int argc, char **argv)
 	}
 	free(text);
 	if (opensy_address_script(payout, net, script, &slen, err,
-	    sizeof(err)) != 0) {
+	                          sizeof(err)) != 0) {
 		fprintf(stderr, "opensy_driver: payout address refused: %s\n",
-		    err);
+		        err);
 		return 1;
 	}
 	if (no_commit)
@@ -147,8 +171,8 @@ main(int argc, char **argv)
 	if (bad_prev)
 		t.prev_hash[0] ^= 1;
 	cb_len = opensy_coinbase(&t, script, slen, en, tag, 0, cb, sizeof(cb));
-	cbw_len = opensy_coinbase(&t, script, slen, en, tag, 1, cbw,
-	    sizeof(cbw));
+	cbw_len =
+	    opensy_coinbase(&t, script, slen, en, tag, 1, cbw, sizeof(cbw));
 	if (cb_len < 0 || cbw_len < 0) {
 		fprintf(stderr, "opensy_driver: coinbase does not fit\n");
 		return 1;
@@ -158,7 +182,7 @@ main(int argc, char **argv)
 	if (bad_merkle)
 		root[0] ^= 1;
 	opensy_header(&t, root, ntime >= 0 ? (uint32_t)ntime : t.curtime, 0,
-	    hdr);
+	              hdr);
 
 	if ((ctx = rx_ctx_new(key, 32, RX_LIGHT, RX_PAGES_AUTO, 1)) == NULL)
 		return 1;
@@ -170,7 +194,8 @@ main(int argc, char **argv)
 		if (opensy_hash_meets(hash, t.target) != bad_pow)
 			break;
 		if (nonce == UINT32_MAX) {
-			fprintf(stderr, "opensy_driver: nonce space exhausted\n");
+			fprintf(stderr,
+			        "opensy_driver: nonce space exhausted\n");
 			return 1;
 		}
 	}
@@ -178,7 +203,7 @@ main(int argc, char **argv)
 	opensy_sha256d(hdr, 80, hash);
 	opensy_hash_to_display(hash, disp);
 	fprintf(stderr, "opensy_driver: block %s height %lld nonce %u\n", disp,
-	    (long long)t.height, nonce);
+	        (long long)t.height, nonce);
 	blockhex = opensy_block_hex(&t, hdr, cbw, (size_t)cbw_len);
 	if (blockhex == NULL)
 		return 1;

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 fuzz_template(const char *text)
 {
-	static const uint8_t script[1] = { 0x51 }, en[8] = { 1 };
+	static const uint8_t script[1] = {0x51}, en[8] = {1};
 	struct opensy_template t;
 	uint8_t cb[OPENSY_COINBASE_MAX], cbw[OPENSY_COINBASE_MAX], txid[32];
 	uint8_t root[32], hdr[80], *blk;
@@ -39,8 +39,8 @@ fuzz_template(const char *text)
 	    (t.nbranch > 0 && (size_t)1 << (t.nbranch - 1) >= t.ntx + 1))
 		abort();
 	cb_len = opensy_coinbase(&t, script, 1, en, "fuzz", 0, cb, sizeof(cb));
-	cbw_len = opensy_coinbase(&t, script, 1, en, "fuzz", 1, cbw,
-	    sizeof(cbw));
+	cbw_len =
+	    opensy_coinbase(&t, script, 1, en, "fuzz", 1, cbw, sizeof(cbw));
 	if (cb_len <= 0 || cbw_len <= cb_len)
 		abort();
 	opensy_txid(cb, (size_t)cb_len, txid);
@@ -49,8 +49,7 @@ fuzz_template(const char *text)
 	need = opensy_block_size(&t, (size_t)cbw_len);
 	if ((blk = malloc(need)) == NULL)
 		abort();
-	if (opensy_block(&t, hdr, cbw, (size_t)cbw_len, blk, need) !=
-	    (int)need)
+	if (opensy_block(&t, hdr, cbw, (size_t)cbw_len, blk, need) != (int)need)
 		abort();
 	free(blk);
 	opensy_template_free(&t);
@@ -71,7 +70,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len = 0;
 
 		if (opensy_address_script(s, (enum opensy_net)(data[0] - 'A'),
-		    script, &len, err, sizeof(err)) == 0) {
+		                          script, &len, err,
+		                          sizeof(err)) == 0) {
 			if (len == 0 || len > OPENSY_SCRIPT_MAX)
 				abort();
 		} else if (memchr(err, '\0', sizeof(err)) == NULL) {
