@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "common/hex.h"
@@ -33,13 +36,30 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* SHA256() looks the algorithm up (under a global lock) at every call, a
+ * cost larger than the hash itself for the 64-byte merkle steps; fetch it
+ * once. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void
 opensy_sha256d(const void *data, size_t len, uint8_t out[32])
 {
 	uint8_t once[SHA256_DIGEST_LENGTH];
 
-	SHA256(data, len, once);
-	SHA256(once, sizeof(once), out);
+	pthread_once(&sha256_once, sha256_fetch);
+	if (sha256_md == NULL ||
+	    EVP_Digest(data, len, once, NULL, sha256_md, NULL) != 1 ||
+	    EVP_Digest(once, sizeof(once), out, NULL, sha256_md, NULL) != 1) {
+		SHA256(data, len, once);
+		SHA256(once, sizeof(once), out);
+	}
 }
 
 int64_t
