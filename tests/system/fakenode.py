@@ -27,6 +27,8 @@ import struct
 import sys
 import threading
 import time
+import http.client
+import subprocess
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 COIN = 100000000
@@ -754,6 +756,10 @@ class Node:
         with self.cv:
             return list(self.submitted)
 
+    def rpc_stop(self, params):
+        threading.Thread(target=self.server.shutdown, daemon=True).start()
+        return "OpenSY stopping"
+
     def rpc_fake_stop(self, params):
         threading.Thread(target=self.server.shutdown, daemon=True).start()
         return "stopping"
@@ -857,6 +863,60 @@ class Server(ThreadingHTTPServer):
         with self.lock:
             self.busy += d
             self.last = time.time()
+
+
+# --- for the tests that use this node ------------------------------------
+
+def start(*args, log=None):
+    """Starts this script as a node with args; returns (Popen, port).  The
+    caller kills the process (or calls fake_stop) when done."""
+    err = open(log, "a") if log else subprocess.DEVNULL
+    p = subprocess.Popen([sys.executable, os.path.abspath(__file__)] +
+                         [str(a) for a in args], stdout=subprocess.PIPE,
+                         stderr=err, text=True)
+    if log:
+        err.close()
+    line = p.stdout.readline()      # the port, printed once listening
+    if not line.strip().isdigit():
+        p.kill()
+        p.wait()
+        raise RuntimeError("fakenode did not start (%r); see %s" %
+                           (line, log))
+    return p, int(line)
+
+
+class Client:
+    """A keep-alive JSON-RPC client: client("method", *params) returns the
+    result or raises RuntimeError with the error; call() returns the whole
+    answer; raw() the HTTP status and the parsed body."""
+
+    def __init__(self, port, auth, timeout=60):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port,
+                                               timeout=timeout)
+        self.auth = "Basic " + base64.b64encode(auth.encode()).decode()
+        self.id = 0
+
+    def raw(self, body, auth=None):
+        self.conn.request("POST", "/", body=json.dumps(body), headers={
+            "Authorization": auth or self.auth,
+            "Content-Type": "application/json"})
+        r = self.conn.getresponse()
+        data = r.read()
+        return r.status, (json.loads(data) if data else None)
+
+    def call(self, method, *params):
+        self.id += 1
+        return self.raw({"method": method, "params": list(params),
+                         "id": self.id})[1]
+
+    def __call__(self, method, *params):
+        r = self.call(method, *params)
+        if r.get("error"):
+            raise RuntimeError("%s: %s" % (method, r["error"]))
+        return r["result"]
+
+    def close(self):
+        self.conn.close()
 
 
 def main():

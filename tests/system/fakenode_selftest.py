@@ -8,7 +8,7 @@
 # The fake node's own checker is first held against the block a real
 # OpenSY node accepted (tests/data/opensy-regtest.json).
 import base64
-import http.client
+import socket
 import json
 import os
 import shutil
@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from http.client import HTTPException as http_errors
 
 B = os.environ.get("COOPMINE_BUILDDIR")
 S = os.environ.get("COOPMINE_SRCDIR")
@@ -63,45 +64,12 @@ def cleanup():
 
 
 def start_node(*args):
-    log = open(os.path.join(T, "fakenode.log"), "a")
-    p = subprocess.Popen([sys.executable, NODE] + list(args),
-                         stdout=subprocess.PIPE, stderr=log, text=True)
-    log.close()
+    p, port = fakenode.start(*args, log=os.path.join(T, "fakenode.log"))
     procs.append(p)
-    line = p.stdout.readline()      # the node prints its port, then serves
-    if not line.strip().isdigit():
-        with open(os.path.join(T, "fakenode.log")) as f:
-            raise RuntimeError("fakenode did not start: %r %s" %
-                               (line, f.read()))
-    return p, int(line)
+    return p, port
 
 
-class RPC:
-    def __init__(self, port, auth, timeout=60):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port,
-                                               timeout=timeout)
-        self.auth = "Basic " + base64.b64encode(auth.encode()).decode()
-        self.id = 0
-
-    def raw(self, body, auth=None):
-        self.conn.request("POST", "/", body=json.dumps(body), headers={
-            "Authorization": auth or self.auth,
-            "Content-Type": "application/json"})
-        r = self.conn.getresponse()
-        data = r.read()
-        return r.status, (json.loads(data) if data else None)
-
-    def call(self, method, *params):
-        self.id += 1
-        status, r = self.raw({"method": method, "params": list(params),
-                              "id": self.id})
-        return r
-
-    def __call__(self, method, *params):
-        r = self.call(method, *params)
-        if r.get("error"):
-            raise RuntimeError("%s: %s" % (method, r["error"]))
-        return r["result"]
+RPC = fakenode.Client
 
 
 def drive(rpc, *flags, template=None, extranonce="0100000000000000"):
@@ -159,8 +127,69 @@ def check_against_vectors():
        "fakenode's empty-block commitment is the real node's")
 
 
+def free_port():
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def check_real_node():
+    """With OPENSYD=/path (or opensyd on PATH): the C library's block is
+    accepted by a real regtest node too."""
+    exe = os.environ.get("OPENSYD") or shutil.which("opensyd")
+    if not exe:
+        print("ok %d - real opensyd # SKIP no opensyd binary (set "
+              "OPENSYD=/path; docs/node.md says how to build it)" %
+              (n_tests + 1))
+        globals()["n_tests"] += 1
+        return
+    dd = os.path.join(T, "opensyd")
+    os.makedirs(dd)
+    rpcport = free_port()
+    log = open(os.path.join(T, "opensyd.log"), "w")
+    p = subprocess.Popen([exe, "-regtest", "-randomxforkheight=1",
+                          "-datadir=" + dd, "-server", "-listen=0",
+                          "-connect=0", "-dnsseed=0", "-rpcbind=127.0.0.1",
+                          "-rpcallowip=127.0.0.1", "-rpcport=%d" % rpcport,
+                          "-port=%d" % free_port(), "-printtoconsole=0"],
+                         stdout=log, stderr=log)
+    log.close()
+    procs.append(p)
+    cookie = os.path.join(dd, "regtest", ".cookie")
+    deadline = time.time() + 120
+    rpc = None
+    while time.time() < deadline and p.poll() is None:
+        try:
+            with open(cookie) as f:
+                rpc = RPC(rpcport, f.read())
+            if not rpc.call("getblockcount").get("error"):
+                break
+        except (OSError, ValueError, http_errors):
+            pass
+        rpc = None
+        time.sleep(0.2)
+    if not ok(rpc is not None, "opensyd -regtest -randomxforkheight=1 "
+              "answers RPC"):
+        return
+    tpl = rpc("getblocktemplate", {"rules": ["segwit"]})
+    blk = drive(rpc, template=tpl)
+    r = rpc("submitblock", blk)
+    ok(r is None and rpc("getbestblockhash") == block_id(blk),
+       "opensyd accepts the block common/opensy.c built (height %d)" %
+       tpl["height"], r)
+    r = rpc("submitblock", drive(rpc, "--bad-merkle"))
+    ok(r == "bad-txnmrklroot", "opensyd: a wrong merkle root refused "
+       "as the fake node refuses it", r)
+    rpc.call("stop")
+    try:
+        p.wait(60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+
+
 def main():
     check_against_vectors()
+    check_real_node()
 
     dd = os.path.join(T, "node")
     node, port = start_node("--datadir", dd, "--idle-timeout", "60",
