@@ -112,8 +112,15 @@ conf_set(const struct conf_opt *o, const char *value, int append, char *err,
 
 	switch (o->type) {
 	case CONF_STR: {
-		char *dup = strdup(value), **p = o->ptr;
-		if (dup == NULL)
+		char *dup, **p = o->ptr;
+		/* A key whose default is unset, left empty ("token =" as the
+		 * sample file shows it), stays unset. */
+		if (*value == '\0' && o->def == NULL) {
+			free(*p);
+			*p = NULL;
+			return 0;
+		}
+		if ((dup = strdup(value)) == NULL)
 			goto oom;
 		free(*p);
 		*p = dup;
@@ -391,11 +398,6 @@ print_comment(const char *text)
 static void
 print_sample(const struct conf_spec *spec)
 {
-	char line[512];
-	FILE *mem;
-	char *buf = NULL;
-	size_t blen = 0;
-
 	printf("; Configuration of %s, written by `%s\n"
 	    "; --print-config-sample` from the table that also prints --help.\n"
 	    "; Precedence: this file < COOPMINE_* environment < command-line "
@@ -413,21 +415,16 @@ print_sample(const struct conf_spec *spec)
 				continue;
 			printf("\n");
 			print_comment(o->help);
-			if ((mem = open_memstream(&buf, &blen)) == NULL)
-				continue;
-			fprintf(mem, "%s", type_word(o->type));
-			print_range(mem, o, ", ");
-			if (o->flag != NULL)
-				fprintf(mem, "; flag --%s", o->flag);
-			if (o->env != NULL)
-				fprintf(mem, "; env %s", o->env);
-			if (o->secret)
-				fprintf(mem, "; secret: never logged");
-			fclose(mem);
-			snprintf(line, sizeof(line), "%s", buf);
-			free(buf);
-			buf = NULL;
-			print_comment(line);
+			printf("; %s", type_word(o->type));
+			print_range(stdout, o, ", ");
+			printf("%s\n", o->secret ? "; secret: never logged" : "");
+			/* The names on a line of their own, never wrapped. */
+			if (o->flag != NULL && o->env != NULL)
+				printf("; flag --%s, env %s\n", o->flag, o->env);
+			else if (o->flag != NULL)
+				printf("; flag --%s\n", o->flag);
+			else if (o->env != NULL)
+				printf("; env %s\n", o->env);
 			printf(";%s = %s\n", o->key,
 			    o->def != NULL && !o->secret ? o->def : "");
 		}
