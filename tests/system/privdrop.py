@@ -93,7 +93,7 @@ with open("/proc/%d/status" % c.p.pid) as f:
     status = f.read()
 uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
 gids = re.search(r"^Gid:\s+(.*)$", status, re.M).group(1).split()
-groups = re.search(r"^Groups:\s*(.*)$", status, re.M).group(1).split()
+groups = re.search(r"^Groups:[ \t]*(.*)$", status, re.M).group(1).split()
 L.ok(uids == [str(NOBODY.pw_uid)] * 4, "real, effective, saved and fs uid "
      "are nobody's: %s" % uids)
 L.ok(gids == [str(NOBODY.pw_gid)] * 4 and groups == [str(NOBODY.pw_gid)],
