@@ -2,17 +2,19 @@
  * main.c: coopmine-coordinator.  Reads the configuration (INI < COOPMINE_*
  * environment < flags, with the seed's names), builds the coordinator
  * (core.c) and waits for signals: SIGTERM/SIGINT stop it cleanly (the
- * ledger is flushed), SIGHUP reopens the log file.
+ * ledger is flushed), SIGHUP reopens the log file.  Tells systemd when it
+ * is ready, alive and stopping (sdnotify.c); started as root, it becomes
+ * --user once its ports and files are open (privdrop.c).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <grpc/grpc.h>
 
