@@ -17,11 +17,13 @@ if [ ! -f "$S/debian/control" ]; then
 	exit 0
 fi
 
-# ---- a clean copy of the sources: git's files in a checkout (no build
-# directories), the whole tree in an unpacked tarball
+# ---- a clean copy of the sources: git's files when the sources are a
+# checkout (no build directories), else the whole tree (an unpacked
+# tarball, as in distcheck, without its _build and _inst)
 SRC=$T/src/coopmine
 mkdir -p "$SRC"
-if git -C "$S" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+top=$(git -C "$S" rev-parse --show-toplevel 2>/dev/null)
+if [ -n "$top" ] && [ "$top" = "$(cd "$S" && pwd -P)" ]; then
 	(cd "$S" && git ls-files -z --cached --others --exclude-standard |
 		xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
 		tar --null -T - -cf -) | tar -C "$SRC" -xf -
@@ -29,6 +31,7 @@ else
 	(cd "$S" && tar --exclude='./_build' --exclude='./_inst' -cf - .) | tar -C "$SRC" -xf -
 	chmod -R u+w "$SRC"
 fi
+[ -x "$SRC/debian/rules" ] && [ -f "$SRC/configure.ac" ]
 ok $? "the sources are copied to $SRC"
 
 jobs=$(nproc 2>/dev/null || echo 1); [ "$jobs" -le 2 ] || jobs=2
