@@ -85,6 +85,9 @@ trap stop INT TERM EXIT
     --summary-file "$D/pool-summary.json" >"$D/testpool.log" 2>&1 &
 pids="$pids $!"
 sleep 0.5
+# Run as root (a fresh CI machine), the demo says so: the coordinator
+# refuses root otherwise (an installed one drops to --user).
+[ "$(id -u)" -ne 0 ] || export COOPMINE_ALLOW_ROOT=1
 "$B/src/coordinator/coopmine-coordinator" --config "$D/coordinator.ini" \
     >"$D/coordinator.log" 2>&1 &
 pids="$pids $!"

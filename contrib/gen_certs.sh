@@ -12,11 +12,18 @@
 # (CN = worker id, extendedKeyUsage clientAuth).  Keys are mode 0600.
 set -eu
 
+# Installed as coopmine-certs; run from the tree as contrib/gen_certs.sh.
+prog=${0##*/}
 usage() {
-	echo "usage: $0 --out DIR [--server-name NAME]... [--server-ip IP]... [--days N] WORKER_ID..." >&2
-	exit 2
+	echo "usage: $prog --out DIR [--server-name NAME]... [--server-ip IP]... [--days N] WORKER_ID..."
+	echo "  --out DIR           where the certificates and keys go"
+	echo "  --server-name NAME  a DNS name of the coordinator (repeatable; localhost always)"
+	echo "  --server-ip IP      an IP address of the coordinator (repeatable; 127.0.0.1 always)"
+	echo "  --days N            validity in days (default 825)"
+	echo "  --help              print this and exit"
 }
-die() { echo "gen_certs: $*" >&2; exit 1; }
+die() { echo "$prog: $*" >&2; exit 1; }
+bad() { usage >&2; exit 2; }
 
 out=""
 days=825
@@ -25,21 +32,21 @@ ips="127.0.0.1"
 workers=""
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--out) [ $# -ge 2 ] || usage; out=$2; shift 2 ;;
+	--out) [ $# -ge 2 ] || bad; out=$2; shift 2 ;;
 	--out=*) out=${1#--out=}; shift ;;
-	--server-name) [ $# -ge 2 ] || usage; names="$names $2"; shift 2 ;;
+	--server-name) [ $# -ge 2 ] || bad; names="$names $2"; shift 2 ;;
 	--server-name=*) names="$names ${1#--server-name=}"; shift ;;
-	--server-ip) [ $# -ge 2 ] || usage; ips="$ips $2"; shift 2 ;;
+	--server-ip) [ $# -ge 2 ] || bad; ips="$ips $2"; shift 2 ;;
 	--server-ip=*) ips="$ips ${1#--server-ip=}"; shift ;;
-	--days) [ $# -ge 2 ] || usage; days=$2; shift 2 ;;
+	--days) [ $# -ge 2 ] || bad; days=$2; shift 2 ;;
 	--days=*) days=${1#--days=}; shift ;;
-	-h|--help) usage ;;
+	-h|--help) usage; exit 0 ;;
 	--) shift; workers="$workers $*"; break ;;
-	-*) echo "gen_certs: unknown option $1" >&2; usage ;;
+	-*) echo "$prog: unknown option $1" >&2; bad ;;
 	*) workers="$workers $1"; shift ;;
 	esac
 done
-[ -n "$out" ] || usage
+[ -n "$out" ] || bad
 case "$days" in ''|*[!0-9]*) die "--days wants a whole number of days, not '$days'" ;; esac
 [ "$days" -ge 1 ] || die "--days must be at least 1"
 command -v openssl >/dev/null 2>&1 || die "openssl not found (apt-get install openssl)"
@@ -85,7 +92,7 @@ sign() {
 
 # The CA: reused when both halves exist, so new workers join the same cluster.
 if [ -f "$out/ca.crt" ] && [ -f "$out/ca.key" ]; then
-	echo "gen_certs: reusing CA $out/ca.crt"
+	echo "$prog: reusing CA $out/ca.crt"
 elif [ -f "$out/ca.crt" ] || [ -f "$out/ca.key" ]; then
 	die "$out has only half of the CA (ca.crt/ca.key); remove it or restore the other half"
 else
@@ -97,7 +104,7 @@ else
 	    -out "$tmp/ca.pem" 2>/dev/null || die "cannot create the CA"
 	chmod 644 "$tmp/ca.pem"
 	mv "$tmp/ca.pem" "$out/ca.crt"
-	echo "gen_certs: created CA $out/ca.crt"
+	echo "$prog: created CA $out/ca.crt"
 fi
 chmod 600 "$out/ca.key"
 
@@ -125,7 +132,7 @@ subjectAltName=$san
 EOF
 	[ -f "$out/server.key" ] || newkey "$out/server.key"
 	sign "coopmine-coordinator" "$out/server.key" "$out/server.crt" "$tmp/server.ext"
-	echo "gen_certs: issued $out/server.crt ($san)"
+	echo "$prog: issued $out/server.crt ($san)"
 fi
 chmod 600 "$out/server.key"
 
@@ -137,11 +144,11 @@ EOF
 for w in $workers; do
 	if [ -f "$out/$w.crt" ] && [ -f "$out/$w.key" ] &&
 	    openssl verify -CAfile "$out/ca.crt" "$out/$w.crt" >/dev/null 2>&1; then
-		echo "gen_certs: keeping $out/$w.crt"
+		echo "$prog: keeping $out/$w.crt"
 	else
 		[ -f "$out/$w.key" ] || newkey "$out/$w.key"
 		sign "$w" "$out/$w.key" "$out/$w.crt" "$tmp/client.ext"
-		echo "gen_certs: issued $out/$w.crt (CN=$w)"
+		echo "$prog: issued $out/$w.crt (CN=$w)"
 	fi
 	chmod 600 "$out/$w.key"
 done

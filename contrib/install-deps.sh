@@ -7,12 +7,15 @@ set -e
 BUILD="build-essential autoconf automake libtool pkg-config
  libgrpc-dev libprotobuf-c-dev protobuf-c-compiler librandomx-dev
  libsqlite3-dev libssl-dev libmicrohttpd-dev libwebsockets-dev
- libjansson-dev libinih-dev"
+ libjansson-dev libinih-dev libsystemd-dev"
 # Tests: the independent gRPC and WebSocket clients, sqlite3 for audits,
 # openssl for generated certificates, promtool, a browser for the page test,
-# clang for the fuzz harnesses, curl for the REST checks.
+# clang for the fuzz harnesses, curl for the REST checks, mandoc for the man
+# pages, systemd-analyze for the units, and what builds and checks the
+# Debian package (dpkg-dev debhelper lintian fakeroot).
 TEST="openssl sqlite3 curl python3 python3-grpcio python3-grpc-tools
- python3-websockets prometheus chromium clang libclang-rt-14-dev"
+ python3-websockets prometheus chromium clang libclang-rt-14-dev
+ mandoc systemd dpkg-dev debhelper lintian fakeroot"
 PKGS="$BUILD"
 [ "${1:-}" = "--build" ] || PKGS="$BUILD $TEST"
 # The machine image brings Node.js and npm (for playwright-core); use Debian's

@@ -38,7 +38,7 @@ static double opt_window_factor;
 
 static const struct conf_opt opts[] = {
 	{ "ledger", "path", "db", "COOPMINE_LEDGER_PATH", CONF_STR, &opt_db,
-	  "ledger.db", 0, 0, 0, "the ledger database file" },
+	  COOPMINE_STATEDIR "/ledger.db", 0, 0, 0, "the ledger database file" },
 	{ NULL, NULL, "format", NULL, CONF_STR, &opt_format, "text", 0, 0, 0,
 	  "output: text | csv | json" },
 	{ NULL, NULL, "block", NULL, CONF_INT, &opt_block, "0", 0, 9.2e18, 0,

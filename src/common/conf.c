@@ -19,6 +19,14 @@
 #include "common/conf.h"
 #include "common/log.h"
 
+const char *
+conf_datadir(void)
+{
+	const char *d = getenv("COOPMINE_DATADIR");
+
+	return d != NULL && *d != '\0' ? d : COOPMINE_DATADIR;
+}
+
 static void
 list_clear(struct conf_list *l)
 {
@@ -104,8 +112,15 @@ conf_set(const struct conf_opt *o, const char *value, int append, char *err,
 
 	switch (o->type) {
 	case CONF_STR: {
-		char *dup = strdup(value), **p = o->ptr;
-		if (dup == NULL)
+		char *dup, **p = o->ptr;
+		/* A key whose default is unset, left empty ("token =" as the
+		 * sample file shows it), stays unset. */
+		if (*value == '\0' && o->def == NULL) {
+			free(*p);
+			*p = NULL;
+			return 0;
+		}
+		if ((dup = strdup(value)) == NULL)
 			goto oom;
 		free(*p);
 		*p = dup;
@@ -302,8 +317,200 @@ print_help(const struct conf_spec *spec)
 			printf("\n  %-28s %s", "", where);
 		printf("\n");
 	}
+	printf("  %-28s %s\n  %-28s %s\n", "--print-config-sample",
+	    "print a commented configuration file (every key, its default)",
+	    "--print-man options|keys", "print the options or keys for the "
+	    "man pages");
 	printf("  %-28s %s\n  %-28s %s\n", "--help", "print this and exit",
 	    "--version", "print the version and exit");
+}
+
+/* The type of a value as a word for the sample file and the man pages. */
+static const char *
+type_word(enum conf_type t)
+{
+	switch (t) {
+	case CONF_STR:
+		return "text";
+	case CONF_INT:
+		return "integer";
+	case CONF_DOUBLE:
+		return "number";
+	case CONF_BOOL:
+		return "true | false";
+	case CONF_LIST:
+		return "list (comma-separated, or the key repeated)";
+	case CONF_DURATION:
+		return "duration (250ms, 30s, 5m, 1h, 7d)";
+	}
+	return "value";
+}
+
+/* 1 when no option before index i has the section of option i. */
+static int
+section_first(const struct conf_spec *spec, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (spec->opts[j].section != NULL &&
+		    strcmp(spec->opts[j].section, spec->opts[i].section) == 0)
+			return 0;
+	return 1;
+}
+
+static void
+print_range(FILE *f, const struct conf_opt *o, const char *pre)
+{
+	if (o->min == 0 && o->max == 0)
+		return;
+	if (o->type == CONF_DOUBLE)
+		fprintf(f, "%s%g..%g", pre, o->min, o->max);
+	else
+		fprintf(f, "%s%.0f%s..%.0f%s", pre, o->min,
+		    o->type == CONF_DURATION ? "ms" : "", o->max,
+		    o->type == CONF_DURATION ? "ms" : "");
+}
+
+/* Prints text as "; " comment lines of at most 76 columns. */
+static void
+print_comment(const char *text)
+{
+	const char *p = text;
+
+	while (*p != '\0') {
+		size_t len = strlen(p), cut = len;
+		if (len > 74) {
+			cut = 74;
+			while (cut > 0 && p[cut] != ' ')
+				cut--;
+			if (cut == 0)
+				cut = strcspn(p, " ");
+		}
+		printf("; %.*s\n", (int)cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+/* The commented configuration file: every key of the table, grouped by
+ * section, commented out with its default, its flag and its variable.
+ * Loading it unchanged gives the defaults. */
+static void
+print_sample(const struct conf_spec *spec)
+{
+	printf("; Configuration of %s, written by `%s\n"
+	    "; --print-config-sample` from the table that also prints --help.\n"
+	    "; Precedence: this file < COOPMINE_* environment < command-line "
+	    "flags.\n; Every key is commented out with its default; uncomment "
+	    "what you change.\n; See coopmine.conf(5).\n", spec->prog,
+	    spec->prog);
+	for (size_t i = 0; i < spec->nopts; i++) {
+		const char *sect = spec->opts[i].section;
+		if (sect == NULL || !section_first(spec, i))
+			continue;
+		printf("\n[%s]\n", sect);
+		for (size_t j = i; j < spec->nopts; j++) {
+			const struct conf_opt *o = &spec->opts[j];
+			if (o->section == NULL || strcmp(o->section, sect) != 0)
+				continue;
+			printf("\n");
+			print_comment(o->help);
+			printf("; %s", type_word(o->type));
+			print_range(stdout, o, ", ");
+			printf("%s\n", o->secret ? "; secret: never logged" : "");
+			/* The names on a line of their own, never wrapped. */
+			if (o->flag != NULL && o->env != NULL)
+				printf("; flag --%s, env %s\n", o->flag, o->env);
+			else if (o->flag != NULL)
+				printf("; flag --%s\n", o->flag);
+			else if (o->env != NULL)
+				printf("; env %s\n", o->env);
+			printf(";%s = %s\n", o->key,
+			    o->def != NULL && !o->secret ? o->def : "");
+		}
+	}
+}
+
+/* man(7) text: backslashes doubled, a leading dot or quote escaped. */
+static void
+man_text(const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", stdout);
+	for (; *s != '\0'; s++) {
+		if (*s == '\\')
+			fputs("\\e", stdout);
+		else if (*s == '-')
+			fputs("\\-", stdout);
+		else
+			putchar(*s);
+	}
+}
+
+static void
+man_item(const struct conf_opt *o, int by_key)
+{
+	printf(".TP\n");
+	if (by_key) {
+		printf(".B ");
+		man_text(o->key);
+		printf("\n");
+	} else {
+		printf(".B \\-\\-");
+		man_text(o->flag);
+		printf("%s\n", o->type == CONF_BOOL ? "" : " \\fIvalue\\fR");
+	}
+	man_text(o->help);
+	printf(".\n.br\n");
+	man_text(type_word(o->type));
+	print_range(stdout, o, ", ");
+	if (o->def != NULL && *o->def != '\0' && !o->secret) {
+		printf("; default ");
+		man_text(o->def);
+	}
+	if (by_key && o->flag != NULL) {
+		printf("; flag \\-\\-");
+		man_text(o->flag);
+	}
+	if (!by_key && o->section != NULL)
+		printf("; key [%s] %s", o->section, o->key);
+	if (o->env != NULL)
+		printf("; env %s", o->env);
+	printf(".\n");
+}
+
+/* The OPTIONS list of a program's man page, or its keys for
+ * coopmine.conf(5), in man(7) macros. */
+static int
+print_man(const struct conf_spec *spec, const char *what)
+{
+	if (strcmp(what, "options") == 0) {
+		printf(".TP\n.B \\-\\-config \\fIfile\\fR\nINI configuration "
+		    "file; env COOPMINE_CONFIG.\n");
+		for (size_t i = 0; i < spec->nopts; i++)
+			if (spec->opts[i].flag != NULL)
+				man_item(&spec->opts[i], 0);
+		printf(".TP\n.B \\-\\-print\\-config\\-sample\nprint a commented "
+		    "configuration file with every key and its default, and exit.\n"
+		    ".TP\n.B \\-\\-print\\-man \\fIoptions\\fR|\\fIkeys\\fR\n"
+		    "print this list (or the keys) in man(7) macros, and exit.\n"
+		    ".TP\n.B \\-\\-help\nprint the options and exit.\n"
+		    ".TP\n.B \\-\\-version\nprint the version and exit.\n");
+		return 0;
+	}
+	if (strcmp(what, "keys") != 0)
+		return -1;
+	for (size_t i = 0; i < spec->nopts; i++) {
+		const char *sect = spec->opts[i].section;
+		if (sect == NULL || !section_first(spec, i))
+			continue;
+		printf(".SS [%s]\n", sect);
+		for (size_t j = i; j < spec->nopts; j++)
+			if (spec->opts[j].section != NULL &&
+			    strcmp(spec->opts[j].section, sect) == 0)
+				man_item(&spec->opts[j], 1);
+	}
+	return 0;
 }
 
 int
@@ -323,7 +530,7 @@ conf_load(const struct conf_spec *spec, int argc, char **argv, char *err,
 		if (o->def != NULL && conf_set(o, o->def, 0, err, errlen) != 0)
 			return -1;
 	}
-	if ((lopts = calloc(spec->nopts + 4, sizeof(*lopts))) == NULL)
+	if ((lopts = calloc(spec->nopts + 6, sizeof(*lopts))) == NULL)
 		return -1;
 	for (size_t i = 0; i < spec->nopts; i++) {
 		if (spec->opts[i].flag == NULL)
@@ -337,6 +544,9 @@ conf_load(const struct conf_spec *spec, int argc, char **argv, char *err,
 	lopts[n++] = (struct option){ "config", required_argument, NULL, 'c' };
 	lopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	lopts[n++] = (struct option){ "version", no_argument, NULL, 'V' };
+	lopts[n++] = (struct option){ "print-config-sample", no_argument, NULL,
+	    'S' };
+	lopts[n++] = (struct option){ "print-man", required_argument, NULL, 'M' };
 
 	/* Pass 1: --config, --help, --version only. */
 	opterr = 0;
@@ -350,6 +560,18 @@ conf_load(const struct conf_spec *spec, int argc, char **argv, char *err,
 			goto out;
 		} else if (ch == 'V') {
 			printf("%s %s\n", spec->prog, PACKAGE_VERSION);
+			rc = 1;
+			goto out;
+		} else if (ch == 'S') {
+			print_sample(spec);
+			rc = 1;
+			goto out;
+		} else if (ch == 'M') {
+			if (print_man(spec, optarg) != 0) {
+				snprintf(err, errlen, "--print-man: 'options' or "
+				    "'keys', not '%s'", optarg);
+				goto out;
+			}
 			rc = 1;
 			goto out;
 		}
@@ -373,7 +595,8 @@ conf_load(const struct conf_spec *spec, int argc, char **argv, char *err,
 		optind = 1;
 		while ((ch = getopt_long(argc, argv, ":", lopts, &idx)) != -1) {
 			const struct conf_opt *o;
-			if (ch == 'c' || ch == 'h' || ch == 'V')
+			if (ch == 'c' || ch == 'h' || ch == 'V' || ch == 'S' ||
+			    ch == 'M')
 				continue;
 			if (ch == '?' || ch == ':') {
 				snprintf(err, errlen, "%s: '%s' (see --help)",

@@ -46,7 +46,8 @@ struct conf_spec {
 
 /* Loads defaults, the file named by --config FILE (or $COOPMINE_CONFIG),
  * the environment, then the flags.  Returns 0 when the program should run,
- * 1 when --help or --version was printed (exit 0), -1 on an error (the
+ * 1 when --help, --version, --print-config-sample or --print-man was
+ * printed (exit 0), -1 on an error (the
  * message is in err; exit 2).  Non-option arguments are refused. */
 int conf_load(const struct conf_spec *spec, int argc, char **argv,
     char *err, size_t errlen);
@@ -57,6 +58,9 @@ int conf_set(const struct conf_opt *o, const char *value, int append,
 void conf_free(const struct conf_spec *spec);
 /* Logs the effective configuration at info level, secrets masked. */
 void conf_log(const struct conf_spec *spec);
+/* Where the installed www/ and sql/ are: $COOPMINE_DATADIR when set (an
+ * unpacked package, a DESTDIR), else configure's $(pkgdatadir). */
+const char *conf_datadir(void);
 /* Parses "30s"-style durations into milliseconds; -1 when malformed. */
 int64_t conf_parse_duration(const char *s);
 

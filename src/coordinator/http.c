@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "common/conf.h"
 #include "common/log.h"
 #include "coordinator/dash_allow.h"
 #include "coordinator/dash_json.h"
@@ -905,8 +906,13 @@ http_new(const struct http_config *cfg, const struct dash_source *src,
 		return NULL;
 	h->src = src;
 	h->live = live;
-	h->static_dir = strdup(cfg->static_dir ? cfg->static_dir :
-	    COOPMINE_DATADIR "/www");
+	if (cfg->static_dir != NULL)
+		h->static_dir = strdup(cfg->static_dir);
+	else {
+		char dir[4096];
+		snprintf(dir, sizeof(dir), "%s/www", conf_datadir());
+		h->static_dir = strdup(dir);
+	}
 	h->ws_url = cfg->ws_url && cfg->ws_url[0] ? strdup(cfg->ws_url) : NULL;
 	h->version = strdup(cfg->version ? cfg->version : PACKAGE_VERSION);
 	h->ledger_sync = cfg->ledger_synchronous ?

@@ -19,7 +19,7 @@
 
 struct http_config {
 	const char	*listen;	/* "host:port"; NULL: HTTP_DEFAULT_LISTEN */
-	const char	*static_dir;	/* NULL: COOPMINE_DATADIR "/www" */
+	const char	*static_dir;	/* NULL: conf_datadir() "/www" */
 	const char	*token;		/* bearer token of POST commands;
 					 * NULL or "": commands disabled */
 	const char	*ws_url;	/* the feed's public URL, for proxies;

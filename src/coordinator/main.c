@@ -2,7 +2,9 @@
  * main.c: coopmine-coordinator.  Reads the configuration (INI < COOPMINE_*
  * environment < flags, with the seed's names), builds the coordinator
  * (core.c) and waits for signals: SIGTERM/SIGINT stop it cleanly (the
- * ledger is flushed), SIGHUP reopens the log file.
+ * ledger is flushed), SIGHUP reopens the log file.  Tells systemd when it
+ * is ready, alive and stopping (sdnotify.c); started as root, it becomes
+ * --user once its ports and files are open (privdrop.c).
  */
 #include "config.h"
 
@@ -12,12 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <grpc/grpc.h>
 
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/netaddr.h"
+#include "common/privdrop.h"
+#include "common/sdnotify.h"
 #include "coordinator/core.h"
 #include "coordinator/dash_json.h"
 #include "coordinator/pool_conf.h"
@@ -25,7 +30,8 @@
 
 static char *cluster_id, *cluster_name, *grpc_listen;
 static char *tls_cert, *tls_key, *tls_ca, *log_level, *log_file;
-static int insecure, insecure_public, use_syslog;
+static int insecure, insecure_public, use_syslog, allow_root;
+static char *run_user;
 static int64_t heartbeat_ms, job_timeout_ms, keepalive_ms, grpc_threads;
 static struct pool_settings ps;
 static char *ledger_path, *ledger_sync, *verify_mode;
@@ -77,12 +83,19 @@ static const struct conf_opt opts[] = {
 	{ "coordinator", "job_timeout", "job-timeout", "COOPMINE_JOB_TIMEOUT",
 	  CONF_DURATION, &job_timeout_ms, "5m", 1000, 86400000, 0,
 	  "with no pool for this long, workers pause instead of mining air" },
+	{ "coordinator", "user", "user", "COOPMINE_USER", CONF_STR, &run_user,
+	  NULL, 0, 0, 0, "started as root: become this user once the ports, "
+	  "the ledger and the log are open" },
+	{ "coordinator", "allow_root", "allow-root", "COOPMINE_ALLOW_ROOT",
+	  CONF_BOOL, &allow_root, "false", 0, 0, 0,
+	  "run as root without a user to become (refused otherwise)" },
 	POOL_CONF_OPTS(ps),
 	{ "pool", "sessions_max", "pool-sessions-max", NULL, CONF_INT,
 	  &sessions_max, "4", 1, JOBS_SOURCES_MAX, 0,
 	  "pool sessions to open when the current jobs' nonce spaces are used up" },
 	{ "ledger", "path", "ledger-path", "COOPMINE_LEDGER_PATH", CONF_STR,
-	  &ledger_path, "ledger.db", 0, 0, 0, "the SQLite ledger file" },
+	  &ledger_path, COOPMINE_STATEDIR "/ledger.db", 0, 0, 0,
+	  "the SQLite ledger file" },
 	{ "ledger", "synchronous", "ledger-synchronous", "COOPMINE_LEDGER_SYNCHRONOUS",
 	  CONF_STR, &ledger_sync, "full", 0, 0, 0,
 	  "off | normal | full | extra (full: a share is on disk before it is "
@@ -325,9 +338,57 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 	return 0;
 }
 
+/* Waits for a signal; with systemd's watchdog, wakes every wd_ms to say
+ * the main loop is alive.  Returns the signal. */
+static int
+wait_signal(const sigset_t *sigs, int64_t wd_ms)
+{
+	struct timespec ts;
+	int sig;
+
+	for (;;) {
+		if (wd_ms <= 0) {
+			if (sigwait(sigs, &sig) == 0)
+				return sig;
+			continue;
+		}
+		ts.tv_sec = (time_t)(wd_ms / 1000);
+		ts.tv_nsec = (long)(wd_ms % 1000) * 1000000L;
+		if ((sig = sigtimedwait(sigs, NULL, &ts)) > 0)
+			return sig;
+		if (errno == EAGAIN)
+			sdnotify_send("WATCHDOG=1");
+	}
+}
+
+/* After the ports, the ledger and the log are open: hand the coordinator's
+ * own files to the user it becomes, then become it. */
+static int
+drop_privileges(const struct privdrop *pd, char *err, size_t errlen)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char path[4096];
+
+	if (!pd->active)
+		return 0;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", ledger_path, suffix[i]);
+		if (privdrop_chown(pd, path, err, errlen) != 0)
+			return -1;
+	}
+	if (privdrop_chown(pd, log_file, err, errlen) != 0 ||
+	    privdrop_drop(pd, err, errlen) != 0)
+		return -1;
+	log_info("running as user %s (uid %lu)", pd->name,
+	    (unsigned long)pd->uid);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	struct privdrop pd;
+	int64_t wd_ms;
 	struct core_config cc;
 	struct upstream_pool pools[POOL_CONF_MAX];
 	struct core *core = NULL;
@@ -344,6 +405,12 @@ main(int argc, char **argv)
 		return rc < 0 ? 2 : 0;
 	}
 	if (build_config(&cc, pools, err, sizeof(err)) != 0) {
+		fprintf(stderr, "coopmine-coordinator: %s\n", err);
+		conf_free(&spec);
+		return 2;
+	}
+	if (privdrop_check(&pd, run_user, allow_root, "--allow-root ([coordinator] "
+	    "allow_root, COOPMINE_ALLOW_ROOT)", err, sizeof(err)) != 0) {
 		fprintf(stderr, "coopmine-coordinator: %s\n", err);
 		conf_free(&spec);
 		return 2;
@@ -378,13 +445,20 @@ main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	if (drop_privileges(&pd, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		status = 1;
+		goto out;
+	}
 	log_info("coordinator up: cluster %s, gRPC port %d, pool %s, verify %s, "
 	    "ledger %s", cluster_id, core_grpc_port(core), cc.pool_url,
 	    verify_mode, ledger_path);
+	sdnotify_send("READY=1");
+	if ((wd_ms = sdnotify_watchdog_ms()) > 0)
+		log_info("systemd watchdog: alive every %lld ms", (long long)wd_ms);
 
 	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
-			continue;
+		sig = wait_signal(&sigs, wd_ms);
 		if (sig == SIGHUP) {
 			log_info("SIGHUP: reopening the log");
 			if (log_file != NULL && log_reopen(log_file) != 0)
@@ -393,6 +467,7 @@ main(int argc, char **argv)
 			continue;
 		}
 		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		sdnotify_send("STOPPING=1");
 		break;
 	}
 out:

@@ -19,6 +19,7 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/rx.h"
+#include "common/sdnotify.h"
 #include "worker/bench.h"
 #include "worker/worker.h"
 
@@ -159,6 +160,7 @@ run_online(const struct miner_config *mc)
 	struct worker_opts wo;
 	struct worker *w;
 	sigset_t set;
+	int64_t wd_ms, wd_next;
 	int rc = 0;
 
 	memset(&wo, 0, sizeof(wo));
@@ -199,13 +201,23 @@ run_online(const struct miner_config *mc)
 		worker_free(w);
 		return 1;
 	}
+	sdnotify_send("READY=1");
+	wd_ms = sdnotify_watchdog_ms();
+	wd_next = clock_mono_ms();
 	for (;;) {
 		struct timespec ts = { 1, 0 };
 		int sig = sigtimedwait(&set, NULL, &ts);
 
 		if (sig == SIGINT || sig == SIGTERM) {
 			log_info("worker: %s, stopping", strsignal(sig));
+			sdnotify_send("STOPPING=1");
 			break;
+		}
+		/* The loop wakes at least every second; systemd's watchdog
+		 * wants a sign of life every wd_ms. */
+		if (wd_ms > 0 && clock_mono_ms() >= wd_next) {
+			sdnotify_send("WATCHDOG=1");
+			wd_next = clock_mono_ms() + (wd_ms < 1000 ? wd_ms : 1000);
 		}
 		if (sig == SIGHUP)
 			log_info("worker: SIGHUP: nothing to reload");

@@ -10,7 +10,7 @@
 #include "common/conf.h"
 #include "tap.h"
 
-static char *addr, *password;
+static char *addr, *password, *token;
 static int64_t threads, hb;
 static int insecure;
 static double ratio;
@@ -29,6 +29,8 @@ static const struct conf_opt opts[] = {
 	  0, "plaintext" },
 	{ "vardiff", "ratio", "ratio", NULL, CONF_DOUBLE, &ratio, "0.5", 0, 1, 0, "r" },
 	{ "pool", "backup", "pool-backup", NULL, CONF_LIST, &pools, NULL, 0, 0, 0, "b" },
+	{ "dashboard", "token", "token", NULL, CONF_STR, &token, NULL, 0, 0, 1,
+	  "unset by default" },
 };
 static const struct conf_spec spec = { "test", "a test", opts,
 	sizeof(opts) / sizeof(opts[0]) };
@@ -78,6 +80,14 @@ main(void)
 	ok(load(NULL, 0, NULL, err, sizeof(err)) == 0, "defaults load");
 	ok(strcmp(addr, "stratum+tcp://127.0.0.1:3333") == 0 && threads == 2 &&
 	    hb == 30000 && !insecure && ratio == 0.5 && pools.n == 0, "default values");
+
+	/* The sample file shows a key unset by default as "token =": left
+	 * so, it stays unset; a key with a default may still be emptied. */
+	f = write_file("[dashboard]\ntoken =\n[pool]\naddress =\n");
+	ok(load(f, 0, NULL, err, sizeof(err)) == 0 && token == NULL &&
+	    addr != NULL && addr[0] == '\0',
+	    "an empty value leaves an unset key unset, empties one with a default");
+	unlink(f);
 
 	f = write_file("[pool]\naddress = stratum+ssl://a:1\nbackup = b:1, c:2\n"
 	    "backup = d:3\n[mining]\nthreads = 8\n[grpc]\nheartbeat_interval = 5m\n"
