@@ -467,6 +467,8 @@ share_event(void *arg, const struct shares_verdict *v)
 
 	if (v->is_block && v->has_reward && v->block_id > 0)
 		block_income(c, v);
+	registry_credit(c->reg, v->worker_id, (unsigned)v->reason,
+	    v->difficulty, v->at);
 
 	publish(c, LIVE_SHARE, dashsrc_share_json(v->worker_id, v->job_id,
 	    v->reason, v->difficulty, v->is_block, v->at));
@@ -669,6 +671,38 @@ restore_live_job(struct core *c, const struct ledger_live_job *lj)
 	free(ls);
 }
 
+/* The registry's verdict counters and effective hashrate windows, from
+ * the ledger's hourly history (so a restart zeroes neither). */
+static void
+recover_history(struct core *c)
+{
+	struct ledger_reader *rd;
+	struct ledger_history_row *h;
+	size_t n;
+	char err[256];
+	int64_t now = clock_wall_ms();
+
+	if ((rd = ledger_reader_open(c->cfg.ledger.path, err, sizeof(err))) ==
+	    NULL || ledger_worker_history(rd, NULL, 0, &h, &n) != 0) {
+		log_warnx("ledger: worker history not restored: %s", rd == NULL ?
+		    err : "read failed");
+		ledger_reader_close(rd);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t end = h[i].hour + LEDGER_HOUR_MS;
+
+		registry_restore_verdicts(c->reg, h[i].worker_id,
+		    (unsigned)h[i].reason, h[i].shares);
+		if (h[i].reason == LEDGER_REASON_OK && h[i].difficulty > 0)
+			registry_restore_credit(c->reg, h[i].worker_id,
+			    h[i].hour, end < now ? end : now,
+			    (double)h[i].difficulty, now);
+	}
+	free(h);
+	ledger_reader_close(rd);
+}
+
 static int
 recover(struct core *c, char *err, size_t errlen)
 {
@@ -695,6 +729,7 @@ recover(struct core *c, char *err, size_t errlen)
 		if (w->last_difficulty > 0)
 			jobs_restore_difficulty(c->jobs, w->id, w->last_difficulty);
 	}
+	recover_history(c);
 	registry_restore_totals(c->reg, rec.totals.shares_valid,
 	    rec.totals.shares_invalid, rec.totals.blocks_total,
 	    rec.totals.last_block_at);
