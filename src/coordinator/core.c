@@ -748,6 +748,33 @@ recover(struct core *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* dashsrc: every pool session, for the pool panel and /1/summary. */
+static void
+dash_sessions(void *arg, struct dash_session *out, size_t *n)
+{
+	struct core *c = arg;
+	struct upstream_stats us;
+	struct jobs_stats js;
+
+	jobs_get_stats(c->jobs, &js);
+	*n = 0;
+	pthread_mutex_lock(&c->session_lock);
+	for (unsigned i = 0; i < c->nups && i < DASH_SESSIONS_MAX; i++) {
+		struct dash_session *se = &out[*n];
+
+		if (c->slots[i].up == NULL)
+			continue;
+		upstream_get_stats(c->slots[i].up, &us);
+		memset(se, 0, sizeof(*se));
+		dashsrc_session_from(se, i, &us, &js);
+		snprintf(se->url, sizeof(se->url), "%s",
+		    us.pool_index < c->cfg.upstream.npools ?
+		    c->cfg.upstream.pools[us.pool_index].url : "");
+		(*n)++;
+	}
+	pthread_mutex_unlock(&c->session_lock);
+}
+
 static int
 dash_start(struct core *c, char *err, size_t errlen)
 {
@@ -755,7 +782,7 @@ dash_start(struct core *c, char *err, size_t errlen)
 	struct dashsrc_parts parts = { cfg->rpc.cluster_id, cfg->rpc.cluster_name,
 		cfg->pool_url, cfg->ledger.path, c->reg, c->jobs, c->shares,
 		c->slots[0].up,
-		c->ledger, cfg->money };
+		c->ledger, cfg->money, dash_sessions, c };
 	struct live_config lc = { 0 };
 	struct http_config hc = { 0 };
 

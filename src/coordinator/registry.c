@@ -66,6 +66,7 @@ struct registry {
 	int64_t started_at, first_block_time, last_block_time;
 	int cluster_paused;
 	unsigned online;		/* workers online now */
+	unsigned online_peak;		/* most online at once */
 };
 
 /* What changed under the lock, acted on after it is released: a status
@@ -239,6 +240,8 @@ set_online(struct registry *r, struct worker *wk, int online,
 		return;
 	wk->w.online = online;
 	r->online += online ? 1 : -1;
+	if (r->online > r->online_peak)
+		r->online_peak = r->online;
 	wk->w.status = status_name(online);
 	wk->w.reason = why;
 	if (!online)
@@ -1007,6 +1010,7 @@ registry_totals(struct registry *r, struct registry_totals *out)
 		}
 	}
 	out->workers_total = (int)r->n;
+	out->workers_peak = (int)r->online_peak;
 	out->shares_valid = r->shares_valid;
 	out->shares_invalid = r->shares_invalid;
 	out->blocks_found = r->blocks_found;

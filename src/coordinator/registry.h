@@ -114,6 +114,7 @@ typedef void (*registry_access_fn)(void *arg, const char *worker_id,
 
 struct registry_totals {
 	int workers_online, workers_total;
+	int workers_peak;		/* most online at once, this run */
 	double total_hashrate;		/* sum over online workers */
 	uint64_t shares_valid, shares_invalid, blocks_found;
 	int64_t started_at;		/* epoch ms the registry was created */
