@@ -809,6 +809,7 @@ dash_start(struct core *c, char *err, size_t errlen)
 	hc.allowed_hosts = cfg->dash_allowed_hosts;
 	hc.nallowed_hosts = cfg->ndash_allowed_hosts;
 	hc.ledger_synchronous = cfg->ledger_sync_name;
+	hc.metrics_retention_ms = cfg->metrics_retention_ms;
 	if ((c->http = http_new(&hc, dashsrc_source(c->dash), c->live)) == NULL) {
 		snprintf(err, errlen, "cannot start the dashboard on %s (see above)",
 		    cfg->dash_listen);

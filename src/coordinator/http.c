@@ -46,6 +46,7 @@ struct http {
 	char			*ws_url;
 	char			*version;
 	char			*ledger_sync;	/* below full: not durable */
+	int64_t			 metrics_retention_ms;
 	unsigned char		 token_hash[SHA256_DIGEST_LENGTH];
 	int			 has_token;
 	int			 port;
@@ -469,7 +470,7 @@ metrics(struct req *r)
 	if (r->h->live)
 		live_counters(r->h->live, &lc);
 	if ((text = metrics_render(r->h->src, r->h->live ? &lc : NULL,
-	    &len)) == NULL)
+	    r->h->metrics_retention_ms, &len)) == NULL)
 		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "no statistics yet");
 	return reply(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
@@ -1016,6 +1017,8 @@ http_new(const struct http_config *cfg, const struct dash_source *src,
 	    COOPMINE_DATADIR "/www");
 	h->ws_url = cfg->ws_url && cfg->ws_url[0] ? strdup(cfg->ws_url) : NULL;
 	h->version = strdup(cfg->version ? cfg->version : PACKAGE_VERSION);
+	h->metrics_retention_ms = cfg->metrics_retention_ms > 0 ?
+	    cfg->metrics_retention_ms : METRICS_RETENTION_MS;
 	h->ledger_sync = cfg->ledger_synchronous ?
 	    strdup(cfg->ledger_synchronous) : NULL;
 	if (cfg->token && cfg->token[0]) {
