@@ -10,8 +10,10 @@ set -eu
 B=${COOPMINE_BUILDDIR:?run through make bench}
 S=${COOPMINE_SRCDIR:?run through make bench}
 T=$(mktemp -d "${TMPDIR:-/tmp}/coopmine-bench-dash.XXXXXX")
-ROUNDS=${COOPMINE_BENCH_ROUNDS:-3}
+ROUNDS=${COOPMINE_BENCH_ROUNDS:-5}
 SECONDS_RUN=${COOPMINE_BENCH_SECONDS:-5}
+# Debian's python3 has python3-websockets (a pyenv one may not)
+PY=${COOPMINE_PYTHON:-/usr/bin/python3}
 pids=""
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
@@ -43,35 +45,50 @@ port=$(port_of "$T/coord.log" 'gRPC port \([0-9]*\).*')
 http=$(port_of "$T/coord.log" 'http: dashboard on [^ ]* (port \([0-9]*\)).*')
 ws=$(port_of "$T/coord.log" 'live: feed on [^ ]* (port \([0-9]*\),.*')
 
-shares() {	# shares NAME: answered/s of one bench_rpc run
+cpu_s() {	# utime + stime of PID in seconds
+	awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
+}
+
+shares() {	# shares NAME: "answered/s coordinator-CPU-us-per-share" of one run
+	c0=$(cpu_s "$cpid")
 	"$B/bench/bench_rpc" --insecure --target "127.0.0.1:$port" --worker "$1" \
 	    --seconds "$SECONDS_RUN" --jobs 5 shares 100 >"$T/$1.out" 2>&1 ||
 	    { cat "$T/$1.out"; exit 1; }
-	sed -n 's/.*in flight: *\([0-9.]*\) answered\/s.*/\1/p' "$T/$1.out"
+	c1=$(cpu_s "$cpid")
+	sed -n 's/.*in flight: *\([0-9.]*\) answered\/s.*/\1/p' "$T/$1.out" |
+	    awk -v c="$(awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}')" \
+	    -v s="$SECONDS_RUN" '{printf "%s %.1f\n", $1, c * 1e6 / ($1 * s)}'
 }
 
 echo "coordinator: verify none, ledger WAL synchronous=FULL, dashboard on;"
 echo "bench_rpc: 100 workers, ${SECONDS_RUN} s per run; $(nproc) CPUs shared"
-off="" on=""
+off="" on="" ratios="" coff="" con=""
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
-	a=$(shares "off$r")
-	python3 "$S/bench/dashboard_load.py" "$http" "$ws" 50 1 >"$T/load$r.out" 2>&1 &
+	set -- $(shares "off$r")
+	a=$1 ca=$2
+	"$PY" "$S/bench/dashboard_load.py" "$http" "$ws" 50 1 >"$T/load$r.out" 2>&1 &
 	lpid=$!
 	pids="$pids $lpid"
 	i=0
-	until grep -q '^connected 50' "$T/load$r.out"; do
+	until [ -f "$T/load$r.out" ] && grep -q '^connected 50' "$T/load$r.out"; do
 		i=$((i + 1))
 		[ $i -lt 300 ] && kill -0 "$lpid" 2>/dev/null ||
 		    { cat "$T/load$r.out"; exit 1; }
 		sleep 0.1
 	done
-	b=$(shares "on$r")
+	set -- $(shares "on$r")
+	b=$1 cb=$2
 	kill -TERM "$lpid"; wait "$lpid" || true
-	echo "round $r: $a shares/s unwatched, $b with the dashboard open and 50 live clients ($(tail -1 "$T/load$r.out"))"
-	off="$off $a" on="$on $b"
+	q=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", b / a}')
+	echo "round $r: $a shares/s unwatched, $b with the dashboard open and 50 live clients: $q;" \
+	    "coordinator CPU $ca vs $cb us/share ($(tail -1 "$T/load$r.out"))"
+	off="$off $a" on="$on $b" ratios="$ratios $q" coff="$coff $ca" con="$con $cb"
 	r=$((r + 1))
 done
 med() { echo "$@" | tr ' ' '\n' | grep . | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 m_off=$(med $off) m_on=$(med $on)
-echo "median: $m_off shares/s unwatched, $m_on watched; ratio $(awk -v a="$m_on" -v b="$m_off" 'BEGIN {printf "%.3f", a / b}') (goal >= 0.97)"
+echo "median: $m_off shares/s unwatched, $m_on watched; ratio of medians $(awk -v a="$m_on" -v b="$m_off" 'BEGIN {printf "%.3f", a / b}'), median of the rounds' ratios $(med $ratios) (goal >= 0.97)"
+m_coff=$(med $coff) m_con=$(med $con)
+echo "coordinator CPU per share (median): $m_coff us unwatched, $m_con us watched; ratio $(awk -v a="$m_coff" -v b="$m_con" 'BEGIN {printf "%.3f", a / b}') (contention-free cost of watching)"
+echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg) (other work on these CPUs moves the figures)"

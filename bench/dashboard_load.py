@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 # bench/dashboard_load.py: the dashboard's readers, for bench/dashboard.sh.
-# N live-feed clients read /ws as fast as it comes; "pages" poll what the
-# open dashboard page asks for (stats, workers, hashrate, the pool panel,
-# the worker page's 24 h history) every second, and a Prometheus scrapes
-# /metrics every 5 s.  Prints "connected N" once every client is in, then
+# N live-feed clients read /ws as fast as it comes (the open page's feed);
+# each "page" makes the page's REST calls as www/app.js does (all at load,
+# the open worker page's 24 h history every 60 s) and a Prometheus scrapes
+# /metrics and an xmrig-proxy monitor /1/summary every 5 s.  Prints "connected N" once every client is in, then
 # runs until SIGTERM and prints what it received.
 #   dashboard_load.py HTTP_PORT WS_PORT CLIENTS PAGES
 import asyncio
@@ -41,11 +41,15 @@ def get(path):
 
 
 async def page(n):
-    paths = ["/api/stats", "/api/workers?limit=500", "/api/hashrate", "/api/pool"]
+    load = ["/", "/app.js", "/detail.js", "/api/config", "/api/stats",
+            "/api/workers?limit=500", "/api/hashrate", "/api/shares?limit=30",
+            "/api/jobs?limit=15", "/api/blocks?limit=10"]
+    for p in load:
+        await asyncio.to_thread(get, p)
     k = 0
     while not stop.is_set():
-        for p in paths:
-            await asyncio.to_thread(get, p)
+        if k % 60 == 0:
+            await asyncio.to_thread(get, "/api/workers/off1-s0/history?range=24h")
         if k % 5 == 0:
             await asyncio.to_thread(get, "/metrics")
             await asyncio.to_thread(get, "/1/summary")

@@ -28,6 +28,11 @@
 #define CORE_CURSOR_HORIZON_MS (24 * 3600 * 1000LL)
 /* How long a clean stop waits for the pool's answers to shares in flight. */
 #define CORE_STOP_WAIT_MS 5000
+/* The live feed shows shares to people: at most this many a second (a
+ * block always), the snapshot's counters tell the rest.  So what the feed
+ * costs the share thread and the machine does not grow with the share
+ * rate times its clients. */
+#define CORE_LIVE_SHARES_PER_S 20
 
 /* One upstream connection (a pool session) and its ledger bookkeeping. */
 struct upslot {
@@ -66,6 +71,8 @@ struct core {
 	pthread_mutex_t tick_lock;	/* guards stopping */
 	pthread_cond_t tick_cond;
 	int stopping, started;
+	_Atomic int64_t live_second;	/* share_event's rate limit: the */
+	atomic_uint live_shares;	/* second, and events sent in it */
 };
 
 /* Sends an event to the live feed (any thread); takes data's reference. */
@@ -464,14 +471,24 @@ static void
 share_event(void *arg, const struct shares_verdict *v)
 {
 	struct core *c = arg;
+	int64_t sec, prev;
 
 	if (v->is_block && v->has_reward && v->block_id > 0)
 		block_income(c, v);
 	registry_credit(c->reg, v->worker_id, (unsigned)v->reason,
 	    v->difficulty, v->at);
 
-	publish(c, LIVE_SHARE, dashsrc_share_json(v->worker_id, v->job_id,
-	    v->reason, v->difficulty, v->is_block, v->at));
+	if (c->live == NULL)
+		return;
+	sec = v->at / 1000;
+	prev = atomic_load(&c->live_second);
+	if (sec != prev && atomic_compare_exchange_strong(&c->live_second, &prev,
+	    sec))
+		atomic_store(&c->live_shares, 0);
+	if (atomic_fetch_add(&c->live_shares, 1) < CORE_LIVE_SHARES_PER_S ||
+	    v->is_block)
+		publish(c, LIVE_SHARE, dashsrc_share_json(v->worker_id,
+		    v->job_id, v->reason, v->difficulty, v->is_block, v->at));
 	if (v->is_block)
 		publish(c, LIVE_BLOCK, json_pack("{s:I, s:I, s:s, s:o, s:s, s:I, "
 		    "s:s}", "block_id", (json_int_t)v->block_id, "height",
