@@ -12,8 +12,7 @@ S=${COOPMINE_SRCDIR:?run through make bench}
 T=$(mktemp -d "${TMPDIR:-/tmp}/coopmine-bench-dash.XXXXXX")
 ROUNDS=${COOPMINE_BENCH_ROUNDS:-5}
 SECONDS_RUN=${COOPMINE_BENCH_SECONDS:-5}
-# Debian's python3 has python3-websockets (a pyenv one may not)
-PY=${COOPMINE_PYTHON:-/usr/bin/python3}
+PY=${COOPMINE_PYTHON:-python3}
 pids=""
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
@@ -38,6 +37,7 @@ pool_port=$(port_of "$T/pool.log" 'listening on 127.0.0.1:\([0-9]*\).*')
     --ledger-path "$T/ledger.db" --verify none --min-difficulty 1 \
     --max-difficulty 1 --hashrate-guess 1 --heartbeat-interval 60s \
     --dashboard-listen 127.0.0.1:0 --dashboard-ws-listen 127.0.0.1:0 \
+    --dashboard-static-dir "$S/www" \
     --log-level info >"$T/coord.log" 2>&1 &
 cpid=$!
 pids="$pids $cpid"
@@ -49,9 +49,10 @@ cpu_s() {	# utime + stime of PID in seconds
 	awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
 }
 
-shares() {	# shares NAME: "answered/s coordinator-CPU-us-per-share" of one run
+shares() {	# shares RUN: "answered/s coordinator-CPU-us-per-share" of one run
 	c0=$(cpu_s "$cpid")
-	"$B/bench/bench_rpc" --insecure --target "127.0.0.1:$port" --worker "$1" \
+	# the same 100 workers every run: the snapshot keeps its size
+	"$B/bench/bench_rpc" --insecure --target "127.0.0.1:$port" --worker bench \
 	    --seconds "$SECONDS_RUN" --jobs 5 shares 100 >"$T/$1.out" 2>&1 ||
 	    { cat "$T/$1.out"; exit 1; }
 	c1=$(cpu_s "$cpid")
@@ -90,5 +91,5 @@ med() { echo "$@" | tr ' ' '\n' | grep . | sort -n | awk '{v[NR] = $1} END {prin
 m_off=$(med $off) m_on=$(med $on)
 echo "median: $m_off shares/s unwatched, $m_on watched; ratio of medians $(awk -v a="$m_on" -v b="$m_off" 'BEGIN {printf "%.3f", a / b}'), median of the rounds' ratios $(med $ratios) (goal >= 0.97)"
 m_coff=$(med $coff) m_con=$(med $con)
-echo "coordinator CPU per share (median): $m_coff us unwatched, $m_con us watched; ratio $(awk -v a="$m_coff" -v b="$m_con" 'BEGIN {printf "%.3f", a / b}') (contention-free cost of watching)"
+echo "coordinator CPU per share (median): $m_coff us unwatched, $m_con us watched; ratio $(awk -v a="$m_coff" -v b="$m_con" 'BEGIN {printf "%.3f", a / b}') (watching costs the coordinator this)"
 echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg) (other work on these CPUs moves the figures)"
