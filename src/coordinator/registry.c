@@ -470,6 +470,11 @@ eff_rates(const struct effring *e, int64_t now_ms,
 	double frac = (double)(now_ms % MINUTE_MS) / MINUTE_MS, acc = 0;
 	int64_t k = 0;
 
+	/* Nothing credited within the day (most idle rows): no walk. */
+	if (now_min - e->head > EFF_RING) {
+		memset(out, 0, REGISTRY_EFF_WINDOWS * sizeof(*out));
+		return;
+	}
 	for (int w = 0; w < REGISTRY_EFF_WINDOWS; w++) {
 		int64_t mins = registry_eff_window_ms[w] / MINUTE_MS;
 
