@@ -453,6 +453,15 @@ health(struct req *r)
 	    "ledger_writable", st.ledger_writable,
 	    "shares_durable", durable,
 	    "ledger_synchronous", r->h->ledger_sync ? r->h->ledger_sync : "full");
+	if (j != NULL) {
+		int up = 0;
+
+		for (size_t i = 0; i < st.nsessions && i < DASH_SESSIONS_MAX; i++)
+			up += st.sessions[i].connected != 0;
+		/* every pool session, not only the first */
+		json_object_set_new(j, "pool_sessions", json_pack("{s:i, s:i}",
+		    "connected", up, "total", (int)st.nsessions));
+	}
 	if (j != NULL && !durable)
 		json_object_set_new(j, "warning", json_string("[ledger] "
 		    "synchronous is below full: shares acknowledged to workers "

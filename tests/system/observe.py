@@ -170,6 +170,10 @@ ok(pv.get("outbox", {}).get("depth") == 0 and "queue_depth" in pv.get("verificat
    and hist["counts"] == sorted(hist["counts"]),
    "/api/pool: outbox, verification and a cumulative commit histogram")
 
+code, health = http_json(dport, "/health")
+ok(code == 200 and (health or {}).get("pool_sessions") == {"connected": 1, "total": 1},
+   "/health counts the pool sessions (%r)" % (health or {}).get("pool_sessions"))
+
 # xmrig-proxy's API: the same shapes as its documentation.
 with open(os.path.join(S, "tests", "data", "xmrig-proxy-api.json")) as f:
     fixture = json.load(f)
