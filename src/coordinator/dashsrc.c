@@ -688,7 +688,8 @@ dashsrc_new(const struct dashsrc_parts *p)
 	pthread_mutex_init(&d->hist_lock, NULL);
 	d->src = (struct dash_source){ .ctx = d, .stats = src_stats,
 		.workers = src_workers, .worker = src_worker,
-		.history = src_history, .hours = src_hours, .jobs = src_jobs, .shares = src_shares,
+		.history = src_history, .hours = src_hours, .jobs = src_jobs,
+		.shares = src_shares,
 		.blocks = src_blocks, .payouts = src_payouts,
 		.command = src_command };
 	if ((d->money = dash_money_new(p->ledger_path, &p->money)) == NULL) {

@@ -363,7 +363,8 @@ src_command(void *ctx, const char *id, enum dash_cmd cmd)
 
 static struct dash_source source = {
 	.stats = src_stats, .workers = src_workers, .worker = src_worker,
-	.history = src_history, .hours = src_hours, .jobs = src_jobs, .shares = src_shares,
+	.history = src_history, .hours = src_hours, .jobs = src_jobs,
+	.shares = src_shares,
 	.blocks = src_blocks, .payouts = src_payouts, .command = src_command
 };
 
