@@ -236,6 +236,7 @@ function onStats(s) {
   renderWorkers();
   renderLegend();
   drawChart();
+  detailStats(s);
 }
 
 function pushPoint(arr, t, h) {
@@ -669,6 +670,7 @@ function initSorting() {
 
 async function start() {
   initSorting();
+  detailInit();
   for (let i = 0; ; i++) {
     try {
       await loadAll();
@@ -679,6 +681,7 @@ async function start() {
     }
   }
   connect();
+  detailOpen(workerFromHash());
   // "last seen" and block ages move even when nothing else does
   setInterval(() => { renderWorkers(); if (state.blocks.length) renderBlocks(); }, 5000);
   // income arrives rarely (a pool payment, the CLI): a slow poll is enough

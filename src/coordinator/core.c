@@ -28,6 +28,11 @@
 #define CORE_CURSOR_HORIZON_MS (24 * 3600 * 1000LL)
 /* How long a clean stop waits for the pool's answers to shares in flight. */
 #define CORE_STOP_WAIT_MS 5000
+/* The live feed shows shares to people: at most this many a second (a
+ * block always), the snapshot's counters tell the rest.  So what the feed
+ * costs the share thread and the machine does not grow with the share
+ * rate times its clients. */
+#define CORE_LIVE_SHARES_PER_S 20
 
 /* One upstream connection (a pool session) and its ledger bookkeeping. */
 struct upslot {
@@ -66,6 +71,8 @@ struct core {
 	pthread_mutex_t tick_lock;	/* guards stopping */
 	pthread_cond_t tick_cond;
 	int stopping, started;
+	_Atomic int64_t live_second;	/* share_event's rate limit: the */
+	atomic_uint live_shares;	/* second, and events sent in it */
 };
 
 /* Sends an event to the live feed (any thread); takes data's reference. */
@@ -464,12 +471,24 @@ static void
 share_event(void *arg, const struct shares_verdict *v)
 {
 	struct core *c = arg;
+	int64_t sec, prev;
 
 	if (v->is_block && v->has_reward && v->block_id > 0)
 		block_income(c, v);
+	registry_credit(c->reg, v->worker_id, (unsigned)v->reason,
+	    v->difficulty, v->at);
 
-	publish(c, LIVE_SHARE, dashsrc_share_json(v->worker_id, v->job_id,
-	    v->reason, v->difficulty, v->is_block, v->at));
+	if (c->live == NULL)
+		return;
+	sec = v->at / 1000;
+	prev = atomic_load(&c->live_second);
+	if (sec != prev && atomic_compare_exchange_strong(&c->live_second, &prev,
+	    sec))
+		atomic_store(&c->live_shares, 0);
+	if (atomic_fetch_add(&c->live_shares, 1) < CORE_LIVE_SHARES_PER_S ||
+	    v->is_block)
+		publish(c, LIVE_SHARE, dashsrc_share_json(v->worker_id,
+		    v->job_id, v->reason, v->difficulty, v->is_block, v->at));
 	if (v->is_block)
 		publish(c, LIVE_BLOCK, json_pack("{s:I, s:I, s:s, s:o, s:s, s:I, "
 		    "s:s}", "block_id", (json_int_t)v->block_id, "height",
@@ -669,6 +688,38 @@ restore_live_job(struct core *c, const struct ledger_live_job *lj)
 	free(ls);
 }
 
+/* The registry's verdict counters and effective hashrate windows, from
+ * the ledger's hourly history (so a restart zeroes neither). */
+static void
+recover_history(struct core *c)
+{
+	struct ledger_reader *rd;
+	struct ledger_history_row *h;
+	size_t n;
+	char err[256];
+	int64_t now = clock_wall_ms();
+
+	if ((rd = ledger_reader_open(c->cfg.ledger.path, err, sizeof(err))) ==
+	    NULL || ledger_worker_history(rd, NULL, 0, &h, &n) != 0) {
+		log_warnx("ledger: worker history not restored: %s", rd == NULL ?
+		    err : "read failed");
+		ledger_reader_close(rd);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t end = h[i].hour + LEDGER_HOUR_MS;
+
+		registry_restore_verdicts(c->reg, h[i].worker_id,
+		    (unsigned)h[i].reason, h[i].shares);
+		if (h[i].reason == LEDGER_REASON_OK && h[i].difficulty > 0)
+			registry_restore_credit(c->reg, h[i].worker_id,
+			    h[i].hour, end < now ? end : now,
+			    (double)h[i].difficulty, now);
+	}
+	free(h);
+	ledger_reader_close(rd);
+}
+
 static int
 recover(struct core *c, char *err, size_t errlen)
 {
@@ -695,6 +746,7 @@ recover(struct core *c, char *err, size_t errlen)
 		if (w->last_difficulty > 0)
 			jobs_restore_difficulty(c->jobs, w->id, w->last_difficulty);
 	}
+	recover_history(c);
 	registry_restore_totals(c->reg, rec.totals.shares_valid,
 	    rec.totals.shares_invalid, rec.totals.blocks_total,
 	    rec.totals.last_block_at);
@@ -713,6 +765,33 @@ recover(struct core *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* dashsrc: every pool session, for the pool panel and /1/summary. */
+static void
+dash_sessions(void *arg, struct dash_session *out, size_t *n)
+{
+	struct core *c = arg;
+	struct upstream_stats us;
+	struct jobs_stats js;
+
+	jobs_get_stats(c->jobs, &js);
+	*n = 0;
+	pthread_mutex_lock(&c->session_lock);
+	for (unsigned i = 0; i < c->nups && i < DASH_SESSIONS_MAX; i++) {
+		struct dash_session *se = &out[*n];
+
+		if (c->slots[i].up == NULL)
+			continue;
+		upstream_get_stats(c->slots[i].up, &us);
+		memset(se, 0, sizeof(*se));
+		dashsrc_session_from(se, i, &us, &js);
+		snprintf(se->url, sizeof(se->url), "%s",
+		    us.pool_index < c->cfg.upstream.npools ?
+		    c->cfg.upstream.pools[us.pool_index].url : "");
+		(*n)++;
+	}
+	pthread_mutex_unlock(&c->session_lock);
+}
+
 static int
 dash_start(struct core *c, char *err, size_t errlen)
 {
@@ -720,7 +799,7 @@ dash_start(struct core *c, char *err, size_t errlen)
 	struct dashsrc_parts parts = { cfg->rpc.cluster_id, cfg->rpc.cluster_name,
 		cfg->pool_url, cfg->ledger.path, c->reg, c->jobs, c->shares,
 		c->slots[0].up,
-		c->ledger, cfg->money };
+		c->ledger, cfg->money, dash_sessions, c };
 	struct live_config lc = { 0 };
 	struct http_config hc = { 0 };
 
@@ -747,6 +826,7 @@ dash_start(struct core *c, char *err, size_t errlen)
 	hc.allowed_hosts = cfg->dash_allowed_hosts;
 	hc.nallowed_hosts = cfg->ndash_allowed_hosts;
 	hc.ledger_synchronous = cfg->ledger_sync_name;
+	hc.metrics_retention_ms = cfg->metrics_retention_ms;
 	if ((c->http = http_new(&hc, dashsrc_source(c->dash), c->live)) == NULL) {
 		snprintf(err, errlen, "cannot start the dashboard on %s (see above)",
 		    cfg->dash_listen);

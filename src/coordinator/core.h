@@ -33,6 +33,7 @@ struct core_config {
 	/* the dashboard: empty listen disables it */
 	const char *dash_listen, *dash_ws_listen, *dash_static_dir, *dash_token;
 	size_t dash_ws_max_clients;
+	int64_t metrics_retention_ms;	/* offline workers leave /metrics */
 	/* Host and Origin allow-lists (none: the defaults, see http.h) */
 	char *const *dash_allowed_hosts, *const *dash_allowed_origins;
 	size_t ndash_allowed_hosts, ndash_allowed_origins;

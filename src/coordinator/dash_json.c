@@ -38,11 +38,115 @@ dash_url_redact(const char *in, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", in);
 }
 
+const int dash_eff_seconds[DASH_EFF_WINDOWS] = { 60, 600, 3600, 43200, 86400 };
+const char *const dash_eff_names[DASH_EFF_WINDOWS] = { "1m", "10m", "1h", "12h",
+	"24h" };
+
+/* {"1m": H/s, ..., "24h": H/s} */
+static json_t *
+effective_json(const double eff[DASH_EFF_WINDOWS])
+{
+	json_t *o = json_object();
+
+	for (int i = 0; i < DASH_EFF_WINDOWS; i++)
+		json_object_set_new(o, dash_eff_names[i], json_real(num(eff[i])));
+	return o;
+}
+
+static json_t *
+reported_json(double h10, double h60, double h15m)
+{
+	return json_pack("{s:f, s:f, s:f}", "10s", num(h10), "60s", num(h60),
+	    "15m", num(h15m));
+}
+
+json_t *
+dash_json_session(const struct dash_session *se)
+{
+	char url[DASH_URL_MAX];
+	double used = se->nonce_space > 0 ? 100.0 * (double)(se->nonce_space -
+	    se->nonces_left) / (double)se->nonce_space : 0;
+
+	dash_url_redact(se->url, url, sizeof(url));
+	return json_pack("{s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+	    " s:I, s:I, s:I, s:f, s:s, s:s, s:I, s:I, s:f, s:s, s:I}",
+	    "index", (int)se->index,
+	    "url", url,
+	    "connected", se->connected,
+	    "since", (json_int_t)se->since,
+	    "difficulty", (json_int_t)se->difficulty,
+	    "jobs", (json_int_t)se->jobs,
+	    "submitted", (json_int_t)se->submitted,
+	    "accepted", (json_int_t)se->accepted,
+	    "rejected", (json_int_t)se->rejected,
+	    "stale", (json_int_t)se->stale,
+	    "lost", (json_int_t)se->lost,
+	    "switches", (json_int_t)se->switches,
+	    "reconnects", (json_int_t)se->reconnects,
+	    "latency_ms", num(se->latency_ms),
+	    "upstream_job", se->upstream_job,
+	    "job_id", se->job_id,
+	    "nonce_space", (json_int_t)se->nonce_space,
+	    "nonces_left", (json_int_t)se->nonces_left,
+	    "nonce_used_pct", num(used),
+	    "last_error", se->last_error,
+	    "last_error_at", (json_int_t)se->last_error_at);
+}
+
+/* What this change adds to /api/stats (and the live snapshot). */
+static void
+stats_more(const struct dash_stats *st, json_t *o)
+{
+	json_t *ss = json_array(), *b = json_array(), *cn = json_array(), *x;
+	int64_t now = clock_wall_ms();
+
+	json_object_set_new(o, "hashrate", reported_json(st->total_hashrate,
+	    st->hashrate_60s, st->hashrate_15m));
+	json_object_set_new(o, "effective_hashrate",
+	    effective_json(st->effective));
+	for (size_t i = 0; i < st->nsessions && i < DASH_SESSIONS_MAX; i++)
+		json_array_append_new(ss, dash_json_session(&st->sessions[i]));
+	json_object_set_new(o, "sessions", ss);
+	json_object_set_new(o, "outbox", json_pack("{s:I, s:I}", "depth",
+	    (json_int_t)st->outbox, "oldest_age_ms", (json_int_t)(
+	    st->outbox_oldest_at > 0 && now > st->outbox_oldest_at ?
+	    now - st->outbox_oldest_at : 0)));
+	if ((x = json_object_get(o, "pool")) != NULL) {
+		json_object_set_new(x, "accepted",
+		    json_integer((json_int_t)st->upstream_accepted));
+		json_object_set_new(x, "rejected",
+		    json_integer((json_int_t)st->upstream_rejected));
+		json_object_set_new(x, "failovers",
+		    json_integer((json_int_t)st->pool_switches));
+		json_object_set_new(x, "sessions",
+		    json_integer((json_int_t)st->nsessions));
+	}
+	if ((x = json_object_get(o, "verification")) != NULL)
+		json_object_set_new(x, "latency_p99_ms",
+		    json_real(num(st->verify_latency_p99_ms)));
+	for (int i = 0; i < DASH_LATENCY_BUCKETS; i++) {
+		json_array_append_new(b, json_real(st->ledger_commit_bound[i]));
+		json_array_append_new(cn,
+		    json_integer((json_int_t)st->ledger_commit_bucket[i]));
+	}
+	if ((x = json_object_get(o, "ledger")) != NULL) {
+		json_object_set_new(x, "queued",
+		    json_integer((json_int_t)st->ledger_queued));
+		json_object_set_new(x, "commit_histogram", json_pack("{s:o, s:o,"
+		    " s:I, s:f}", "le_seconds", b, "counts", cn, "count",
+		    (json_int_t)st->ledger_commits, "sum_seconds",
+		    num(st->ledger_commit_sum_s)));
+	} else {
+		json_decref(b);
+		json_decref(cn);
+	}
+}
+
 json_t *
 dash_json_stats(const struct dash_stats *st)
 {
 	char url[DASH_URL_MAX];
-	json_t *rej;
+	json_t *rej, *o;
 	size_t i;
 
 	rej = json_object();
@@ -50,7 +154,7 @@ dash_json_stats(const struct dash_stats *st)
 		json_object_set_new(rej, st->rejections[i].reason,
 		    json_integer((json_int_t)st->rejections[i].count));
 	dash_url_redact(st->pool_url, url, sizeof(url));
-	return json_pack("{s:s, s:s, s:i, s:i, s:f, s:I, s:I, s:I, s:I, s:I,"
+	o = json_pack("{s:s, s:s, s:i, s:i, s:f, s:I, s:I, s:I, s:I, s:I,"
 	    " s:f, s:o, s:{s:s, s:b, s:f, s:I}, s:{s:I, s:f}, s:{s:b, s:f},"
 	    " s:I}",
 	    "cluster_id", st->cluster_id,
@@ -77,6 +181,44 @@ dash_json_stats(const struct dash_stats *st)
 	    "writable", st->ledger_writable,
 	    "commit_latency_ms", num(st->ledger_commit_ms),
 	    "time", (json_int_t)clock_wall_ms());
+	if (o != NULL)
+		stats_more(st, o);
+	return o;
+}
+
+/* What this change adds to a worker row. */
+static void
+worker_more(const struct dash_worker *w, json_t *o)
+{
+	json_t *rej = json_object(), *ver = json_object();
+
+	for (size_t i = 0; i < w->nrejections && i < DASH_REJECT_REASONS; i++) {
+		json_object_set_new(rej, w->rejections[i].reason,
+		    json_integer((json_int_t)w->rejections[i].count));
+		json_object_set_new(ver, w->rejections[i].reason,
+		    json_integer((json_int_t)w->rejections[i].count));
+	}
+	json_object_set_new(ver, "accepted", json_integer((json_int_t)w->accepted));
+	json_object_set_new(o, "rejections", rej);
+	json_object_set_new(o, "verdicts", ver);
+	json_object_set_new(o, "hashrate_reported", reported_json(w->hashrate,
+	    w->hashrate_60s, w->hashrate_15m));
+	json_object_set_new(o, "effective_hashrate", effective_json(w->effective));
+	json_object_update_new(o, json_pack("{s:I, s:I, s:I, s:s, s:s, s:s,"
+	    " s:s, s:s, s:s, s:I, s:i, s:f, s:I}",
+	    "difficulty", (json_int_t)w->difficulty,
+	    "last_share_at", (json_int_t)w->last_share_at,
+	    "registered_at", (json_int_t)w->registered_at,
+	    "address", w->addr,
+	    "version", w->version,
+	    "os", w->os,
+	    "arch", w->arch,
+	    "randomx_mode", w->rx_mode,
+	    "huge_pages", w->huge_pages,
+	    "huge_pages_used", (json_int_t)w->huge_pages_used,
+	    "threads_running", w->threads_running,
+	    "cpu_usage", num(w->cpu_usage),
+	    "uptime_ms", (json_int_t)w->uptime_ms));
 }
 
 json_t *
@@ -87,10 +229,11 @@ dash_json_worker(const struct dash_worker *w)
 	    : 0.0;
 	double progress = w->lease_size ?
 	    (double)w->lease_done / (double)w->lease_size : 0.0;
+	json_t *o;
 
 	if (progress > 1.0)
 		progress = 1.0;
-	return json_pack("{s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:f, s:I, s:I,"
+	o = json_pack("{s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:f, s:I, s:I,"
 	    " s:i, s:s, s:{s:I, s:I, s:f}, s:b, s:b, s:s}",
 	    "worker_id", w->id,
 	    "worker_name", w->name,
@@ -111,6 +254,9 @@ dash_json_worker(const struct dash_worker *w)
 	    "quarantined", w->quarantined,
 	    "revoked", w->revoked,
 	    "denied_reason", w->deny_reason);
+	if (o != NULL)
+		worker_more(w, o);
+	return o;
 }
 
 json_t *

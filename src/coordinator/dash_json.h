@@ -20,6 +20,9 @@ int	 dash_listen_parse(const char *s, char *host, size_t hostlen,
 void	 dash_url_redact(const char *in, char *out, size_t outlen);
 json_t	*dash_json_stats(const struct dash_stats *st);
 json_t	*dash_json_worker(const struct dash_worker *w);
+/* One pool session (url without user:password). */
+json_t	*dash_json_session(const struct dash_session *se);
+
 /* [[t, hashrate], ...] */
 json_t	*dash_json_history(const struct dash_point *p, size_t n);
 /* All workers into a malloc'd array (caller frees *out); 0 or -errno. */

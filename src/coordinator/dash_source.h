@@ -22,6 +22,33 @@
 #define DASH_REASON_MAX		32
 #define DASH_REJECT_REASONS	16
 #define DASH_HISTORY_MAX	720	/* one hour at 5 s steps */
+#define DASH_SESSIONS_MAX	8	/* JOBS_SOURCES_MAX */
+#define DASH_EFF_WINDOWS	5	/* 1 m, 10 m, 1 h, 12 h, 24 h */
+#define DASH_LATENCY_BUCKETS	12	/* LEDGER_LATENCY_BUCKETS */
+#define DASH_TEXT_MAX		65	/* version, os, ... as the registry */
+#define DASH_ERROR_MAX		256
+
+/* The windows of dash_worker.effective, in seconds, and their names. */
+extern const int dash_eff_seconds[DASH_EFF_WINDOWS];
+extern const char *const dash_eff_names[DASH_EFF_WINDOWS];
+
+/* One upstream (pool) session. */
+struct dash_session {
+	unsigned	index;			/* the jobs' source number */
+	char		url[DASH_URL_MAX];	/* may carry user:pass@ */
+	int		connected;
+	int64_t		since;			/* epoch ms connected; 0 */
+	uint64_t	difficulty;		/* the pool's, current job */
+	uint64_t	jobs;			/* jobs received */
+	uint64_t	submitted, accepted, rejected, stale, lost;
+	uint64_t	switches, reconnects;
+	double		latency_ms;
+	char		upstream_job[DASH_NAME_MAX];	/* pool's job id */
+	char		job_id[24];		/* ours; "" none */
+	uint64_t	nonce_space, nonces_left;	/* of its current job */
+	char		last_error[DASH_ERROR_MAX];	/* "" none */
+	int64_t		last_error_at;
+};
 
 struct dash_reject {
 	char		reason[DASH_REASON_MAX];	/* "stale", "duplicate", ... */
@@ -34,6 +61,7 @@ struct dash_stats {
 	char		cluster_name[DASH_NAME_MAX];
 	int		workers_online;
 	int		workers_total;
+	int		workers_peak;		/* most online at once */
 	double		total_hashrate;		/* H/s */
 	uint64_t	shares_valid;		/* since the ledger began */
 	uint64_t	shares_invalid;
@@ -53,6 +81,20 @@ struct dash_stats {
 	double		verify_latency_ms;	/* recent mean */
 	int		ledger_writable;
 	double		ledger_commit_ms;	/* recent mean */
+	/* reported 60 s / 15 min sums, and credited difficulty per second */
+	double		hashrate_60s, hashrate_15m;
+	double		effective[DASH_EFF_WINDOWS];
+	struct dash_session sessions[DASH_SESSIONS_MAX];
+	size_t		nsessions;
+	uint64_t	outbox;			/* shares waiting for the pool */
+	int64_t		outbox_oldest_at;	/* epoch ms; 0: empty */
+	uint64_t	upstream_accepted, upstream_rejected;
+	double		verify_latency_p99_ms;
+	uint64_t	ledger_commits;		/* the commit latency histogram */
+	double		ledger_commit_sum_s;
+	uint64_t	ledger_commit_bucket[DASH_LATENCY_BUCKETS];
+	double		ledger_commit_bound[DASH_LATENCY_BUCKETS];	/* s */
+	uint64_t	ledger_queued;
 };
 
 struct dash_worker {
@@ -70,6 +112,34 @@ struct dash_worker {
 	uint64_t	lease_size;		/* nonces in the lease; 0 none */
 	int		quarantined, revoked;
 	char		deny_reason[DASH_NAME_MAX];	/* why; "" when allowed */
+	/* what it reports (bounded by the registry) */
+	double		hashrate_60s, hashrate_15m;
+	char		version[DASH_TEXT_MAX], os[DASH_TEXT_MAX];
+	char		arch[DASH_TEXT_MAX];
+	char		rx_mode[16];		/* "" not reported yet */
+	char		huge_pages[32];
+	uint32_t	huge_pages_used;
+	int		threads_running;	/* 0: not reported */
+	double		cpu_usage;
+	int64_t		uptime_ms;
+	/* what the coordinator saw */
+	char		addr[96];		/* peer of its Register */
+	uint64_t	difficulty;		/* its share difficulty now */
+	int64_t		last_share_at;		/* epoch ms; 0 none */
+	int64_t		registered_at;
+	double		effective[DASH_EFF_WINDOWS];	/* H/s credited */
+	uint64_t	credited;		/* difficulty credited, this run */
+	int		streams;		/* open job streams */
+	uint64_t	accepted;		/* verdicts since the ledger began */
+	struct dash_reject rejections[DASH_REJECT_REASONS];
+	size_t		nrejections;
+};
+
+/* One hour of a worker's (or the cluster's) shares in the ledger. */
+struct dash_hour {
+	int64_t		t;			/* epoch ms, start of the hour */
+	uint64_t	accepted, rejected;
+	uint64_t	difficulty;		/* credited */
 };
 
 struct dash_point {
@@ -100,6 +170,11 @@ struct dash_source {
 	 * id NULL: the cluster total.  Returns the count, or -ENOENT. */
 	int	(*history)(void *ctx, const char *id, struct dash_point *out,
 		    size_t max);
+	/* Hourly history from the ledger since since_ms (id NULL: the
+	 * cluster), oldest first, at most max hours.  Returns the count, or
+	 * -ENOENT (unknown worker) or another -errno. */
+	int	(*hours)(void *ctx, const char *id, int64_t since_ms,
+		    struct dash_hour *out, size_t max);
 	/* Lists, newest first: a new reference to a JSON array of at most
 	 * limit objects after skipping offset, and *total set to the size of
 	 * the whole list; NULL on failure.  Row fields: docs/dashboard.md. */

@@ -50,6 +50,51 @@ copy(char *dst, size_t len, const char *src)
 	dst[i] = '\0';
 }
 
+/* The one upstream as a session (no core to ask: tests). */
+static void
+session_fill(struct dashsrc *d, struct dash_stats *out)
+{
+	struct upstream_stats us;
+	struct jobs_stats js;
+	struct dash_session *se = &out->sessions[0];
+
+	if (d->p.up == NULL)
+		return;
+	upstream_get_stats(d->p.up, &us);
+	if (d->p.jobs != NULL)
+		jobs_get_stats(d->p.jobs, &js);
+	copy(se->url, sizeof(se->url), d->p.pool_url);
+	dashsrc_session_from(se, 0, &us, d->p.jobs != NULL ? &js : NULL);
+	out->nsessions = 1;
+}
+
+void
+dashsrc_session_from(struct dash_session *se, unsigned idx,
+    const struct upstream_stats *us, const struct jobs_stats *js)
+{
+	se->index = idx;
+	se->connected = us->state == UPSTREAM_CONNECTED;
+	se->since = us->connected_since_ms;
+	se->difficulty = us->difficulty;
+	se->jobs = us->jobs;
+	se->submitted = us->submitted;
+	se->accepted = us->accepted;
+	se->rejected = us->rejected;
+	se->stale = us->stale;
+	se->lost = us->lost;
+	se->switches = us->switches;
+	se->reconnects = us->reconnects;
+	se->latency_ms = us->last_latency_ms > 0 ? (double)us->last_latency_ms : 0;
+	copy(se->upstream_job, sizeof(se->upstream_job), us->job_id);
+	copy(se->last_error, sizeof(se->last_error), us->last_error);
+	se->last_error_at = us->last_error_at;
+	if (js != NULL && idx < JOBS_SOURCES_MAX) {
+		copy(se->job_id, sizeof(se->job_id), js->current[idx].job_id);
+		se->nonce_space = js->current[idx].space;
+		se->nonces_left = js->current[idx].left;
+	}
+}
+
 static int
 src_stats(void *ctx, struct dash_stats *out)
 {
@@ -92,6 +137,28 @@ src_stats(void *ctx, struct dash_stats *out)
 	out->ledger_writable = ls.writable;
 	out->ledger_commit_ms = ls.commits > 0 ?
 	    ls.commit_seconds_sum * 1000.0 / (double)ls.commits : 0;
+	out->workers_peak = rt.workers_peak;
+	out->hashrate_60s = rt.hashrate_60s;
+	out->hashrate_15m = rt.hashrate_15m;
+	for (int w = 0; w < DASH_EFF_WINDOWS && w < REGISTRY_EFF_WINDOWS; w++)
+		out->effective[w] = rt.effective[w];
+	out->outbox = ss.outbox;
+	out->outbox_oldest_at = ss.outbox_oldest_at;
+	out->upstream_accepted = ss.upstream_accepted;
+	out->upstream_rejected = ss.upstream_rejected;
+	out->verify_latency_p99_ms = ss.verify.latency_p99_ms;
+	out->ledger_commits = ls.commits;
+	out->ledger_commit_sum_s = ls.commit_seconds_sum;
+	out->ledger_queued = ls.queued;
+	for (int i = 0; i < DASH_LATENCY_BUCKETS && i < LEDGER_LATENCY_BUCKETS;
+	    i++) {
+		out->ledger_commit_bucket[i] = ls.commit_bucket[i];
+		out->ledger_commit_bound[i] = ledger_latency_bounds[i];
+	}
+	if (d->p.sessions != NULL)
+		d->p.sessions(d->p.sessions_arg, out->sessions, &out->nsessions);
+	else
+		session_fill(d, out);
 	return 0;
 }
 
@@ -118,10 +185,42 @@ worker_fill(struct dashsrc *d, const struct registry_worker *rw,
 	out->connected_at = rw->connected_at;
 	out->threads = rw->threads;
 	copy(out->job_id, sizeof(out->job_id), rw->current_job_id);
-	if (rw->online && jobs_worker_info(d->p.jobs, rw->id, &diff, &lid, &ls, &le,
-	    &done) == 0 && le > ls) {
-		out->lease_size = le - ls;
-		out->lease_done = done;
+	if (jobs_worker_info(d->p.jobs, rw->id, &diff, &lid, &ls, &le,
+	    &done) == 0) {
+		out->difficulty = diff;
+		if (rw->online && le > ls) {
+			out->lease_size = le - ls;
+			out->lease_done = done;
+		}
+	}
+	if (out->difficulty == 0)
+		out->difficulty = rw->last_difficulty;
+	out->hashrate_60s = rw->online ? rw->reported.hashrate_60s : 0;
+	out->hashrate_15m = rw->online ? rw->reported.hashrate_15m : 0;
+	copy(out->version, sizeof(out->version), rw->version);
+	copy(out->os, sizeof(out->os), rw->os);
+	copy(out->arch, sizeof(out->arch), rw->arch);
+	copy(out->rx_mode, sizeof(out->rx_mode), rw->reported.rx_mode);
+	copy(out->huge_pages, sizeof(out->huge_pages), rw->reported.huge_pages);
+	out->huge_pages_used = rw->reported.huge_pages_used;
+	out->threads_running = (int)rw->reported.threads_running;
+	out->cpu_usage = rw->reported.cpu_usage;
+	out->uptime_ms = rw->reported.uptime_ms;
+	copy(out->addr, sizeof(out->addr), rw->addr);
+	out->last_share_at = rw->last_share_at;
+	out->registered_at = rw->registered_at;
+	for (int w = 0; w < DASH_EFF_WINDOWS && w < REGISTRY_EFF_WINDOWS; w++)
+		out->effective[w] = rw->effective[w];
+	out->accepted = rw->by_reason[LEDGER_REASON_OK];
+	out->credited = rw->credited_difficulty;
+	out->streams = rw->streams;
+	for (int r = 1; r < LEDGER_REASON_COUNT && r < REGISTRY_REASONS &&
+	    out->nrejections < DASH_REJECT_REASONS; r++) {
+		if (rw->by_reason[r] == 0)
+			continue;
+		copy(out->rejections[out->nrejections].reason, DASH_REASON_MAX,
+		    ledger_reason_name((enum ledger_reason)r));
+		out->rejections[out->nrejections++].count = rw->by_reason[r];
 	}
 }
 
@@ -238,6 +337,75 @@ src_history(void *ctx, const char *id, struct dash_point *out, size_t max)
 	}
 	pthread_mutex_unlock(&d->hist_lock);
 	return (int)n;
+}
+
+struct hours_q {
+	const char *id;
+	int64_t since;
+	struct dash_hour *out;
+	size_t max;
+	int rc;
+};
+
+/* Folds the ledger's (worker, hour, reason) rows into hours. */
+static json_t *
+read_hours(struct ledger_reader *r, void *arg)
+{
+	struct hours_q *q = arg;
+	struct ledger_history_row *h;
+	size_t n, k = 0;
+
+	if ((q->rc = ledger_worker_history(r, q->id, q->since, &h, &n)) != 0)
+		return NULL;
+	/* rows come by worker then hour: the cluster's need merging */
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
+		for (j = 0; j < k && q->out[j].t != h[i].hour; j++)
+			;
+		if (j == k) {
+			if (k == q->max)
+				continue;
+			memset(&q->out[k], 0, sizeof(q->out[k]));
+			q->out[k++].t = h[i].hour;
+		}
+		if (h[i].reason == LEDGER_REASON_OK) {
+			q->out[j].accepted += h[i].shares;
+			q->out[j].difficulty += h[i].difficulty;
+		} else {
+			q->out[j].rejected += h[i].shares;
+		}
+	}
+	free(h);
+	q->rc = (int)k;
+	return NULL;
+}
+
+static int
+by_hour(const void *a, const void *b)
+{
+	const struct dash_hour *x = a, *y = b;
+
+	return x->t < y->t ? -1 : x->t > y->t;
+}
+
+static json_t *with_reader(struct dashsrc *d,
+    json_t *(*fn)(struct ledger_reader *, void *), void *arg);
+
+static int
+src_hours(void *ctx, const char *id, int64_t since_ms, struct dash_hour *out,
+    size_t max)
+{
+	struct dashsrc *d = ctx;
+	struct hours_q q = { id, since_ms, out, max, -EIO };
+
+	if (id != NULL && registry_get(d->p.reg, id,
+	    &(struct registry_worker){ 0 }) != 0)
+		return -ENOENT;
+	with_reader(d, read_hours, &q);
+	if (q.rc > 0)
+		qsort(out, (size_t)q.rc, sizeof(*out), by_hour);
+	return q.rc;
 }
 
 /* Runs fn on the shared reader, opening it on first use. */
@@ -520,7 +688,8 @@ dashsrc_new(const struct dashsrc_parts *p)
 	pthread_mutex_init(&d->hist_lock, NULL);
 	d->src = (struct dash_source){ .ctx = d, .stats = src_stats,
 		.workers = src_workers, .worker = src_worker,
-		.history = src_history, .jobs = src_jobs, .shares = src_shares,
+		.history = src_history, .hours = src_hours, .jobs = src_jobs,
+		.shares = src_shares,
 		.blocks = src_blocks, .payouts = src_payouts,
 		.command = src_command };
 	if ((d->money = dash_money_new(p->ledger_path, &p->money)) == NULL) {

@@ -23,6 +23,10 @@ struct dashsrc_parts {
 	struct upstream *up;
 	struct ledger *ledger;
 	struct money_rules money;	/* how POST /api/income splits */
+	/* Fills out with every pool session (*n of them, at most
+	 * DASH_SESSIONS_MAX); NULL: the one upstream above. */
+	void (*sessions)(void *arg, struct dash_session *out, size_t *n);
+	void *sessions_arg;
 };
 
 struct dashsrc;
@@ -33,6 +37,9 @@ void dashsrc_free(struct dashsrc *d);
 const struct dash_source *dashsrc_source(struct dashsrc *d);
 /* Records one point of hashrate history (every 5 s from the tick). */
 void dashsrc_sample(struct dashsrc *d, int64_t now_ms);
+/* One pool session's figures (js: the jobs' nonce use, may be NULL). */
+void dashsrc_session_from(struct dash_session *se, unsigned idx,
+    const struct upstream_stats *us, const struct jobs_stats *js);
 /* One share row as /api/shares and the live feed show it. */
 json_t *dashsrc_share_json(const char *worker_id, const char *job_id,
     enum ledger_reason reason, uint64_t difficulty, int is_block, int64_t at);

@@ -28,9 +28,11 @@
 #include <openssl/sha.h>
 
 #include "common/conf.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "coordinator/dash_allow.h"
 #include "coordinator/dash_json.h"
+#include "coordinator/dash_xmrig.h"
 #include "coordinator/http.h"
 #include "coordinator/metrics.h"
 #include "coordinator/money_json.h"
@@ -45,6 +47,7 @@ struct http {
 	char			*ws_url;
 	char			*version;
 	char			*ledger_sync;	/* below full: not durable */
+	int64_t			 metrics_retention_ms;
 	unsigned char		 token_hash[SHA256_DIGEST_LENGTH];
 	int			 has_token;
 	int			 port;
@@ -229,6 +232,101 @@ history_json(const struct dash_source *src, const char *id)
 	return j;
 }
 
+/* GET /api/workers/{id}/history?range=1h|24h|7d: 1 h from the samples
+ * kept in memory; 24 h and 7 d hour by hour from the ledger. */
+static enum MHD_Result
+api_worker_history(struct req *r, const char *id)
+{
+	const char *range = MHD_lookup_connection_value(r->conn,
+	    MHD_GET_ARGUMENT_KIND, "range");
+	struct dash_hour *h;
+	json_t *arr;
+	int64_t span;
+	int n;
+
+	if (range == NULL || strcmp(range, "1h") == 0) {
+		struct dash_worker w;
+
+		if (r->h->src->worker(r->h->src->ctx, id, &w) != 0)
+			return reply_error(r, MHD_HTTP_NOT_FOUND, "no such worker");
+		return reply_json(r, MHD_HTTP_OK, json_pack("{s:s, s:s, s:o}",
+		    "worker_id", id, "range", "1h", "points",
+		    history_json(r->h->src, id)));
+	}
+	if (strcmp(range, "24h") == 0)
+		span = 24;
+	else if (strcmp(range, "7d") == 0)
+		span = 7 * 24;
+	else
+		return reply_error(r, MHD_HTTP_BAD_REQUEST,
+		    "range must be 1h, 24h or 7d");
+	if (r->h->src->hours == NULL)
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "no history here");
+	if ((h = calloc((size_t)span + 1, sizeof(*h))) == NULL)
+		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+	n = r->h->src->hours(r->h->src->ctx, id, clock_wall_ms() - span *
+	    3600000LL, h, (size_t)span + 1);
+	if (n < 0) {
+		free(h);
+		return n == -ENOENT ? reply_error(r, MHD_HTTP_NOT_FOUND,
+		    "no such worker") : reply_error(r,
+		    MHD_HTTP_SERVICE_UNAVAILABLE, "the ledger did not answer");
+	}
+	arr = json_array();
+	for (int i = 0; i < n; i++)
+		/* [hour start, H/s credited, accepted, rejected] */
+		json_array_append_new(arr, json_pack("[I, f, I, I]",
+		    (json_int_t)h[i].t, (double)h[i].difficulty / 3600.0,
+		    (json_int_t)h[i].accepted, (json_int_t)h[i].rejected));
+	free(h);
+	return reply_json(r, MHD_HTTP_OK, json_pack("{s:s, s:s, s:o}",
+	    "worker_id", id, "range", range, "hours", arr));
+}
+
+/* GET /api/pool: every upstream session, the outbox and the queues. */
+static enum MHD_Result
+api_pool(struct req *r)
+{
+	struct dash_stats st;
+	json_t *s, *out;
+
+	memset(&st, 0, sizeof(st));
+	if (r->h->src->stats(r->h->src->ctx, &st) != 0 ||
+	    (s = dash_json_stats(&st)) == NULL)
+		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "no statistics yet");
+	out = json_pack("{s:O, s:O, s:O, s:O, s:O}", "pool",
+	    json_object_get(s, "pool"), "sessions", json_object_get(s,
+	    "sessions"), "outbox", json_object_get(s, "outbox"),
+	    "verification", json_object_get(s, "verification"), "ledger",
+	    json_object_get(s, "ledger"));
+	json_decref(s);
+	return reply_json(r, MHD_HTTP_OK, out);
+}
+
+/* GET /1/summary and /1/workers (xmrig-proxy's API, read-only). */
+static enum MHD_Result
+api_xmrig(struct req *r)
+{
+	struct dash_stats st;
+	struct dash_worker *w;
+	size_t n;
+	json_t *j;
+
+	if (!r->get)
+		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method not allowed");
+	memset(&st, 0, sizeof(st));
+	if (r->h->src->stats(r->h->src->ctx, &st) != 0 ||
+	    dash_workers_fetch(r->h->src, &w, &n) != 0)
+		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "no statistics yet");
+	j = strcmp(r->url, "/1/summary") == 0 ? dash_xmrig_summary(&st, w, n) :
+	    dash_xmrig_workers(&st, w, n);
+	free(w);
+	return reply_json(r, MHD_HTTP_OK, j);
+}
+
 static enum MHD_Result
 api_worker(struct req *r, const char *id)
 {
@@ -356,6 +454,15 @@ health(struct req *r)
 	    "ledger_writable", st.ledger_writable,
 	    "shares_durable", durable,
 	    "ledger_synchronous", r->h->ledger_sync ? r->h->ledger_sync : "full");
+	if (j != NULL) {
+		int up = 0;
+
+		for (size_t i = 0; i < st.nsessions && i < DASH_SESSIONS_MAX; i++)
+			up += st.sessions[i].connected != 0;
+		/* every pool session, not only the first */
+		json_object_set_new(j, "pool_sessions", json_pack("{s:i, s:i}",
+		    "connected", up, "total", (int)st.nsessions));
+	}
 	if (j != NULL && !durable)
 		json_object_set_new(j, "warning", json_string("[ledger] "
 		    "synchronous is below full: shares acknowledged to workers "
@@ -373,7 +480,7 @@ metrics(struct req *r)
 	if (r->h->live)
 		live_counters(r->h->live, &lc);
 	if ((text = metrics_render(r->h->src, r->h->live ? &lc : NULL,
-	    &len)) == NULL)
+	    r->h->metrics_retention_ms, &len)) == NULL)
 		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "no statistics yet");
 	return reply(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
@@ -704,6 +811,12 @@ route_worker(struct req *r, const char *rest)
 		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such worker");
 	memcpy(id, rest, n);
 	id[n] = '\0';
+	if (slash && strcmp(slash, "/history") == 0) {
+		if (!r->get)
+			return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+			    "method not allowed");
+		return api_worker_history(r, id);
+	}
 	if (slash)
 		return api_command(r, id, slash + 1);
 	if (!r->get)
@@ -726,7 +839,7 @@ route_api(struct req *r)
 	if (strcmp(p, "/stats") && strcmp(p, "/workers") && strcmp(p, "/jobs")
 	    && strcmp(p, "/shares") && strcmp(p, "/blocks") &&
 	    strcmp(p, "/payouts") && strcmp(p, "/config") &&
-	    strcmp(p, "/hashrate"))
+	    strcmp(p, "/hashrate") && strcmp(p, "/pool"))
 		return reply_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint");
 	if (!r->get)
 		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -745,6 +858,8 @@ route_api(struct req *r)
 		return api_payouts(r);
 	if (strcmp(p, "/hashrate") == 0)
 		return api_hashrate(r);
+	if (strcmp(p, "/pool") == 0)
+		return api_pool(r);
 	return api_config(r);
 }
 
@@ -774,6 +889,8 @@ route(struct req *r)
 		    "allowed_hosts");
 	if (strcmp(r->url, "/api") == 0 || strncmp(r->url, "/api/", 5) == 0)
 		return route_api(r);
+	if (strcmp(r->url, "/1/summary") == 0 || strcmp(r->url, "/1/workers") == 0)
+		return api_xmrig(r);
 	if (strcmp(r->url, "/health") == 0 || strcmp(r->url, "/metrics") == 0) {
 		if (!r->get)
 			return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -915,6 +1032,8 @@ http_new(const struct http_config *cfg, const struct dash_source *src,
 	}
 	h->ws_url = cfg->ws_url && cfg->ws_url[0] ? strdup(cfg->ws_url) : NULL;
 	h->version = strdup(cfg->version ? cfg->version : PACKAGE_VERSION);
+	h->metrics_retention_ms = cfg->metrics_retention_ms > 0 ?
+	    cfg->metrics_retention_ms : METRICS_RETENTION_MS;
 	h->ledger_sync = cfg->ledger_synchronous ?
 	    strdup(cfg->ledger_synchronous) : NULL;
 	if (cfg->token && cfg->token[0]) {

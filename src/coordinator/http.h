@@ -32,6 +32,8 @@ struct http_config {
 	size_t		 nallowed_hosts;
 	/* [ledger] synchronous, for /health; NULL: full */
 	const char	*ledger_synchronous;
+	/* workers offline longer than this leave /metrics; 0: 24 h */
+	int64_t		 metrics_retention_ms;
 };
 
 struct http;

@@ -1032,9 +1032,17 @@ jobs_get_stats(struct jobs *j, struct jobs_stats *st)
 		st->height = jb->tpl.height;
 		st->current_since_ms = jb->received_ms;
 	}
-	for (unsigned src = 0; src < j->nsources; src++)
-		if ((jb = current_of(j, src)) != NULL && !jb->stale)
-			st->nonces_left += lease_space_remaining(jb->space);
+	for (unsigned src = 0; src < j->nsources && src < JOBS_SOURCES_MAX;
+	    src++) {
+		if ((jb = current_of(j, src)) == NULL || jb->stale)
+			continue;
+		st->nonces_left += lease_space_remaining(jb->space);
+		memcpy(st->current[src].job_id, jb->job_id,
+		    sizeof(st->current[src].job_id));
+		st->current[src].space = lease_space_end(jb->space);
+		st->current[src].left = lease_space_remaining(jb->space);
+		st->current[src].height = jb->tpl.height;
+	}
 	st->sources = j->nsources;
 	st->workers = (unsigned)j->nworkers;
 	for (size_t i = 0; i < j->nworkers; i++)

@@ -207,6 +207,13 @@ struct jobs_stats {
 	uint64_t nonces_left;		/* in the current jobs' spaces */
 	unsigned sources;		/* upstream connections that sent jobs */
 	int paused;			/* workers paused: no upstream work */
+	/* each source's current job and how much of its nonce space is
+	 * leased (space: the nonces the job has; left: not yet leased) */
+	struct {
+		char job_id[24];
+		uint64_t space, left;
+		int64_t height;
+	} current[JOBS_SOURCES_MAX];
 };
 void jobs_get_stats(struct jobs *j, struct jobs_stats *st);
 /* A worker's current difficulty and lease (0 when unknown). */

@@ -527,6 +527,24 @@ int ledger_read_blocks(struct ledger_reader *r, int limit, int offset,
 /* Per-worker totals (the worker_totals view), by worker id. */
 int ledger_read_workers(struct ledger_reader *r,
     struct ledger_worker_row **out, size_t *n);
+/* One worker's shares of one hour with one verdict reason: the unit of
+ * history (charts, effective hashrate at a restart, verdict counters). */
+struct ledger_history_row {
+	char worker_id[LEDGER_ID_MAX];
+	int64_t hour;				/* epoch ms, a multiple of 3600000 */
+	enum ledger_reason reason;		/* OK: accepted */
+	uint64_t shares;
+	uint64_t difficulty;			/* credited (0 unless OK) */
+};
+#define LEDGER_HOUR_MS 3600000LL
+/* Shares grouped per worker, hour and reason, for hours starting at or
+ * after since_ms (rounded down to its hour; 0: all), worker_id NULL: every
+ * worker; ordered by worker, hour, reason.  The one reader of share
+ * history: the dashboard's charts and the coordinator's restart both come
+ * here, so older shares kept elsewhere (rolled up) join in one place.
+ * 0 or a negative errno (*out: free() it). */
+int ledger_worker_history(struct ledger_reader *r, const char *worker_id,
+    int64_t since_ms, struct ledger_history_row **out, size_t *n);
 /* The stored payouts of a block: workers by id, then the fee row. */
 int ledger_read_payouts(struct ledger_reader *r, int64_t block_id,
     struct ledger_payout_row **out, size_t *n);

@@ -494,6 +494,46 @@ ledger_read_access(struct ledger_reader *r, int64_t after_id,
 	    "FROM worker_access WHERE id > ?1 ORDER BY id", after_id, out, n);
 }
 
+static void
+fill_history(sqlite3_stmt *st, void *row)
+{
+	struct ledger_history_row *h = row;
+	int reason;
+
+	ledger_col_text(st, 0, h->worker_id, sizeof(h->worker_id));
+	h->hour = sqlite3_column_int64(st, 1);
+	reason = ledger_reason_parse((const char *)sqlite3_column_text(st, 2));
+	h->reason = reason < 0 ? LEDGER_REASON_MALFORMED :
+	    (enum ledger_reason)reason;
+	h->shares = (uint64_t)sqlite3_column_int64(st, 3);
+	h->difficulty = (uint64_t)sqlite3_column_int64(st, 4);
+}
+
+int
+ledger_worker_history(struct ledger_reader *r, const char *worker_id,
+    int64_t since_ms, struct ledger_history_row **out, size_t *n)
+{
+	/* created_at (indexed) bounds the scan; ?2 NULL means every worker.
+	 * Integer division keeps the hour exact in both SQL engines. */
+	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT worker_id, "
+	    "(created_at / 3600000) * 3600000 AS hour, reason, count(*), "
+	    "coalesce(sum(difficulty), 0) FROM shares WHERE created_at >= ?1 "
+	    "AND (?2 IS NULL OR worker_id = ?2) GROUP BY worker_id, hour, "
+	    "reason ORDER BY worker_id, hour, reason");
+
+	if (since_ms < 0)
+		since_ms = 0;
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, since_ms - since_ms % LEDGER_HOUR_MS);
+		if (worker_id != NULL)
+			sqlite3_bind_text(st, 2, worker_id, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(st, 2);
+	}
+	return ledger_db_collect(st, sizeof(**out), fill_history, (void **)out,
+	    n);
+}
+
 /* Identities denied now, and the newest row id. */
 static int
 recover_access(sqlite3 *db, struct ledger_recovery *out)

@@ -46,6 +46,7 @@ static double share_rate, share_burst;
 static int64_t sessions_max;
 static char *dash_listen, *dash_ws_listen, *dash_static, *dash_token;
 static int64_t dash_ws_max;
+static int64_t metrics_retention;
 static struct conf_list dash_hosts, dash_origins;
 
 static const struct conf_opt opts[] = {
@@ -176,6 +177,10 @@ static const struct conf_opt opts[] = {
 	  "bearer token for pause/resume/kick (unset: those are disabled)" },
 	{ "dashboard", "ws_max_clients", "dashboard-ws-max-clients", NULL, CONF_INT,
 	  &dash_ws_max, "64", 1, 10000, 0, "live feed clients at most" },
+	{ "dashboard", "metrics_retention", "dashboard-metrics-retention",
+	  "COOPMINE_DASHBOARD_METRICS_RETENTION", CONF_DURATION,
+	  &metrics_retention, "24h", 1000, 31536000000LL, 0, "how long an "
+	  "offline worker keeps its series in /metrics (bounds their number)" },
 	{ "dashboard", "allowed_hosts", "dashboard-allowed-hosts",
 	  "COOPMINE_DASHBOARD_ALLOWED_HOSTS", CONF_LIST, &dash_hosts, NULL, 0, 0, 0,
 	  "Host headers the dashboard answers (name, name:port, [v6]:port, *; "
@@ -330,6 +335,7 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 	cc->dash_static_dir = dash_static;
 	cc->dash_token = dash_token;
 	cc->dash_ws_max_clients = (size_t)dash_ws_max;
+	cc->metrics_retention_ms = metrics_retention;
 	cc->dash_allowed_hosts = dash_hosts.items;
 	cc->ndash_allowed_hosts = dash_hosts.n;
 	cc->dash_allowed_origins = dash_origins.items;

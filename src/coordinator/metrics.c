@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "coordinator/dash_json.h"
 #include "coordinator/metrics.h"
@@ -169,37 +170,238 @@ cluster_metrics(struct buf *b, const struct dash_stats *st)
 	    st->ledger_commit_ms / 1000.0);
 }
 
+/* A worker keeps its series while online and for the retention after
+ * it was last heard of; then they leave, so the number of series is
+ * bounded by the workers of the last day, not of all time. */
+static int
+worker_kept(const struct dash_worker *w, int64_t now, int64_t retention_ms)
+{
+	int64_t seen = w->last_seen > w->last_share_at ? w->last_seen :
+	    w->last_share_at;
+
+	return strcmp(w->status, "offline") != 0 || seen >= now - retention_ms;
+}
+
+static const char *const window_names[3] = { "10s", "60s", "15m" };
+
 static void
-worker_metrics(struct buf *b, const struct dash_worker *w, size_t n)
+worker_rates(struct buf *b, const struct dash_worker *w, const char *id)
+{
+	double rep[3] = { w->hashrate, w->hashrate_60s, w->hashrate_15m };
+
+	for (int k = 0; k < 3; k++)
+		buf_printf(b, "coopmine_worker_hashrate_reported{worker=\"%s\","
+		    "window=\"%s\"} %.3f\n", id, window_names[k], rep[k]);
+}
+
+static void
+worker_effective(struct buf *b, const struct dash_worker *w, const char *id)
+{
+	for (int k = 0; k < DASH_EFF_WINDOWS; k++)
+		buf_printf(b, "coopmine_worker_hashrate_effective{worker=\"%s\","
+		    "window=\"%s\"} %.3f\n", id, dash_eff_names[k],
+		    w->effective[k]);
+}
+
+static void
+worker_rejections(struct buf *b, const struct dash_worker *w, const char *id)
+{
+	char lv[2 * DASH_REASON_MAX + 1];
+
+	for (size_t k = 0; k < w->nrejections && k < DASH_REJECT_REASONS; k++) {
+		metrics_escape_label(w->rejections[k].reason, lv, sizeof(lv));
+		buf_printf(b, "coopmine_worker_rejections_total{worker=\"%s\","
+		    "reason=\"%s\"} %llu\n", id, lv,
+		    (unsigned long long)w->rejections[k].count);
+	}
+}
+
+static void
+worker_info(struct buf *b, const struct dash_worker *w, const char *id)
+{
+	char ver[2 * DASH_TEXT_MAX + 1], os[2 * DASH_TEXT_MAX + 1];
+	char arch[2 * DASH_TEXT_MAX + 1], mode[33], pages[65];
+
+	metrics_escape_label(w->version, ver, sizeof(ver));
+	metrics_escape_label(w->os, os, sizeof(os));
+	metrics_escape_label(w->arch, arch, sizeof(arch));
+	metrics_escape_label(w->rx_mode, mode, sizeof(mode));
+	metrics_escape_label(w->huge_pages, pages, sizeof(pages));
+	buf_printf(b, "coopmine_worker_info{worker=\"%s\",version=\"%s\","
+	    "os=\"%s\",arch=\"%s\",randomx_mode=\"%s\",huge_pages=\"%s\"} 1\n",
+	    id, ver, os, arch, mode, pages);
+}
+
+/* One family over the kept workers: fn prints each worker's samples. */
+static void
+worker_family(struct buf *b, const struct dash_worker *w, size_t n,
+    const unsigned char *kept, const char *name, const char *type,
+    const char *help, void (*fn)(struct buf *, const struct dash_worker *,
+    const char *))
 {
 	char id[2 * DASH_ID_MAX + 1];
+
+	head(b, name, type, help);
+	for (size_t i = 0; i < n; i++) {
+		if (!kept[i])
+			continue;
+		metrics_escape_label(w[i].id, id, sizeof(id));
+		fn(b, &w[i], id);
+	}
+}
+
+#define WORKER_SAMPLE(fname, metric, fmt, expr)				\
+static void								\
+fname(struct buf *b, const struct dash_worker *w, const char *id)	\
+{									\
+	buf_printf(b, metric "{worker=\"%s\"} " fmt "\n", id, expr);	\
+}
+
+WORKER_SAMPLE(w_hashrate, "coopmine_worker_hashrate", "%.3f", w->hashrate)
+WORKER_SAMPLE(w_online, "coopmine_worker_online", "%d",
+    strcmp(w->status, "offline") != 0)
+WORKER_SAMPLE(w_difficulty, "coopmine_worker_difficulty", "%llu",
+    (unsigned long long)w->difficulty)
+WORKER_SAMPLE(w_last_share, "coopmine_worker_last_share_timestamp_seconds",
+    "%.3f", (double)w->last_share_at / 1000.0)
+WORKER_SAMPLE(w_quarantined, "coopmine_worker_quarantined", "%d",
+    w->quarantined)
+WORKER_SAMPLE(w_pages, "coopmine_worker_huge_pages", "%u",
+    (unsigned)w->huge_pages_used)
+
+static void
+w_shares(struct buf *b, const struct dash_worker *w, const char *id)
+{
+	buf_printf(b, "coopmine_worker_shares_total{worker=\"%s\","
+	    "status=\"valid\"} %llu\n", id, (unsigned long long)w->shares_valid);
+	buf_printf(b, "coopmine_worker_shares_total{worker=\"%s\","
+	    "status=\"invalid\"} %llu\n", id,
+	    (unsigned long long)w->shares_invalid);
+}
+
+static void
+worker_metrics(struct buf *b, const struct dash_worker *w, size_t n,
+    int64_t retention_ms)
+{
+	unsigned char *kept = calloc(n ? n : 1, 1);
+	int64_t now = clock_wall_ms();
+
+	if (kept == NULL) {
+		b->failed = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		kept[i] = (unsigned char)worker_kept(&w[i], now, retention_ms);
+	worker_family(b, w, n, kept, "coopmine_worker_hashrate", "gauge",
+	    "Hashrate of one worker in H/s (its 10 s report)", w_hashrate);
+	worker_family(b, w, n, kept, "coopmine_worker_shares_total", "counter",
+	    "Shares of one worker by verdict", w_shares);
+	worker_family(b, w, n, kept, "coopmine_worker_online", "gauge",
+	    "1 when the worker is online (hashing or paused)", w_online);
+	worker_family(b, w, n, kept, "coopmine_worker_hashrate_reported",
+	    "gauge", "Hashrate a worker reports over a window, H/s (not "
+	    "verified)", worker_rates);
+	worker_family(b, w, n, kept, "coopmine_worker_hashrate_effective",
+	    "gauge", "Credited share difficulty per second over a window "
+	    "(verified hashrate), H/s", worker_effective);
+	worker_family(b, w, n, kept, "coopmine_worker_rejections_total",
+	    "counter", "Rejected shares of one worker by reason",
+	    worker_rejections);
+	worker_family(b, w, n, kept, "coopmine_worker_difficulty", "gauge",
+	    "Share difficulty the worker is given now", w_difficulty);
+	worker_family(b, w, n, kept,
+	    "coopmine_worker_last_share_timestamp_seconds", "gauge",
+	    "When the worker's last share was judged (0: never)", w_last_share);
+	worker_family(b, w, n, kept, "coopmine_worker_quarantined", "gauge",
+	    "1 while the worker is quarantined for invalid shares",
+	    w_quarantined);
+	worker_family(b, w, n, kept, "coopmine_worker_huge_pages", "gauge",
+	    "2 MiB pages backing the worker's RandomX memory (reported)",
+	    w_pages);
+	worker_family(b, w, n, kept, "coopmine_worker_info", "gauge",
+	    "What a worker runs (value 1; labels as reported, bounded)",
+	    worker_info);
+	free(kept);
+}
+
+static void
+pool_metrics(struct buf *b, const struct dash_stats *st)
+{
+	static const char *const res[] = { "accepted", "rejected", "stale",
+		"lost" };
 	size_t i;
 
-	head(b, "coopmine_worker_hashrate", "gauge",
-	    "Hashrate of one worker in H/s");
-	for (i = 0; i < n; i++) {
-		metrics_escape_label(w[i].id, id, sizeof(id));
-		buf_printf(b, "coopmine_worker_hashrate{worker=\"%s\"} %.3f\n",
-		    id, w[i].hashrate);
+	head(b, "coopmine_hashrate_effective", "gauge",
+	    "Credited share difficulty per second of the cluster, H/s");
+	for (i = 0; i < DASH_EFF_WINDOWS; i++)
+		buf_printf(b, "coopmine_hashrate_effective{window=\"%s\"} %.3f\n",
+		    dash_eff_names[i], st->effective[i]);
+	head(b, "coopmine_upstream_session_connected", "gauge",
+	    "1 when this pool session is logged in");
+	for (i = 0; i < st->nsessions; i++)
+		buf_printf(b, "coopmine_upstream_session_connected{session=\"%u\"}"
+		    " %d\n", st->sessions[i].index, st->sessions[i].connected);
+	head(b, "coopmine_upstream_session_difficulty", "gauge",
+	    "The pool's difficulty of the session's current job");
+	for (i = 0; i < st->nsessions; i++)
+		buf_printf(b, "coopmine_upstream_session_difficulty{session=\"%u\"}"
+		    " %llu\n", st->sessions[i].index,
+		    (unsigned long long)st->sessions[i].difficulty);
+	head(b, "coopmine_upstream_session_jobs_total", "counter",
+	    "Jobs the pool sent on this session");
+	for (i = 0; i < st->nsessions; i++)
+		buf_printf(b, "coopmine_upstream_session_jobs_total{session=\"%u\"}"
+		    " %llu\n", st->sessions[i].index,
+		    (unsigned long long)st->sessions[i].jobs);
+	head(b, "coopmine_upstream_session_results_total", "counter",
+	    "The pool's verdicts on the session's shares");
+	for (i = 0; i < st->nsessions; i++) {
+		const struct dash_session *se = &st->sessions[i];
+		uint64_t v[] = { se->accepted, se->rejected, se->stale, se->lost };
+
+		for (size_t k = 0; k < 4; k++)
+			buf_printf(b, "coopmine_upstream_session_results_total{"
+			    "session=\"%u\",result=\"%s\"} %llu\n", se->index,
+			    res[k], (unsigned long long)v[k]);
 	}
-	head(b, "coopmine_worker_shares_total", "counter",
-	    "Shares of one worker by verdict");
-	for (i = 0; i < n; i++) {
-		metrics_escape_label(w[i].id, id, sizeof(id));
-		buf_printf(b, "coopmine_worker_shares_total{worker=\"%s\","
-		    "status=\"valid\"} %llu\n", id,
-		    (unsigned long long)w[i].shares_valid);
-		buf_printf(b, "coopmine_worker_shares_total{worker=\"%s\","
-		    "status=\"invalid\"} %llu\n", id,
-		    (unsigned long long)w[i].shares_invalid);
+	head(b, "coopmine_upstream_session_nonce_used_ratio", "gauge",
+	    "Part of the current job's nonce space already leased");
+	for (i = 0; i < st->nsessions; i++) {
+		const struct dash_session *se = &st->sessions[i];
+
+		buf_printf(b, "coopmine_upstream_session_nonce_used_ratio{"
+		    "session=\"%u\"} %.6f\n", se->index, se->nonce_space > 0 ?
+		    (double)(se->nonce_space - se->nonces_left) /
+		    (double)se->nonce_space : 0.0);
 	}
-	head(b, "coopmine_worker_online", "gauge",
-	    "1 when the worker is online (hashing or paused)");
-	for (i = 0; i < n; i++) {
-		metrics_escape_label(w[i].id, id, sizeof(id));
-		buf_printf(b, "coopmine_worker_online{worker=\"%s\"} %d\n", id,
-		    strcmp(w[i].status, "offline") != 0);
+	head(b, "coopmine_outbox_shares", "gauge",
+	    "Shares waiting to be sent to the pool");
+	buf_printf(b, "coopmine_outbox_shares %llu\n",
+	    (unsigned long long)st->outbox);
+	head(b, "coopmine_outbox_oldest_age_seconds", "gauge",
+	    "How long the oldest waiting share has waited");
+	buf_printf(b, "coopmine_outbox_oldest_age_seconds %.3f\n",
+	    st->outbox_oldest_at > 0 ? (double)(clock_wall_ms() -
+	    st->outbox_oldest_at) / 1000.0 : 0.0);
+	head(b, "coopmine_verify_latency_p99_seconds", "gauge",
+	    "99th percentile of share arrival to verdict, recent shares");
+	buf_printf(b, "coopmine_verify_latency_p99_seconds %.6f\n",
+	    st->verify_latency_p99_ms / 1000.0);
+	head(b, "coopmine_ledger_commit_seconds", "histogram",
+	    "Time of each ledger COMMIT (the fsyncs)");
+	for (i = 0; i < DASH_LATENCY_BUCKETS; i++) {
+		if (st->ledger_commit_bound[i] >= 1e300)
+			break;	/* +Inf comes last, from the count */
+		buf_printf(b, "coopmine_ledger_commit_seconds_bucket{le=\"%g\"} "
+		    "%llu\n", st->ledger_commit_bound[i],
+		    (unsigned long long)st->ledger_commit_bucket[i]);
 	}
+	buf_printf(b, "coopmine_ledger_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
+	    (unsigned long long)st->ledger_commits);
+	buf_printf(b, "coopmine_ledger_commit_seconds_sum %.6f\n",
+	    st->ledger_commit_sum_s);
+	buf_printf(b, "coopmine_ledger_commit_seconds_count %llu\n",
+	    (unsigned long long)st->ledger_commits);
 }
 
 static void
@@ -221,7 +423,7 @@ live_metrics(struct buf *b, const struct live_counters *lc)
 
 char *
 metrics_render(const struct dash_source *src, const struct live_counters *lc,
-    size_t *len)
+    int64_t retention_ms, size_t *len)
 {
 	struct dash_stats st;
 	struct dash_worker *w;
@@ -241,7 +443,9 @@ metrics_render(const struct dash_source *src, const struct live_counters *lc,
 	b.p[0] = '\0';
 	seed_metrics(&b, &st);
 	cluster_metrics(&b, &st);
-	worker_metrics(&b, w, n);
+	pool_metrics(&b, &st);
+	worker_metrics(&b, w, n, retention_ms > 0 ? retention_ms :
+	    METRICS_RETENTION_MS);
 	if (lc)
 		live_metrics(&b, lc);
 	free(w);

@@ -19,10 +19,15 @@ struct live_counters {
 	uint64_t	messages;	/* messages published */
 };
 
+/* Worker-labelled series of a worker offline this long are left out, so
+ * their number stays bounded by the workers of the last day. */
+#define METRICS_RETENTION_MS (24 * 3600 * 1000LL)
+
 /* Renders every metric; a malloc'd NUL-terminated string (length in
- * *len), or NULL when the source gave no snapshot.  lc may be NULL. */
+ * *len), or NULL when the source gave no snapshot.  lc may be NULL.
+ * retention_ms: see METRICS_RETENTION_MS (<= 0: that default). */
 char	*metrics_render(const struct dash_source *src,
-	    const struct live_counters *lc, size_t *len);
+	    const struct live_counters *lc, int64_t retention_ms, size_t *len);
 /* Escapes a label value (\\, \", \n) into out; returns 0, or -1 when it
  * did not fit (out is then truncated but terminated). */
 int	 metrics_escape_label(const char *in, char *out, size_t outlen);

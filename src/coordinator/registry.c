@@ -32,6 +32,20 @@ struct worker {
 	int64_t tokens_at;
 	unsigned inflight;		/* shares waiting for a hash */
 	int64_t invalid_since;		/* start of the invalid-share window */
+	struct effring *eff;		/* NULL until it is credited */
+};
+
+/* Credited difficulty per minute over the last day (and a little more,
+ * so the 24 h window's oldest, partly covered minute is still held). */
+#define EFF_RING 1442
+#define MINUTE_MS 60000
+struct effring {
+	int64_t head;			/* minute of the newest bucket */
+	double sum[EFF_RING];		/* by minute % EFF_RING */
+};
+
+const int64_t registry_eff_window_ms[REGISTRY_EFF_WINDOWS] = {
+	60000, 600000, 3600000, 43200000, 86400000
 };
 
 struct registry {
@@ -52,6 +66,7 @@ struct registry {
 	int64_t started_at, first_block_time, last_block_time;
 	int cluster_paused;
 	unsigned online;		/* workers online now */
+	unsigned online_peak;		/* most online at once */
 };
 
 /* What changed under the lock, acted on after it is released: a status
@@ -109,6 +124,8 @@ registry_free(struct registry *r)
 		return;
 	registry_streams_drop(r);
 	pthread_mutex_destroy(&r->workers_lock);
+	for (size_t i = 0; i < r->n; i++)
+		free(r->workers[i].eff);
 	free(r->index);
 	free(r->workers);
 	free(r);
@@ -223,6 +240,8 @@ set_online(struct registry *r, struct worker *wk, int online,
 		return;
 	wk->w.online = online;
 	r->online += online ? 1 : -1;
+	if (r->online > r->online_peak)
+		r->online_peak = r->online;
 	wk->w.status = status_name(online);
 	wk->w.reason = why;
 	if (!online)
@@ -368,6 +387,196 @@ registry_clamp_threads(int threads)
 	return threads > REGISTRY_THREADS_MAX ? REGISTRY_THREADS_MAX : threads;
 }
 
+/* A reported number made safe: finite, >= 0, at most max. */
+static double
+bound(double v, double max)
+{
+	if (!isfinite(v) || v < 0)
+		return 0;
+	return v > max ? max : v;
+}
+
+/* Printable ASCII only (a worker's text is shown in HTML, JSON and
+ * Prometheus labels); the rest becomes '?'. */
+static void
+copy_shown(char *dst, size_t len, const char *src)
+{
+	size_t i = 0;
+
+	for (; src != NULL && src[i] != '\0' && i + 1 < len; i++)
+		dst[i] = (unsigned char)src[i] >= 0x20 &&
+		    (unsigned char)src[i] < 0x7f ? src[i] : '?';
+	if (len > 0)
+		dst[i] = '\0';
+}
+
+void
+registry_beat_bound(struct registry_beat *b)
+{
+	char tmp[sizeof(b->huge_pages)];
+
+	b->hashrate = bound(b->hashrate, REGISTRY_HASHRATE_MAX);
+	b->hashrate_60s = bound(b->hashrate_60s, REGISTRY_HASHRATE_MAX);
+	b->hashrate_15m = bound(b->hashrate_15m, REGISTRY_HASHRATE_MAX);
+	b->cpu_usage = (float)bound(b->cpu_usage, REGISTRY_PERCENT_MAX);
+	b->memory_usage = (float)bound(b->memory_usage, 100.0);
+	b->temperature = (float)bound(b->temperature, REGISTRY_TEMP_MAX);
+	if (b->uptime_ms < 0)
+		b->uptime_ms = 0;
+	if (b->huge_pages_used > REGISTRY_PAGES_MAX)
+		b->huge_pages_used = REGISTRY_PAGES_MAX;
+	if (b->threads_running > REGISTRY_THREADS_MAX)
+		b->threads_running = REGISTRY_THREADS_MAX;
+	copy_shown(tmp, sizeof(tmp), b->rx_mode);
+	copy_shown(b->rx_mode, sizeof(b->rx_mode), tmp);
+	copy_shown(tmp, sizeof(tmp), b->huge_pages);
+	copy_shown(b->huge_pages, sizeof(b->huge_pages), tmp);
+}
+
+/* Adds difficulty to the minute of at_ms (not older than the ring). */
+static void
+eff_add(struct effring *e, int64_t at_ms, double difficulty)
+{
+	int64_t m = at_ms / MINUTE_MS;
+
+	if (m > e->head) {
+		if (m - e->head >= EFF_RING)
+			memset(e->sum, 0, sizeof(e->sum));
+		else
+			for (int64_t k = e->head + 1; k <= m; k++)
+				e->sum[k % EFF_RING] = 0;
+		e->head = m;
+	}
+	if (e->head - m >= EFF_RING || m < 0)
+		return;
+	e->sum[m % EFF_RING] += difficulty;
+}
+
+static double
+eff_bucket(const struct effring *e, int64_t m)
+{
+	if (m < 0 || m > e->head || e->head - m >= EFF_RING)
+		return 0;
+	return e->sum[m % EFF_RING];
+}
+
+/* Difficulty per second over each window ending now: the whole minutes
+ * inside it, and the oldest minute by the part still inside. */
+static void
+eff_rates(const struct effring *e, int64_t now_ms,
+    double out[REGISTRY_EFF_WINDOWS])
+{
+	int64_t now_min = now_ms / MINUTE_MS;
+	double frac = (double)(now_ms % MINUTE_MS) / MINUTE_MS, acc = 0;
+	int64_t k = 0;
+
+	/* Nothing credited within the day (most idle rows): no walk. */
+	if (now_min - e->head > EFF_RING) {
+		memset(out, 0, REGISTRY_EFF_WINDOWS * sizeof(*out));
+		return;
+	}
+	for (int w = 0; w < REGISTRY_EFF_WINDOWS; w++) {
+		int64_t mins = registry_eff_window_ms[w] / MINUTE_MS;
+
+		for (; k < mins; k++)
+			acc += eff_bucket(e, now_min - k);
+		out[w] = (acc + (1.0 - frac) * eff_bucket(e, now_min - mins)) /
+		    ((double)registry_eff_window_ms[w] / 1000.0);
+	}
+}
+
+/* The copy a reader gets, with the windows worked out.  Locked. */
+static void
+snapshot(const struct worker *wk, int64_t now_ms, struct registry_worker *out)
+{
+	*out = wk->w;
+	if (wk->eff != NULL)
+		eff_rates(wk->eff, now_ms, out->effective);
+}
+
+/* The worker's ring, made on first use.  Locked. */
+static struct effring *
+eff_of(struct worker *wk)
+{
+	if (wk->eff == NULL)
+		wk->eff = calloc(1, sizeof(*wk->eff));
+	return wk->eff;
+}
+
+void
+registry_set_address(struct registry *r, const char *id, const char *addr)
+{
+	struct worker *wk;
+
+	pthread_mutex_lock(&r->workers_lock);
+	if ((wk = find(r, id)) != NULL)
+		copy_shown(wk->w.addr, sizeof(wk->w.addr), addr);
+	pthread_mutex_unlock(&r->workers_lock);
+}
+
+void
+registry_credit(struct registry *r, const char *id, unsigned reason,
+    uint64_t difficulty, int64_t now_ms)
+{
+	struct worker *wk;
+	struct effring *e;
+
+	pthread_mutex_lock(&r->workers_lock);
+	if ((wk = find(r, id)) != NULL) {
+		wk->w.by_reason[reason < REGISTRY_REASONS ? reason :
+		    REGISTRY_REASONS - 1]++;
+		wk->w.last_difficulty = difficulty;
+		if (reason == 0 && difficulty > 0) {
+			wk->w.credited_difficulty += difficulty;
+			if ((e = eff_of(wk)) != NULL)
+				eff_add(e, now_ms, (double)difficulty);
+		}
+	}
+	pthread_mutex_unlock(&r->workers_lock);
+}
+
+void
+registry_restore_verdicts(struct registry *r, const char *id, unsigned reason,
+    uint64_t count)
+{
+	struct worker *wk;
+
+	pthread_mutex_lock(&r->workers_lock);
+	if ((wk = find(r, id)) != NULL)
+		wk->w.by_reason[reason < REGISTRY_REASONS ? reason :
+		    REGISTRY_REASONS - 1] += count;
+	pthread_mutex_unlock(&r->workers_lock);
+}
+
+void
+registry_restore_credit(struct registry *r, const char *id, int64_t from_ms,
+    int64_t to_ms, double difficulty, int64_t now_ms)
+{
+	int64_t lo = now_ms - registry_eff_window_ms[REGISTRY_EFF_WINDOWS - 1] -
+	    MINUTE_MS, hi = to_ms < now_ms ? to_ms : now_ms;
+	struct worker *wk;
+	struct effring *e;
+
+	if (!(difficulty > 0) || !isfinite(difficulty) || to_ms <= from_ms)
+		return;
+	pthread_mutex_lock(&r->workers_lock);
+	if ((wk = find(r, id)) != NULL && (e = eff_of(wk)) != NULL) {
+		double per_ms = difficulty / (double)(to_ms - from_ms);
+
+		/* Each minute of the span that the ring still holds gets its
+		 * share; what lies outside the last day is dropped. */
+		for (int64_t t = from_ms > lo ? from_ms : lo; t < hi;) {
+			int64_t next = (t / MINUTE_MS + 1) * MINUTE_MS;
+
+			if (next > hi)
+				next = hi;
+			eff_add(e, t, per_ms * (double)(next - t));
+			t = next;
+		}
+	}
+	pthread_mutex_unlock(&r->workers_lock);
+}
+
 int
 registry_register(struct registry *r, const char *id, const char *name,
     int threads, const char *version, const char *os, const char *arch,
@@ -390,9 +599,9 @@ registry_register(struct registry *r, const char *id, const char *name,
 	}
 	if (name != NULL && *name != '\0')
 		copy_text(wk->w.name, sizeof(wk->w.name), name);
-	copy_text(wk->w.version, sizeof(wk->w.version), version);
-	copy_text(wk->w.os, sizeof(wk->w.os), os);
-	copy_text(wk->w.arch, sizeof(wk->w.arch), arch);
+	copy_shown(wk->w.version, sizeof(wk->w.version), version);
+	copy_shown(wk->w.os, sizeof(wk->w.os), os);
+	copy_shown(wk->w.arch, sizeof(wk->w.arch), arch);
 	wk->w.threads = registry_clamp_threads(threads);
 	wk->unregistered = 0;
 	wk->told_paused = 0;	/* a worker process starts mining */
@@ -471,8 +680,7 @@ registry_heartbeat(struct registry *r, const char *id,
 	}
 	if ((rc = heard(r, wk, now_ms, &ch)) == 0) {
 		wk->w.reported = *beat;
-		if (!isfinite(beat->hashrate) || beat->hashrate < 0)
-			wk->w.reported.hashrate = 0;
+		registry_beat_bound(&wk->w.reported);
 		if (wk->w.online)
 			wk->w.hashrate = wk->w.reported.hashrate;
 		*cmd = command_for(r, wk);
@@ -747,7 +955,7 @@ registry_get(struct registry *r, const char *id, struct registry_worker *out)
 
 	pthread_mutex_lock(&r->workers_lock);
 	if ((wk = find(r, id)) != NULL) {
-		*out = wk->w;
+		snapshot(wk, clock_wall_ms(), out);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&r->workers_lock);
@@ -765,14 +973,16 @@ int
 registry_list(struct registry *r, struct registry_worker **out, size_t *n)
 {
 	struct registry_worker *all;
+	int64_t now;
 
 	pthread_mutex_lock(&r->workers_lock);
 	if ((all = malloc((r->n ? r->n : 1) * sizeof(*all))) == NULL) {
 		pthread_mutex_unlock(&r->workers_lock);
 		return -ENOMEM;
 	}
+	now = clock_wall_ms();
 	for (size_t i = 0; i < r->n; i++)
-		all[i] = r->workers[i].w;
+		snapshot(&r->workers[i], now, &all[i]);
 	*n = r->n;
 	pthread_mutex_unlock(&r->workers_lock);
 	qsort(all, *n, sizeof(*all), by_id);
@@ -783,15 +993,29 @@ registry_list(struct registry *r, struct registry_worker **out, size_t *n)
 void
 registry_totals(struct registry *r, struct registry_totals *out)
 {
+	int64_t now = clock_wall_ms();
+
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&r->workers_lock);
 	for (size_t i = 0; i < r->n; i++) {
-		if (r->workers[i].w.online) {
+		const struct worker *wk = &r->workers[i];
+
+		if (wk->w.online) {
 			out->workers_online++;
-			out->total_hashrate += r->workers[i].w.hashrate;
+			out->total_hashrate += wk->w.hashrate;
+			out->hashrate_60s += wk->w.reported.hashrate_60s;
+			out->hashrate_15m += wk->w.reported.hashrate_15m;
+		}
+		if (wk->eff != NULL) {
+			double e[REGISTRY_EFF_WINDOWS];
+
+			eff_rates(wk->eff, now, e);
+			for (int w = 0; w < REGISTRY_EFF_WINDOWS; w++)
+				out->effective[w] += e[w];
 		}
 	}
 	out->workers_total = (int)r->n;
+	out->workers_peak = (int)r->online_peak;
 	out->shares_valid = r->shares_valid;
 	out->shares_invalid = r->shares_invalid;
 	out->blocks_found = r->blocks_found;

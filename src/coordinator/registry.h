@@ -21,6 +21,17 @@
 #define REGISTRY_TEXT_MAX 65	/* name, version, os, arch, job id */
 #define REGISTRY_MISSED_BEATS 3	/* offline after this many silent intervals */
 #define REGISTRY_THREADS_MAX 1024	/* a claim above this is clamped */
+/* What a worker reports is not trusted: every number is made finite,
+ * non-negative and capped before anyone reads it. */
+#define REGISTRY_HASHRATE_MAX 1e12	/* H/s: far above any CPU cluster */
+#define REGISTRY_PERCENT_MAX 102400.0	/* cpu %: 100 per thread, 1024 threads */
+#define REGISTRY_TEMP_MAX 1000.0	/* degrees */
+#define REGISTRY_PAGES_MAX 1048576	/* 2 MiB pages: 2 TiB */
+#define REGISTRY_REASONS 16		/* verdict counters (ledger_reason) */
+/* Effective hashrate (credited difficulty per second) windows: 1 m,
+ * 10 m, 1 h, 12 h, 24 h. */
+#define REGISTRY_EFF_WINDOWS 5
+#define REGISTRY_ADDR_MAX 96		/* "ipv6:[...]:port" */
 
 struct rpc_stream;	/* rpc_server.h: a worker's open StreamJobs call */
 
@@ -43,7 +54,12 @@ enum registry_deny {
 
 /* What a heartbeat reports (HeartbeatRequest). */
 struct registry_beat {
-	double hashrate;
+	double hashrate;		/* 10 s average */
+	double hashrate_60s, hashrate_15m;
+	char rx_mode[16];		/* "full" | "light"; "" unknown */
+	char huge_pages[32];		/* the worker's page kind; "" unknown */
+	uint32_t huge_pages_used;
+	uint32_t threads_running;	/* 0: not reported */
 	uint64_t shares_valid, shares_invalid, hashes_total;	/* worker's view */
 	int64_t uptime_ms;
 	float cpu_usage, memory_usage, temperature;
@@ -69,7 +85,15 @@ struct registry_worker {
 	char deny_reason[REGISTRY_TEXT_MAX];
 	int64_t denied_at;
 	uint64_t invalid_recent;	/* costly invalid shares in the window */
+	char addr[REGISTRY_ADDR_MAX];	/* peer of its last Register; "" none */
+	uint64_t by_reason[REGISTRY_REASONS];	/* verdicts: [0] accepted */
+	uint64_t credited_difficulty;	/* sum over accepted shares, this run */
+	uint64_t last_difficulty;	/* of its last verdict */
+	/* credited difficulty per second over registry_eff_window_ms[] */
+	double effective[REGISTRY_EFF_WINDOWS];
 };
+
+extern const int64_t registry_eff_window_ms[REGISTRY_EFF_WINDOWS];
 
 /* The invalid-share budget of one identity: more than `max_invalid`
  * costly invalid shares (bad hash, low difficulty: each cost a RandomX
@@ -90,11 +114,14 @@ typedef void (*registry_access_fn)(void *arg, const char *worker_id,
 
 struct registry_totals {
 	int workers_online, workers_total;
+	int workers_peak;		/* most online at once, this run */
 	double total_hashrate;		/* sum over online workers */
 	uint64_t shares_valid, shares_invalid, blocks_found;
 	int64_t started_at;		/* epoch ms the registry was created */
 	int64_t last_block_time;	/* epoch ms, 0 none */
 	double avg_block_time;		/* seconds between blocks, 0 < 2 blocks */
+	double effective[REGISTRY_EFF_WINDOWS];	/* sum over all workers */
+	double hashrate_60s, hashrate_15m;	/* reported, online workers */
 };
 
 /* Called after a worker's status changed (online 1/0), no lock held. */
@@ -139,6 +166,12 @@ int registry_clamp_threads(int threads);
 int registry_register(struct registry *r, const char *id, const char *name,
     int threads, const char *version, const char *os, const char *arch,
     int64_t now_ms);
+/* The peer address it registered from (shown, never trusted). */
+void registry_set_address(struct registry *r, const char *id,
+    const char *addr);
+/* Makes a reported beat safe to show and use: numbers finite, >= 0 and
+ * capped, strings printable ASCII.  registry_heartbeat applies it. */
+void registry_beat_bound(struct registry_beat *b);
 /* Marks it offline (it keeps its row and counters).  0 or -ENOENT. */
 int registry_unregister(struct registry *r, const char *id, int64_t now_ms);
 /* Records a heartbeat; a worker offline for missed beats comes back online.
@@ -173,6 +206,11 @@ void registry_streams_drop(struct registry *r);
  * the window quarantine the identity. */
 void registry_record_share(struct registry *r, const char *id, int accepted,
     int is_block, int costly, int64_t now_ms);
+/* A committed verdict (share path, after the ledger): counts it by
+ * reason (0: accepted, < REGISTRY_REASONS) and, when accepted, adds its
+ * difficulty to the effective hashrate windows. */
+void registry_credit(struct registry *r, const char *id, unsigned reason,
+    uint64_t difficulty, int64_t now_ms);
 /* Verification admission: 0 when one more share of this worker may be
  * hashed now (a token taken, one more in flight), -EAGAIN when its rate or
  * its fair part of the queue is used up.  registry_verify_done() when the
@@ -204,6 +242,14 @@ void registry_totals(struct registry *r, struct registry_totals *out);
 int registry_restore(struct registry *r, const char *id, const char *name,
     int threads, const char *version, uint64_t shares_valid,
     uint64_t shares_invalid, int64_t first_seen, int64_t last_seen);
+/* At start, from the ledger: difficulty credited to a worker within
+ * [from_ms, to_ms), spread evenly over that span of the windows (the
+ * ledger keeps hourly figures).  Needs the worker's row. */
+void registry_restore_credit(struct registry *r, const char *id,
+    int64_t from_ms, int64_t to_ms, double difficulty, int64_t now_ms);
+/* At start: count verdicts of this reason from earlier runs. */
+void registry_restore_verdicts(struct registry *r, const char *id,
+    unsigned reason, uint64_t count);
 /* The cluster counters of earlier runs. */
 void registry_restore_totals(struct registry *r, uint64_t shares_valid,
     uint64_t shares_invalid, uint64_t blocks_found, int64_t last_block_time);

@@ -442,6 +442,7 @@ handle_register(struct call *c, Coopmine__RegisterRequest *req)
 			char nm[REGISTRY_TEXT_MAX], ver[REGISTRY_TEXT_MAX];
 			char os[REGISTRY_TEXT_MAX], arch[REGISTRY_TEXT_MAX];
 
+			registry_set_address(srv->reg, c->worker_id, c->peer);
 			log_info("worker %s registered from %s (%s, %d threads, "
 			    "%s %s/%s)", c->worker_id, c->peer,
 			    printable(nm, sizeof(nm), req->worker_name),
@@ -489,12 +490,20 @@ handle_heartbeat(struct call *c, Coopmine__HeartbeatRequest *req)
 		.hashes_total = req->hashes_total, .uptime_ms = req->uptime_ms,
 		.cpu_usage = req->cpu_usage, .memory_usage = req->memory_usage,
 		.temperature = req->temperature,
+		.hashrate_60s = req->hashrate_60s,
+		.hashrate_15m = req->hashrate_15m,
+		.huge_pages_used = req->huge_pages_used,
+		.threads_running = req->threads,
 	};
 	enum worker_command queued, cmd = WORKER_CMD_NONE;
 	int rc;
 
 	if (bind_worker(c, req->worker_id) != 0)
 		return;
+	snprintf(beat.rx_mode, sizeof(beat.rx_mode), "%s",
+	    req->randomx_mode != NULL ? req->randomx_mode : "");
+	snprintf(beat.huge_pages, sizeof(beat.huge_pages), "%s",
+	    req->huge_pages != NULL ? req->huge_pages : "");
 	rc = registry_heartbeat(srv->reg, c->worker_id, &beat, clock_wall_ms(),
 	    &queued);
 	if (rc != 0) {

@@ -57,6 +57,7 @@ struct outbox_item {
 	unsigned source;	/* the upstream connection of its job */
 	int inflight;
 	int resent;		/* sent again after a verdict was lost */
+	int64_t queued_at;	/* epoch ms it entered the outbox */
 };
 
 struct shares {
@@ -367,12 +368,17 @@ static void
 outbox_count(struct shares *s)
 {
 	size_t inflight = 0;
+	int64_t oldest = 0;
 
-	for (size_t i = 0; i < s->noutbox; i++)
+	for (size_t i = 0; i < s->noutbox; i++) {
 		inflight += s->outbox[i].inflight != 0;
+		if (oldest == 0 || s->outbox[i].queued_at < oldest)
+			oldest = s->outbox[i].queued_at;
+	}
 	pthread_mutex_lock(&s->stats_lock);
 	s->stats.outbox = s->noutbox;
 	s->stats.outbox_inflight = inflight;
+	s->stats.outbox_oldest_at = oldest;
 	pthread_mutex_unlock(&s->stats_lock);
 }
 
@@ -469,6 +475,8 @@ outbox_add(struct shares *s, const struct outbox_item *src)
 		}
 	}
 	s->outbox[s->noutbox++] = *src;
+	if (s->outbox[s->noutbox - 1].queued_at == 0)
+		s->outbox[s->noutbox - 1].queued_at = clock_wall_ms();
 	outbox_count(s);
 	outbox_send(s, &s->outbox[s->noutbox - 1]);
 }

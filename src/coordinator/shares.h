@@ -43,6 +43,7 @@ struct shares_stats {
 	uint64_t retries;		/* shares we asked workers to resend */
 	size_t outbox;			/* waiting for the pool */
 	size_t outbox_inflight;		/* sent, no answer yet */
+	int64_t outbox_oldest_at;	/* epoch ms the oldest waits since; 0 */
 	int64_t last_block_at;
 	struct verify_stats verify;
 };

@@ -393,6 +393,15 @@ report_result(struct stratum *s, uint64_t share_id, int accepted,
 		s->stats.lost++;
 	else
 		s->stats.rejected++;
+	if (!accepted && (reason == UPSTREAM_REJ_STALE ||
+	    reason == UPSTREAM_REJ_INVALID_JOB))
+		s->stats.stale++;
+	if (!accepted) {
+		snprintf(s->stats.last_error, sizeof(s->stats.last_error),
+		    "share rejected: %s", msg != NULL && *msg != '\0' ? msg :
+		    upstream_reject_name(reason));
+		s->stats.last_error_at = clock_wall_ms();
+	}
 	if (latency >= 0)
 		s->stats.last_latency_ms = latency;
 	pthread_mutex_unlock(&s->stats_lock);
@@ -463,6 +472,10 @@ active_fail(struct stratum *s, const char *why)
 
 	log_warnx("upstream: %s %s (#%u): %s", was_ready ? "lost pool" :
 	    "cannot use pool", s->pools[pool].url, pool, why);
+	pthread_mutex_lock(&s->stats_lock);
+	snprintf(s->stats.last_error, sizeof(s->stats.last_error), "%s", why);
+	s->stats.last_error_at = clock_wall_ms();
+	pthread_mutex_unlock(&s->stats_lock);
 	conn_close(s, c);
 	set_state(s, UPSTREAM_DISCONNECTED, pool);
 	if (was_ready)
@@ -738,6 +751,8 @@ deliver_job(struct stratum *s, struct conn *c, struct upstream_job *j)
 	    j->job_id);
 	s->nrecent++;
 	snprintf(s->stats.job_id, sizeof(s->stats.job_id), "%s", j->job_id);
+	s->stats.jobs++;
+	s->stats.difficulty = j->difficulty;
 	pthread_mutex_unlock(&s->stats_lock);
 	log_debug("upstream: job %s height %lld diff %llu%s from #%u", j->job_id,
 	    (long long)j->height, (unsigned long long)j->difficulty,

@@ -140,6 +140,11 @@ struct upstream_stats {
 	int64_t last_latency_ms;	/* of the last submit answered; -1: none */
 	int64_t connected_since_ms;	/* wall clock; 0 when not connected */
 	char job_id[UPSTREAM_JOB_ID_MAX];	/* current job */
+	uint64_t jobs;		/* jobs received, all pools */
+	uint64_t difficulty;	/* of the current job */
+	uint64_t stale;		/* of rejected: stale or unknown job */
+	char last_error[UPSTREAM_MSG_MAX];	/* "" none yet */
+	int64_t last_error_at;	/* epoch ms; 0 none */
 };
 
 /* Return codes of upstream_submit (negative errno values). */

@@ -787,6 +787,12 @@ heartbeat_send(struct client *c, int64_t now)
 
 	req.worker_id = c->worker_id;
 	req.hashrate = st.hashrate;
+	req.hashrate_60s = st.hashrate_60s;
+	req.hashrate_15m = st.hashrate_15m;
+	req.randomx_mode = st.rx_mode;
+	req.huge_pages = st.huge_pages;
+	req.huge_pages_used = st.huge_pages_used;
+	req.threads = st.threads;
 	req.shares_valid = st.shares_valid;
 	req.shares_invalid = st.shares_invalid;
 	req.hashes_total = st.hashes_total;

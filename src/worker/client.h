@@ -46,6 +46,11 @@ int client_job_from_msg(const Coopmine__JobMessage *m, struct client_job *j,
 
 struct client_stats {
 	double hashrate;		/* H/s, 10 s average */
+	double hashrate_60s, hashrate_15m;	/* H/s; 0: window not covered */
+	char rx_mode[16];		/* "full" | "light"; "" not ready */
+	char huge_pages[32];		/* rx_pages_name(); "" not ready */
+	uint32_t huge_pages_used;	/* 2 MiB pages backing the memory */
+	uint32_t threads;		/* hashing threads running */
 	uint64_t shares_valid, shares_invalid, hashes_total;
 	int64_t uptime_ms;
 	float cpu_usage, memory_usage, temperature;

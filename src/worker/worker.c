@@ -256,6 +256,18 @@ worker_tick(struct worker *w, int64_t now_ms)
 	memset(&cs, 0, sizeof(cs));
 	hs = hashrate_total(w->rate, HASHRATE_SHORT_MS);
 	cs.hashrate = hs > 0 ? hs : 0;
+	hs = hashrate_total(w->rate, HASHRATE_MEDIUM_MS);
+	cs.hashrate_60s = hs > 0 ? hs : 0;
+	hs = hashrate_total(w->rate, HASHRATE_LARGE_MS);
+	cs.hashrate_15m = hs > 0 ? hs : 0;
+	cs.threads = st.threads > 0 ? (uint32_t)st.threads : 0;
+	if (st.have_ctx) {
+		snprintf(cs.rx_mode, sizeof(cs.rx_mode), "%s",
+		    rx_mode_name(st.rx.mode));
+		snprintf(cs.huge_pages, sizeof(cs.huge_pages), "%s",
+		    rx_pages_name(st.rx.pages_used));
+		cs.huge_pages_used = (uint32_t)st.rx.huge_pages;
+	}
 	cs.shares_valid = atomic_load(&w->accepted);
 	cs.shares_invalid = atomic_load(&w->rejected);
 	cs.hashes_total = st.hashes_total;

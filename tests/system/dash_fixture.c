@@ -78,6 +78,57 @@ static const struct {
 
 /* ---- the dash_source functions (any thread) ---- */
 
+/* Two pool sessions (the second after a failover), the outbox and the
+ * ledger's commit histogram, moving with the ticks. */
+static void
+fixture_pool_locked(struct dash_stats *st)
+{
+	static const double le[DASH_LATENCY_BUCKETS] = { 0.0005, 0.001, 0.002,
+	    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1e300 };
+	uint64_t c = 0;
+
+	for (size_t i = 0; i < 2; i++) {
+		struct dash_session *se = &st->sessions[i];
+
+		se->index = (unsigned)i;
+		snprintf(se->url, sizeof(se->url),
+		    "stratum+tcp://wallet123:SECRETPASS@127.0.0.1:%d", 3333 + (int)i);
+		se->connected = i == 0 ? fx.pool_up : 1;
+		se->since = fx.started;
+		se->difficulty = 120000 + 1000 * i;
+		se->jobs = fx.job_seq + i;
+		se->accepted = fx.valid / (i + 1);
+		se->rejected = fx.rej_low;
+		se->stale = fx.rej_stale;
+		se->submitted = se->accepted + se->rejected;
+		snprintf(se->job_id, sizeof(se->job_id), "%016llx",
+		    (unsigned long long)fx.job_seq);
+		se->nonce_space = 4294967296ULL;
+		se->nonces_left = se->nonce_space - 4000000 * (fx.tick % 50 + 1);
+		if (i == 1)
+			snprintf(se->last_error, sizeof(se->last_error),
+			    "share rejected: Low difficulty share");
+		se->last_error_at = i == 1 ? fx.started : 0;
+	}
+	st->nsessions = 2;
+	st->outbox = fx.tick % 4;
+	st->outbox_oldest_at = st->outbox ? clock_wall_ms() - 1500 : 0;
+	st->upstream_accepted = fx.valid;
+	st->upstream_rejected = fx.rej_low;
+	st->verify_latency_p99_ms = 88.0;
+	for (int i = 0; i < DASH_LATENCY_BUCKETS; i++) {
+		c += (uint64_t)(i < 6 ? 40 - 5 * i : 1) * (fx.tick + 1);
+		st->ledger_commit_bucket[i] = c;
+		st->ledger_commit_bound[i] = le[i];
+	}
+	st->ledger_commits = c;
+	st->ledger_commit_sum_s = 0.002 * (double)c;
+	for (int i = 0; i < NWORKERS; i++)
+		if (fx.wk[i].present)
+			for (int k = 0; k < DASH_EFF_WINDOWS; k++)
+				st->effective[k] += fx.wk[i].w.effective[k];
+}
+
 static int
 src_stats(void *ctx, struct dash_stats *st)
 {
@@ -121,6 +172,7 @@ src_stats(void *ctx, struct dash_stats *st)
 	st->verify_latency_ms = 31.0;
 	st->ledger_writable = 1;
 	st->ledger_commit_ms = 2.25;
+	fixture_pool_locked(st);
 	pthread_mutex_unlock(&fx.lock);
 	return 0;
 }
@@ -193,6 +245,36 @@ src_history(void *ctx, const char *id, struct dash_point *out, size_t max)
 		n = (int)ring_copy(w->hist, w->nhist, w->hhead, out, max);
 	pthread_mutex_unlock(&fx.lock);
 	return n;
+}
+
+/* The ledger's hours: a steady figure with a daily wave, for the range
+ * asked (every hour since since_ms, at most max). */
+static int
+src_hours(void *ctx, const char *id, int64_t since_ms, struct dash_hour *out,
+    size_t max)
+{
+	struct fx_worker *w;
+	double base;
+	int64_t now = clock_wall_ms(), t;
+	size_t n = 0;
+
+	(void)ctx;
+	pthread_mutex_lock(&fx.lock);
+	w = id != NULL ? find_locked(id) : NULL;
+	base = w != NULL ? w->base : 9000;
+	pthread_mutex_unlock(&fx.lock);
+	if (id != NULL && w == NULL)
+		return -ENOENT;
+	for (t = since_ms - since_ms % 3600000; t <= now && n < max; t += 3600000) {
+		double h = base * (0.9 + 0.1 * sin((double)t / 3600000.0 / 4.0));
+
+		out[n].t = t;
+		out[n].difficulty = (uint64_t)(h * 3600.0);
+		out[n].accepted = (uint64_t)(h * 3600.0 / 5000.0);
+		out[n].rejected = out[n].accepted / 20;
+		n++;
+	}
+	return (int)n;
 }
 
 /* Stored oldest first; served newest first. */
@@ -281,7 +363,8 @@ src_command(void *ctx, const char *id, enum dash_cmd cmd)
 
 static struct dash_source source = {
 	.stats = src_stats, .workers = src_workers, .worker = src_worker,
-	.history = src_history, .jobs = src_jobs, .shares = src_shares,
+	.history = src_history, .hours = src_hours, .jobs = src_jobs,
+	.shares = src_shares,
 	.blocks = src_blocks, .payouts = src_payouts, .command = src_command
 };
 
@@ -322,6 +405,10 @@ sample_locked(int64_t t)
 			w->w.hashrate = rate_at(w, t);
 		else
 			w->w.hashrate = 0;
+		w->w.hashrate_60s = w->w.hashrate * 0.99;
+		w->w.hashrate_15m = w->base;
+		for (int k = 0; k < DASH_EFF_WINDOWS; k++)
+			w->w.effective[k] = w->w.hashrate * (0.9 + 0.02 * k);
 		hist_push(w->hist, &w->nhist, &w->hhead, t, w->w.hashrate);
 		total += w->w.hashrate;
 	}
@@ -346,6 +433,23 @@ new_job_locked(int64_t now)
 	return job;
 }
 
+static void
+worker_reject_locked(struct fx_worker *w, const char *reason)
+{
+	size_t k;
+
+	for (k = 0; k < w->w.nrejections; k++)
+		if (strcmp(w->w.rejections[k].reason, reason) == 0)
+			break;
+	if (k == w->w.nrejections) {
+		if (k == DASH_REJECT_REASONS)
+			return;
+		snprintf(w->w.rejections[k].reason, DASH_REASON_MAX, "%s", reason);
+		w->w.nrejections++;
+	}
+	w->w.rejections[k].count++;
+}
+
 static json_t *
 new_share_locked(int64_t now)
 {
@@ -366,10 +470,14 @@ new_share_locked(int64_t now)
 		return NULL;	/* nobody is hashing */
 	fx.share_seq++;
 	valid = fx.share_seq % 7 != 0;
+	w->w.last_share_at = now;
+	w->w.difficulty = 5000;
 	if (valid) {
 		w->w.shares_valid++;
+		w->w.accepted++;
 		fx.valid++;
 	} else {
+		worker_reject_locked(w, reasons[(fx.share_seq / 7) % 3]);
 		reason = reasons[(fx.share_seq / 7) % 3];
 		w->w.shares_invalid++;
 		fx.invalid++;
@@ -462,6 +570,18 @@ worker_init_locked(size_t i, int64_t now)
 	w->w.lease_size = 4000000;
 	w->w.lease_done = 400000 * (i + 1);
 	w->w.hashrate = rate_at(w, now);
+	snprintf(w->w.version, sizeof(w->w.version), "0.4.0");
+	snprintf(w->w.os, sizeof(w->w.os), "Linux");
+	snprintf(w->w.arch, sizeof(w->w.arch), "x86_64");
+	snprintf(w->w.rx_mode, sizeof(w->w.rx_mode), "full");
+	snprintf(w->w.huge_pages, sizeof(w->w.huge_pages),
+	    "transparent huge pages");
+	w->w.huge_pages_used = 1168;
+	w->w.threads_running = seeds[i].threads;
+	snprintf(w->w.addr, sizeof(w->w.addr), "ipv4:127.0.0.1:%d",
+	    40000 + (int)i);
+	w->w.registered_at = now;
+	w->w.difficulty = 5000;
 }
 
 /* One step of the world; events go out after the lock is dropped. */

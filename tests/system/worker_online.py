@@ -182,6 +182,11 @@ def test_mining():
            "heartbeats carry the hashes and the lease")
         ok(any(h.want_lease for h in c.get("heartbeat")),
            "the used-up lease is followed by a lease request")
+        hb = c.get("heartbeat")[-1]
+        ok(hb.randomx_mode == "light" and hb.threads == 2 and hb.huge_pages != ""
+           and hb.hashrate_60s >= 0 and hb.hashrate_15m >= 0,
+           "heartbeats carry the RandomX mode, huge pages and threads (%r, %r, %d)"
+           % (hb.randomx_mode, hb.huge_pages, hb.threads))
         c.push(job("J2", 100, 103, 2))
         ok(wait(lambda: nonces(c.shares("J2")) == [100, 101, 102]),
            "the next job's lease is mined", text(log))

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "coordinator/registry.h"
 #include "coordinator/rpc_server.h"
@@ -299,6 +300,50 @@ main(void)
 		ok(registry_verify_admit(rq, "good", 5600) == 0,
 		    "0.6 s later: one token");
 		registry_free(rq);
+	}
+
+	/* Effective hashrate: credited difficulty per second over 1 m .. 24 h
+	 * (a share credited now counts whole in every window); rejected
+	 * verdicts are counted by reason, never credited; a restored span is
+	 * spread over its minutes. */
+	{
+		struct registry *re = registry_new(1000, 10);
+		int64_t now = clock_wall_ms();
+		struct registry_beat b = { .hashrate = NAN, .hashrate_60s = -1,
+			.hashrate_15m = 1e300, .cpu_usage = INFINITY,
+			.huge_pages_used = 4000000000u, .threads_running = 99999,
+			.rx_mode = "fu\x01ll", .huge_pages = "\xff\xfe" };
+
+		registry_register(re, "e1", "", 1, "1\n2", "os\x1b", "", now);
+		registry_register(re, "e2", "", 1, "", "", "", now);
+		registry_credit(re, "e1", 0, 600, now);
+		registry_credit(re, "e1", 5, 999, now);
+		registry_get(re, "e1", &w);
+		ok(fabs(w.effective[0] - 10.0) < 1e-9 && fabs(w.effective[1] - 1.0)
+		    < 1e-9 && fabs(w.effective[4] - 600.0 / 86400) < 1e-12,
+		    "effective 1 m %g, 10 m %g, 24 h %g H/s from 600 credited",
+		    w.effective[0], w.effective[1], w.effective[4]);
+		ok(w.by_reason[0] == 1 && w.by_reason[5] == 1 &&
+		    w.credited_difficulty == 600, "verdicts by reason; only the "
+		    "accepted one credited");
+		ok(strcmp(w.version, "1?2") == 0 && strcmp(w.os, "os?") == 0,
+		    "control characters in its text shown as '?'");
+		registry_restore_credit(re, "e2", now - 86400000, now, 86400.0, now);
+		registry_get(re, "e2", &w);
+		ok(fabs(w.effective[2] - 1.0) < 0.02 && fabs(w.effective[4] - 1.0)
+		    < 0.01, "a restored day of 1 H/s: 1 h %g, 24 h %g",
+		    w.effective[2], w.effective[4]);
+		registry_totals(re, &t);
+		ok(fabs(t.effective[1] - w.effective[1] - 1.0) < 0.02,
+		    "the cluster's windows sum the workers' (%g)", t.effective[1]);
+		registry_beat_bound(&b);
+		ok(b.hashrate == 0 && b.hashrate_60s == 0 &&
+		    b.hashrate_15m == REGISTRY_HASHRATE_MAX && b.cpu_usage == 0 &&
+		    b.huge_pages_used == REGISTRY_PAGES_MAX &&
+		    b.threads_running == REGISTRY_THREADS_MAX &&
+		    strcmp(b.rx_mode, "fu?ll") == 0 && strcmp(b.huge_pages, "??") == 0,
+		    "a reported beat is bounded: NaN, negative, huge, binary text");
+		registry_free(re);
 	}
 
 	/* Many workers: the id index survives growth. */
