@@ -27,8 +27,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "common/conf.h"
 #include "common/clock.h"
+#include "common/conf.h"
 #include "common/log.h"
 #include "coordinator/dash_allow.h"
 #include "coordinator/dash_json.h"
