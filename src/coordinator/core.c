@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/target.h"
 #include "coordinator/core.h"
+#include "coordinator/dash_allow.h"
 #include "coordinator/dashsrc.h"
 #include "coordinator/http.h"
 #include "coordinator/live.h"
@@ -41,6 +42,9 @@ struct upslot {
 
 struct core {
 	struct core_config cfg;
+	/* cfg.upstream.pools points here; SIGHUP replaces it (under
+	 * session_lock: the tick opens sessions with it) */
+	struct upstream_pool pools[CORE_POOLS_MAX];
 	struct registry *reg;
 	struct rpc_server *rpc;
 	struct jobs *jobs;
@@ -485,11 +489,18 @@ session_new(struct core *c, unsigned idx, char *err, size_t errlen)
 {
 	struct upstream_callbacks ucb = { up_job, up_result, up_state, NULL };
 	struct upslot *sl = &c->slots[idx];
+	struct upstream_pool pools[CORE_POOLS_MAX];
+	struct upstream_config uc;
 
 	sl->c = c;
 	sl->idx = idx;
 	ucb.arg = sl;
-	if ((sl->up = upstream_new(&c->cfg.upstream, &ucb, err, errlen)) == NULL)
+	pthread_mutex_lock(&c->session_lock);
+	uc = c->cfg.upstream;
+	memcpy(pools, c->pools, sizeof(pools));
+	pthread_mutex_unlock(&c->session_lock);
+	uc.pools = pools;
+	if ((sl->up = upstream_new(&uc, &ucb, err, errlen)) == NULL)
 		return -1;
 	shares_set_upstream(c->shares, idx, sl->up);
 	return 0;
@@ -744,6 +755,7 @@ dash_start(struct core *c, char *err, size_t errlen)
 	hc.listen = cfg->dash_listen;
 	hc.static_dir = cfg->dash_static_dir;
 	hc.token = cfg->dash_token;
+	hc.ws_url = cfg->dash_ws_url;
 	hc.allowed_hosts = cfg->dash_allowed_hosts;
 	hc.nallowed_hosts = cfg->ndash_allowed_hosts;
 	hc.ledger_synchronous = cfg->ledger_sync_name;
@@ -773,6 +785,14 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	c->cfg = *cfg;
+	if (cfg->upstream.npools > CORE_POOLS_MAX) {
+		snprintf(err, errlen, "more than %d pools", CORE_POOLS_MAX);
+		free(c);
+		return NULL;
+	}
+	memcpy(c->pools, cfg->upstream.pools, cfg->upstream.npools *
+	    sizeof(c->pools[0]));
+	c->cfg.upstream.pools = c->pools;
 	pthread_mutex_init(&c->session_lock, NULL);
 	pthread_mutex_init(&c->tick_lock, NULL);
 	{
@@ -901,9 +921,73 @@ core_grpc_port(const struct core *c)
 	return rpc_server_port(c->rpc);
 }
 
-void
-core_reload(struct core *c)
+/*
+ * SIGHUP: everything is checked first (a pool list the client refuses, a
+ * malformed allow-list entry), so a refused reload changes nothing; then
+ * each piece goes to the module that owns it, which applies it on its own
+ * thread or under its own short lock.  The share path never waits here.
+ */
+int
+core_reload(struct core *c, const struct core_config *n, unsigned what,
+    char *err, size_t errlen)
 {
-	log_info("SIGHUP: configuration reload is limited to the log file in "
-	    "this version");
+	struct dash_allow *hosts = NULL, *origins = NULL;
+	unsigned nups;
+
+	if (n->upstream.npools == 0 || n->upstream.npools > CORE_POOLS_MAX) {
+		snprintf(err, errlen, "[pool]: 1 to %d pools", CORE_POOLS_MAX);
+		return -1;
+	}
+	if (what & CORE_RELOAD_POOLS) {
+		struct upstream *probe = upstream_new(&n->upstream, NULL, err,
+		    errlen);
+		if (probe == NULL)
+			return -1;
+		upstream_free(probe);
+	}
+	if ((what & CORE_RELOAD_ALLOW) && c->http != NULL) {
+		if ((hosts = http_hosts_build(c->http, n->dash_allowed_hosts,
+		    n->ndash_allowed_hosts, err, errlen)) == NULL)
+			return -1;
+		if ((origins = live_origins_build(n->dash_allowed_origins,
+		    n->ndash_allowed_origins, hosts, err, errlen)) == NULL) {
+			dash_allow_free(hosts);
+			return -1;
+		}
+	}
+
+	if (what & CORE_RELOAD_POOLS) {
+		pthread_mutex_lock(&c->session_lock);
+		memcpy(c->pools, n->upstream.pools, n->upstream.npools *
+		    sizeof(c->pools[0]));
+		c->cfg.upstream = n->upstream;
+		c->cfg.upstream.pools = c->pools;
+		c->cfg.pool_url = n->pool_url;
+		nups = c->nups;
+		pthread_mutex_unlock(&c->session_lock);
+		for (unsigned i = 0; i < nups; i++) {
+			char e[256];
+			if (c->slots[i].up != NULL && upstream_reconfigure(
+			    c->slots[i].up, &n->upstream, e, sizeof(e)) != 0)
+				log_warnx("upstream: session %u keeps its pools: %s",
+				    i, e);
+		}
+	}
+	if (what & CORE_RELOAD_VARDIFF) {
+		c->cfg.jobs.vardiff = n->jobs.vardiff;
+		jobs_set_vardiff(c->jobs, &n->jobs.vardiff, clock_wall_ms());
+	}
+	if (what & CORE_RELOAD_LIMITS) {
+		unsigned inflight = c->cfg.limits.inflight_max;	/* [verify] queue */
+		c->cfg.limits = n->limits;
+		c->cfg.limits.inflight_max = inflight;
+		registry_set_limits(c->reg, &c->cfg.limits);
+	}
+	if ((what & CORE_RELOAD_TOKEN) && c->http != NULL)
+		http_set_token(c->http, n->dash_token);
+	if (hosts != NULL) {
+		http_set_hosts(c->http, hosts);
+		live_set_origins(c->live, origins);
+	}
+	return 0;
 }

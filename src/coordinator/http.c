@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
@@ -44,11 +45,18 @@ struct http {
 	char			*ws_url;
 	char			*version;
 	char			*ledger_sync;	/* below full: not durable */
+	pthread_mutex_t		 token_lock;	/* guards token_hash, has_token
+						 * (SIGHUP replaces them) */
 	unsigned char		 token_hash[SHA256_DIGEST_LENGTH];
 	int			 has_token;
 	int			 port;
+	char			 listen_host[128];
 	/* set once the port is known; until then no Host is answered */
 	struct dash_allow *_Atomic hosts;
+	/* lists replaced by SIGHUP: a request may still be reading one, so
+	 * they are freed with the server (reloads are rare) */
+	struct dash_allow	**retired;
+	size_t			 nretired;
 };
 
 struct req {
@@ -302,6 +310,8 @@ api_payouts(struct req *r)
 	return reply_json(r, MHD_HTTP_OK, j);
 }
 
+static int has_token(struct http *h);
+
 static enum MHD_Result
 api_config(struct req *r)
 {
@@ -313,7 +323,7 @@ api_config(struct req *r)
 	j = json_pack("{s:s, s:s, s:s, s:s, s:b}",
 	    "cluster_id", st.cluster_id, "cluster_name", st.cluster_name,
 	    "version", r->h->version, "ws_path", LIVE_PATH,
-	    "commands_enabled", r->h->has_token);
+	    "commands_enabled", has_token(r->h));
 	json_object_set_new(j, "ws_port", r->h->live ?
 	    json_integer(live_port(r->h->live)) : json_null());
 	json_object_set_new(j, "ws_url", r->h->ws_url ?
@@ -387,6 +397,17 @@ token_hash(const char *token, size_t len, unsigned char out[SHA256_DIGEST_LENGTH
 	SHA256((const unsigned char *)token, len, out);
 }
 
+static int
+has_token(struct http *h)
+{
+	int yes;
+
+	pthread_mutex_lock(&h->token_lock);
+	yes = h->has_token;
+	pthread_mutex_unlock(&h->token_lock);
+	return yes;
+}
+
 /* Compares hashes, so neither the length nor the content of the token
  * leaks through timing. */
 static int
@@ -394,6 +415,7 @@ authorized(struct req *r)
 {
 	unsigned char got[SHA256_DIGEST_LENGTH];
 	const char *a;
+	int ok;
 
 	a = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
@@ -403,7 +425,11 @@ authorized(struct req *r)
 	while (*a == ' ')
 		a++;
 	token_hash(a, strlen(a), got);
-	return CRYPTO_memcmp(got, r->h->token_hash, sizeof(got)) == 0;
+	pthread_mutex_lock(&r->h->token_lock);
+	ok = r->h->has_token &&
+	    CRYPTO_memcmp(got, r->h->token_hash, sizeof(got)) == 0;
+	pthread_mutex_unlock(&r->h->token_lock);
+	return ok;
 }
 
 /* A state change: POST with the bearer token; 0 (and *ret) when refused. */
@@ -417,7 +443,7 @@ may_change(struct req *r, const char *what, const char *id,
 		    "commands take POST");
 		return 0;
 	}
-	if (!r->h->has_token) {
+	if (!has_token(r->h)) {
 		*ret = reply_error(r, MHD_HTTP_FORBIDDEN,
 		    "commands are disabled: no dashboard token is configured");
 		return 0;
@@ -903,6 +929,7 @@ http_new(const struct http_config *cfg, const struct dash_source *src,
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
+	pthread_mutex_init(&h->token_lock, NULL);
 	h->src = src;
 	h->live = live;
 	h->static_dir = strdup(cfg->static_dir ? cfg->static_dir :
@@ -950,6 +977,7 @@ http_new(const struct http_config *cfg, const struct dash_source *src,
 	}
 	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
+	snprintf(h->listen_host, sizeof(h->listen_host), "%s", host);
 	if (hosts == NULL && (hosts = dash_allow_default_hosts(host, h->port))
 	    == NULL) {
 		log_warnx("http: out of memory");
@@ -980,7 +1008,11 @@ http_free(struct http *h)
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
 	OPENSSL_cleanse(h->token_hash, sizeof(h->token_hash));
+	pthread_mutex_destroy(&h->token_lock);
 	dash_allow_free(atomic_load(&h->hosts));
+	for (size_t i = 0; i < h->nretired; i++)
+		dash_allow_free(h->retired[i]);
+	free(h->retired);
 	free(h->ledger_sync);
 	free(h->static_dir);
 	free(h->ws_url);
@@ -992,4 +1024,51 @@ int
 http_port(const struct http *h)
 {
 	return h->port;
+}
+
+void
+http_set_token(struct http *h, const char *token)
+{
+	pthread_mutex_lock(&h->token_lock);
+	if (token != NULL && token[0] != '\0') {
+		token_hash(token, strlen(token), h->token_hash);
+		h->has_token = 1;
+	} else {
+		OPENSSL_cleanse(h->token_hash, sizeof(h->token_hash));
+		h->has_token = 0;
+	}
+	pthread_mutex_unlock(&h->token_lock);
+}
+
+struct dash_allow *
+http_hosts_build(const struct http *h, char *const *items, size_t n,
+    char *err, size_t errlen)
+{
+	if (n > 0)
+		return dash_allow_new("[dashboard] allowed_hosts", items, n, 0,
+		    err, errlen);
+	if (h == NULL) {
+		snprintf(err, errlen, "no dashboard");
+		return NULL;
+	}
+	return dash_allow_default_hosts(h->listen_host, h->port);
+}
+
+void
+http_set_hosts(struct http *h, struct dash_allow *hosts)
+{
+	struct dash_allow **r = realloc(h->retired, (h->nretired + 1) *
+	    sizeof(*r));
+	char desc[512];
+
+	if (r == NULL) {
+		/* Keep the old list rather than free one a request may read. */
+		log_warnx("http: out of memory: allowed_hosts not changed");
+		dash_allow_free(hosts);
+		return;
+	}
+	h->retired = r;
+	h->retired[h->nretired++] = atomic_exchange(&h->hosts, hosts);
+	dash_allow_describe(hosts, desc, sizeof(desc));
+	log_info("http: answering the Host names %s", desc);
 }
