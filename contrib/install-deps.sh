@@ -10,9 +10,12 @@ BUILD="build-essential autoconf automake libtool pkg-config
  libjansson-dev libinih-dev"
 # Tests: the independent gRPC and WebSocket clients, sqlite3 for audits,
 # openssl for generated certificates, promtool, a browser for the page test,
-# clang for the fuzz harnesses, curl for the REST checks.
+# clang for the fuzz harnesses, curl for the REST checks; nginx-light for the
+# reverse-proxy example, logrotate for the rotation snippet, python3-yaml to
+# parse the compose file.
 TEST="openssl sqlite3 curl python3 python3-grpcio python3-grpc-tools
- python3-websockets prometheus chromium clang libclang-rt-14-dev"
+ python3-websockets prometheus chromium clang libclang-rt-14-dev
+ nginx-light logrotate python3-yaml"
 PKGS="$BUILD"
 [ "${1:-}" = "--build" ] || PKGS="$BUILD $TEST"
 # The machine image brings Node.js and npm (for playwright-core); use Debian's

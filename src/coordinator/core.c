@@ -756,6 +756,7 @@ dash_start(struct core *c, char *err, size_t errlen)
 	hc.static_dir = cfg->dash_static_dir;
 	hc.token = cfg->dash_token;
 	hc.ws_url = cfg->dash_ws_url;
+	hc.ws_max_clients = cfg->dash_ws_max_clients;
 	hc.allowed_hosts = cfg->dash_allowed_hosts;
 	hc.nallowed_hosts = cfg->ndash_allowed_hosts;
 	hc.ledger_synchronous = cfg->ledger_sync_name;

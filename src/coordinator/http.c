@@ -34,6 +34,7 @@
 #include "coordinator/http.h"
 #include "coordinator/metrics.h"
 #include "coordinator/money_json.h"
+#include "coordinator/ws_relay.h"
 
 #define STATIC_MAX	(16 << 20)
 
@@ -41,6 +42,7 @@ struct http {
 	struct MHD_Daemon	*mhd;
 	const struct dash_source *src;
 	struct live		*live;
+	struct ws_relay		*relay;		/* /ws here; NULL: no feed */
 	char			*static_dir;
 	char			*ws_url;
 	char			*version;
@@ -790,6 +792,92 @@ host_allowed(struct req *r)
 	return 0;
 }
 
+/* libmicrohttpd's thread, after our 101 went out: the relay takes over. */
+static void
+ws_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
+    const char *extra_in, size_t extra_in_size, MHD_socket sock,
+    struct MHD_UpgradeResponseHandle *urh)
+{
+	struct http *h = cls;
+	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "Origin");
+
+	(void)con_cls;
+	if (ws_relay_start(h->relay, sock, extra_in, extra_in_size, origin,
+	    urh) != 0)
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static int
+header_has_token(struct MHD_Connection *conn, const char *name,
+    const char *token)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+	size_t n = strlen(token);
+
+	while (v != NULL && *v != '\0') {
+		size_t len;
+		while (*v == ' ' || *v == ',')
+			v++;
+		len = strcspn(v, ", ");
+		if (len == n && strncasecmp(v, token, n) == 0)
+			return 1;
+		v += len;
+	}
+	return 0;
+}
+
+/*
+ * /ws on this port (the seed's URL): a WebSocket upgrade, checked here as
+ * the feed's own listener would (Origin; Host already), answered here and
+ * relayed to the feed.  A plain GET gets 426.
+ */
+static enum MHD_Result
+ws_upgrade(struct req *r)
+{
+	struct MHD_Response *resp;
+	const char *key, *ver, *origin;
+	char accept[WS_RELAY_ACCEPT_LEN];
+	enum MHD_Result ret;
+
+	if (r->h->relay == NULL)
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "the live feed is off");
+	r->allow = "GET";
+	if (strcmp(r->method, MHD_HTTP_METHOD_GET) != 0)
+		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method not allowed");
+	key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Sec-WebSocket-Key");
+	ver = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Sec-WebSocket-Version");
+	if (!header_has_token(r->conn, "Upgrade", "websocket") ||
+	    !header_has_token(r->conn, "Connection", "upgrade") ||
+	    key == NULL || strlen(key) != 24 || ver == NULL ||
+	    strcmp(ver, "13") != 0)
+		return reply_error(r, MHD_HTTP_UPGRADE_REQUIRED,
+		    "this is the live feed: open it as a WebSocket (version 13)");
+	origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+	if (!live_origin_ok(r->h->live, origin)) {
+		log_warnx("http: refusing a live feed client from Origin "
+		    "\"%.100s\": not in [dashboard] allowed_origins", origin);
+		return reply_error(r, MHD_HTTP_FORBIDDEN, "origin not allowed");
+	}
+	if (ws_relay_full(r->h->relay)) {
+		log_warnx("http: refusing a live feed client: the relay is full");
+		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "too many live feed clients");
+	}
+	if (ws_relay_accept_key(key, accept) != 0 ||
+	    (resp = MHD_create_response_for_upgrade(ws_upgraded, r->h)) == NULL)
+		return reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "cannot upgrade");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+	MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
+	ret = MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result
 route(struct req *r)
 {
@@ -797,6 +885,8 @@ route(struct req *r)
 		return reply_error(r, MHD_HTTP_MISDIRECTED_REQUEST,
 		    "this Host is not served here: add it to [dashboard] "
 		    "allowed_hosts");
+	if (strcmp(r->url, LIVE_PATH) == 0)
+		return ws_upgrade(r);
 	if (strcmp(r->url, "/api") == 0 || strncmp(r->url, "/api/", 5) == 0)
 		return route_api(r);
 	if (strcmp(r->url, "/health") == 0 || strcmp(r->url, "/metrics") == 0) {
@@ -956,7 +1046,19 @@ http_new(const struct http_config *cfg, const struct dash_source *src,
 	}
 	/* AUTO: epoll or poll, as select() fails past fd 1023 */
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-	    MHD_USE_ERROR_LOG;
+	    MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
+	if (live != NULL) {
+		char feed[NI_MAXHOST];
+		live_connect_host(live, feed, sizeof(feed));
+		if ((h->relay = ws_relay_new(feed, live_port(live),
+		    cfg->ws_max_clients)) == NULL) {
+			log_warnx("http: cannot relay /ws");
+			dash_allow_free(hosts);
+			freeaddrinfo(ai);
+			http_free(h);
+			return NULL;
+		}
+	}
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
@@ -1005,6 +1107,8 @@ http_free(struct http *h)
 {
 	if (h == NULL)
 		return;
+	/* The relays first: libmicrohttpd waits for upgraded connections. */
+	ws_relay_free(h->relay);
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
 	OPENSSL_cleanse(h->token_hash, sizeof(h->token_hash));

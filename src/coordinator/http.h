@@ -32,6 +32,9 @@ struct http_config {
 	 * the listen address and the bound port */
 	char *const	*allowed_hosts;
 	size_t		 nallowed_hosts;
+	/* /ws on this port relays to the live feed: at most this many at
+	 * once (0: 64) */
+	size_t		 ws_max_clients;
 	/* [ledger] synchronous, for /health; NULL: full */
 	const char	*ledger_synchronous;
 };
