@@ -53,6 +53,9 @@ struct core {
 	struct dashsrc *dash;
 	struct live *live;		/* NULL: no dashboard */
 	struct http *http;
+	struct alerts *alerts;		/* NULL: no [alerts] exec */
+	int ledger_was_writable;	/* the tick's */
+	uint64_t ledger_failures;	/* the tick's: commit failures seen */
 	struct ledger_reader *access_reader;	/* the tick's */
 	int64_t access_seen;		/* newest worker_access row applied */
 
@@ -250,6 +253,10 @@ ev_paused(void *arg, int paused)
 	struct core *c = arg;
 
 	registry_set_cluster_paused(c->reg, paused);
+	if (paused)
+		alerts_raise(c->alerts, "all_pools_down", ALERT_CRITICAL, "upstream",
+		    "no pool has sent work for %lld ms: workers are paused",
+		    (long long)c->cfg.jobs.job_timeout_ms);
 }
 
 /* --- gRPC hooks (completion-queue threads) --- */
@@ -347,6 +354,11 @@ hook_worker_status(void *arg, const char *worker_id, int online,
 {
 	struct core *c = arg;
 
+	if (!online && (why == REGISTRY_TIMED_OUT || why == REGISTRY_STREAM_CLOSED))
+		alerts_raise(c->alerts, "worker_offline", ALERT_WARNING, worker_id,
+		    "worker %s is offline (%s)", worker_id,
+		    why == REGISTRY_TIMED_OUT ? "no heartbeat" :
+		    "its job stream ended");
 	/* Gone: its leases go back (never to anyone else for those jobs). */
 	if (!online) {
 		jobs_worker_leave(c->jobs, worker_id, clock_wall_ms());
@@ -408,12 +420,31 @@ up_result(void *arg, const struct upstream_submit_result *res)
 	shares_upstream_result(sl->c->shares, res);
 }
 
+/* A pool URL without any user:password@ part, for alerts. */
+static const char *
+url_public(const char *url, char *buf, size_t len)
+{
+	const char *host = url != NULL ? strstr(url, "://") : NULL;
+	const char *at;
+
+	if (url == NULL)
+		url = "";
+	host = host != NULL ? host + 3 : url;
+	at = strchr(host, '@');
+	if (at != NULL && at < host + strcspn(host, "/"))
+		snprintf(buf, len, "%.*s%s", (int)(host - url), url, at + 1);
+	else
+		snprintf(buf, len, "%s", url);
+	return buf;
+}
+
 static void
 up_state(void *arg, const struct upstream_state_change *ch)
 {
 	struct upslot *sl = arg;
 	struct core *c = sl->c;
 	int64_t now = clock_wall_ms();
+	char url[256];
 
 	pthread_mutex_lock(&c->session_lock);
 	if (ch->event == UPSTREAM_EV_CONNECTED) {
@@ -431,10 +462,18 @@ up_state(void *arg, const struct upstream_state_change *ch)
 		break;
 	case UPSTREAM_EV_LOST:
 		jobs_upstream_down(c->jobs, sl->idx, now);
+		alerts_raise(c->alerts, "pool_lost", ALERT_WARNING,
+		    url_public(ch->url, url, sizeof(url)), "lost pool #%u %s: %s",
+		    ch->pool_index, url, ch->msg != NULL ? ch->msg : "");
 		break;
 	case UPSTREAM_EV_SWITCHED:
 		log_info("upstream switched to pool %u (%" PRIu64 " switches)",
 		    ch->pool_index, ch->switches);
+		alerts_raise(c->alerts, ch->pool_index > 0 ? "pool_failover" :
+		    "pool_primary_back", ch->pool_index > 0 ? ALERT_WARNING :
+		    ALERT_INFO, url_public(ch->url, url, sizeof(url)),
+		    "now mining on pool #%u %s (%" PRIu64 " switches)",
+		    ch->pool_index, url, ch->switches);
 		break;
 	}
 	publish(c, LIVE_POOL_SWITCH, json_pack("{s:s, s:b, s:s, s:I}", "url",
@@ -539,6 +578,29 @@ open_wanted_session(struct core *c)
 
 static void access_poll(struct core *c);
 
+/* Tick: a ledger that stops taking writes (disk full, I/O error) is an
+ * alert; so is a commit that failed since the last tick. */
+static void
+ledger_watch(struct core *c)
+{
+	struct ledger_stats ls;
+
+	if (c->alerts == NULL)
+		return;
+	ledger_stats_get(c->ledger, &ls);
+	if (c->ledger_was_writable && !ls.writable)
+		alerts_raise(c->alerts, "ledger_write_error", ALERT_CRITICAL,
+		    c->cfg.ledger.path, "the ledger %s does not accept writes: "
+		    "shares are not acknowledged", c->cfg.ledger.path);
+	else if (ls.commit_failures > c->ledger_failures)
+		alerts_raise(c->alerts, "ledger_write_error", ALERT_CRITICAL,
+		    c->cfg.ledger.path, "%llu ledger commit(s) of %s failed",
+		    (unsigned long long)(ls.commit_failures - c->ledger_failures),
+		    c->cfg.ledger.path);
+	c->ledger_was_writable = ls.writable;
+	c->ledger_failures = ls.commit_failures;
+}
+
 /* --- the tick: once a second --- */
 
 static void *
@@ -557,6 +619,7 @@ tick_thread(void *arg)
 		pthread_mutex_unlock(&c->tick_lock);
 		open_wanted_session(c);
 		access_poll(c);
+		ledger_watch(c);
 		shares_get_stats(c->shares, &st);
 		jobs_set_verify_capacity(c->jobs, st.verify.capacity);
 		jobs_tick(c->jobs, clock_wall_ms());
@@ -622,6 +685,10 @@ on_access(void *arg, const char *worker_id, enum registry_deny state,
 {
 	struct core *c = arg;
 
+	if (state == REGISTRY_QUARANTINED)
+		alerts_raise(c->alerts, "worker_quarantined", ALERT_WARNING,
+		    worker_id, "worker %s is quarantined: %s", worker_id,
+		    reason != NULL ? reason : "");
 	ledger_worker_access(c->ledger, worker_id, state == REGISTRY_REVOKED ?
 	    LEDGER_ACCESS_REVOKE : state == REGISTRY_QUARANTINED ?
 	    LEDGER_ACCESS_QUARANTINE : LEDGER_ACCESS_ALLOW, reason, at);
@@ -805,6 +872,12 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 	}
 	if ((c->ledger = ledger_open(&cfg->ledger, err, errlen)) == NULL)
 		goto fail;
+	c->ledger_was_writable = 1;
+	if (cfg->alerts.exec != NULL && cfg->alerts.exec[0] != '\0' &&
+	    (c->alerts = alerts_new(&cfg->alerts)) == NULL) {
+		snprintf(err, errlen, "cannot start [alerts] exec");
+		goto fail;
+	}
 	if ((c->reg = registry_new(cfg->rpc.heartbeat_ms, 0)) == NULL ||
 	    (c->jobs = jobs_new(&cfg->jobs, &jev, c)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -908,6 +981,7 @@ core_free(struct core *c)
 		upstream_free(c->slots[i].up);
 	jobs_free(c->jobs);
 	registry_free(c->reg);
+	alerts_free(c->alerts);
 	ledger_reader_close(c->access_reader);
 	ledger_close(c->ledger);
 	pthread_mutex_destroy(&c->session_lock);

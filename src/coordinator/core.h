@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coordinator/alerts.h"
 #include "coordinator/jobs.h"
 #include "coordinator/ledger.h"
 #include "coordinator/money.h"
@@ -38,6 +39,7 @@ struct core_config {
 	char *const *dash_allowed_hosts, *const *dash_allowed_origins;
 	size_t ndash_allowed_hosts, ndash_allowed_origins;
 	const char *ledger_sync_name;	/* [ledger] synchronous, for /health */
+	struct alerts_config alerts;	/* [alerts] exec: none when unset */
 };
 
 struct core;

@@ -53,6 +53,11 @@ struct dash_stats {
 	double		verify_latency_ms;	/* recent mean */
 	int		ledger_writable;
 	double		ledger_commit_ms;	/* recent mean */
+	unsigned	pool_index;		/* 0: the primary; > 0 a backup */
+	/* the filesystem of the ledger (statvfs); both 0 when unknown */
+	uint64_t	ledger_disk_free;	/* bytes an unprivileged writer
+						 * may still use */
+	uint64_t	ledger_disk_size;
 };
 
 struct dash_worker {

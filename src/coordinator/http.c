@@ -384,7 +384,7 @@ metrics(struct req *r)
 	if (r->h->live)
 		live_counters(r->h->live, &lc);
 	if ((text = metrics_render(r->h->src, r->h->live ? &lc : NULL,
-	    &len)) == NULL)
+	    shares_durable(r->h), &len)) == NULL)
 		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "no statistics yet");
 	return reply(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",

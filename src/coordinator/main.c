@@ -40,7 +40,8 @@ static int64_t max_invalid, invalid_window;
 static double share_rate, share_burst;
 static int64_t sessions_max;
 static char *dash_listen, *dash_ws_listen, *dash_static, *dash_token;
-static char *dash_ws_url;
+static char *dash_ws_url, *alerts_exec;
+static int64_t alerts_debounce, alerts_timeout;
 static int64_t dash_ws_max;
 static struct conf_list dash_hosts, dash_origins;
 
@@ -177,6 +178,15 @@ static const struct conf_opt opts[] = {
 	  "COOPMINE_DASHBOARD_ALLOWED_ORIGINS", CONF_LIST, &dash_origins, NULL, 0, 0,
 	  0, "Origins a browser may open the live feed from (http[s]://name[:port], "
 	  "*; unset: http and https of the allowed hosts)" },
+	{ "alerts", "exec", "alerts-exec", "COOPMINE_ALERTS_EXEC", CONF_STR,
+	  &alerts_exec, NULL, 0, 0, 0, "run this command (through /bin/sh) for "
+	  "each alert, one JSON event on its stdin (unset: no alerts)" },
+	{ "alerts", "debounce", "alerts-debounce", "COOPMINE_ALERTS_DEBOUNCE",
+	  CONF_DURATION, &alerts_debounce, "5m", 0, 86400000, 0,
+	  "the same alert for the same subject at most once per this" },
+	{ "alerts", "timeout", "alerts-timeout", "COOPMINE_ALERTS_TIMEOUT",
+	  CONF_DURATION, &alerts_timeout, "10s", 100, 3600000, 0,
+	  "a run of the alert command longer than this is killed" },
 	{ "log", "level", "log-level", "COOPMINE_LOG_LEVEL", CONF_STR,
 	  &log_level, "info", 0, 0, 0, "error | warn | info | debug" },
 	{ "log", "format", "log-format", "COOPMINE_LOG_FORMAT", CONF_STR,
@@ -337,6 +347,11 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 	cc->dash_allowed_origins = dash_origins.items;
 	cc->ndash_allowed_origins = dash_origins.n;
 	cc->ledger_sync_name = ledger_sync;
+	cc->alerts.exec = alerts_exec;
+	cc->alerts.cluster_id = cluster_id;
+	cc->alerts.debounce_ms = alerts_debounce;
+	cc->alerts.timeout_ms = alerts_timeout;
+	cc->alerts.queue_max = 64;
 	return 0;
 }
 

@@ -163,6 +163,19 @@ cluster_metrics(struct buf *b, const struct dash_stats *st)
 	    "1 when the ledger accepts writes");
 	buf_printf(b, "coopmine_ledger_writable %d\n",
 	    st->ledger_writable ? 1 : 0);
+	head(b, "coopmine_upstream_pool_index", "gauge",
+	    "Pool of the failover list in use: 0 the primary, more a backup");
+	buf_printf(b, "coopmine_upstream_pool_index %u\n", st->pool_index);
+	if (st->ledger_disk_size > 0) {
+		head(b, "coopmine_ledger_disk_free_bytes", "gauge",
+		    "Bytes still free on the ledger's filesystem");
+		buf_printf(b, "coopmine_ledger_disk_free_bytes %llu\n",
+		    (unsigned long long)st->ledger_disk_free);
+		head(b, "coopmine_ledger_disk_size_bytes", "gauge",
+		    "Size of the ledger's filesystem");
+		buf_printf(b, "coopmine_ledger_disk_size_bytes %llu\n",
+		    (unsigned long long)st->ledger_disk_size);
+	}
 	head(b, "coopmine_ledger_commit_latency_seconds", "gauge",
 	    "Recent mean ledger commit time");
 	buf_printf(b, "coopmine_ledger_commit_latency_seconds %.6f\n",
@@ -173,7 +186,7 @@ static void
 worker_metrics(struct buf *b, const struct dash_worker *w, size_t n)
 {
 	char id[2 * DASH_ID_MAX + 1];
-	size_t i;
+	size_t i, nq = 0;
 
 	head(b, "coopmine_worker_hashrate", "gauge",
 	    "Hashrate of one worker in H/s");
@@ -200,6 +213,17 @@ worker_metrics(struct buf *b, const struct dash_worker *w, size_t n)
 		buf_printf(b, "coopmine_worker_online{worker=\"%s\"} %d\n", id,
 		    strcmp(w[i].status, "offline") != 0);
 	}
+	head(b, "coopmine_worker_quarantined", "gauge",
+	    "1 when the worker identity is quarantined by its invalid shares");
+	for (i = 0; i < n; i++) {
+		metrics_escape_label(w[i].id, id, sizeof(id));
+		buf_printf(b, "coopmine_worker_quarantined{worker=\"%s\"} %d\n",
+		    id, w[i].quarantined ? 1 : 0);
+		nq += w[i].quarantined ? 1 : 0;
+	}
+	head(b, "coopmine_workers_quarantined", "gauge",
+	    "Worker identities quarantined now");
+	buf_printf(b, "coopmine_workers_quarantined %zu\n", nq);
 }
 
 static void
@@ -221,7 +245,7 @@ live_metrics(struct buf *b, const struct live_counters *lc)
 
 char *
 metrics_render(const struct dash_source *src, const struct live_counters *lc,
-    size_t *len)
+    int ledger_durable, size_t *len)
 {
 	struct dash_stats st;
 	struct dash_worker *w;
@@ -241,6 +265,12 @@ metrics_render(const struct dash_source *src, const struct live_counters *lc,
 	b.p[0] = '\0';
 	seed_metrics(&b, &st);
 	cluster_metrics(&b, &st);
+	if (ledger_durable >= 0) {
+		head(&b, "coopmine_ledger_durable", "gauge", "1 when a share is on "
+		    "disk before it is acknowledged ([ledger] synchronous full or "
+		    "extra)");
+		buf_printf(&b, "coopmine_ledger_durable %d\n", ledger_durable);
+	}
 	worker_metrics(&b, w, n);
 	if (lc)
 		live_metrics(&b, lc);

@@ -20,9 +20,10 @@ struct live_counters {
 };
 
 /* Renders every metric; a malloc'd NUL-terminated string (length in
- * *len), or NULL when the source gave no snapshot.  lc may be NULL. */
+ * *len), or NULL when the source gave no snapshot.  lc may be NULL;
+ * ledger_durable: 1 or 0, -1 unknown (not rendered). */
 char	*metrics_render(const struct dash_source *src,
-	    const struct live_counters *lc, size_t *len);
+	    const struct live_counters *lc, int ledger_durable, size_t *len);
 /* Escapes a label value (\\, \", \n) into out; returns 0, or -1 when it
  * did not fit (out is then truncated but terminated). */
 int	 metrics_escape_label(const char *in, char *out, size_t outlen);
