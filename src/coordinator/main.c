@@ -552,6 +552,9 @@ main(int argc, char **argv)
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
+			/* The old file ends with this line, the new begins
+			 * with the next. */
+			log_info("SIGHUP: reopening the log");
 			if (log_file != NULL && log_reopen(log_file) != 0)
 				log_warn("cannot reopen %s", log_file);
 			log_info("SIGHUP: log reopened; reloading the configuration");
