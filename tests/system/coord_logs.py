@@ -101,7 +101,7 @@ ok(reg and 'q"uote\\back?new?tab?ctl?del' in reg[0]["message"],
 lr = shutil.which("logrotate") or ("/usr/sbin/logrotate"
                                    if os.path.exists("/usr/sbin/logrotate") else None)
 if lr is None:
-    print("ok - # SKIP logrotate is not installed (contrib/install-deps.sh "
+    ok(True, "# SKIP logrotate is not installed (contrib/install-deps.sh "
           "installs it)")
     done()
 with open(os.path.join(S, "contrib", "logrotate", "coopmine")) as f:

@@ -110,7 +110,7 @@ ok(code == 200 and cfg and cfg.get("ws_url") == WS_URL,
 nginx = shutil.which("nginx") or ("/usr/sbin/nginx"
                                   if os.path.exists("/usr/sbin/nginx") else None)
 if nginx is None:
-    print("ok - # SKIP nginx is not installed (contrib/install-deps.sh "
+    ok(True, "# SKIP nginx is not installed (contrib/install-deps.sh "
           "installs nginx-light)")
     done()
 prefix = os.path.join(T, "nginx")

@@ -72,53 +72,62 @@ for name in ("Dockerfile.coordinator", "Dockerfile.worker"):
         stage_pkgs.append([w for w in m.group(1).split()
                            if not w.startswith("-")])
     packages[name] = stage_pkgs
-    for p in sorted({p for ps in stage_pkgs for p in ps}):
-        if apt_cache is None:
-            continue
-        r = subprocess.run([apt_cache, "show", "--no-all-versions", p],
+    names = sorted({p for ps in stage_pkgs for p in ps})
+    if apt_cache is not None and names:
+        # one query for all (apt-cache is slow to start)
+        r = subprocess.run([apt_cache, "show", "--no-all-versions"] + names,
                            capture_output=True, text=True)
-        ok(r.returncode == 0 and "Package: %s" % p in r.stdout,
-           "%s: package %s is in the archive" % (name, p))
+        known = set(re.findall(r"^Package: (\S+)", r.stdout, re.M))
+        for p in names:
+            ok(p in known, "%s: package %s is in the archive" % (name, p))
     # the build stage reads these from the context
     for f in ("autogen.sh", "configure.ac", "Makefile.am", "contrib/gen_certs.sh"):
         ok(not any(fnmatch.fnmatch(f, g) for g in ignore),
            "%s: .dockerignore keeps %s" % (name, f))
 if apt_cache is None:
-    print("ok - # SKIP apt-cache is not here: package names not checked")
+    ok(True, "# SKIP apt-cache is not here: package names not checked")
 
 # runtime libraries of what each image ships
-def needed_packages(binary):
+def needed(binary):
     r = subprocess.run(["objdump", "-p", binary], capture_output=True, text=True)
-    libs = re.findall(r"NEEDED\s+(\S+)", r.stdout)
-    pkgs = set()
-    for lib in libs:
-        if lib.startswith(("libc.so", "libm.so", "ld-linux", "libpthread",
-                           "libdl.so", "librt.so", "libgcc_s", "libstdc++")):
-            continue
-        q = subprocess.run(["dpkg", "-S", "*/" + lib], capture_output=True,
-                           text=True)
-        if q.returncode == 0:
-            pkgs.add(q.stdout.split(":")[0])
-        else:
-            pkgs.add("?" + lib)
-    return pkgs
+    return [l for l in re.findall(r"NEEDED\s+(\S+)", r.stdout)
+            if not l.startswith(("libc.so", "libm.so", "ld-linux", "libpthread",
+                                 "libdl.so", "librt.so", "libgcc_s",
+                                 "libstdc++"))]
 
 
-if shutil.which("objdump") and shutil.which("dpkg"):
+def packages_of(libs):
+    """The Debian package of each library, with one dpkg -S."""
+    if not libs:
+        return set()
+    q = subprocess.run(["dpkg", "-S"] + ["*/" + l for l in libs],
+                       capture_output=True, text=True)
+    pkgs = {line.split(":")[0] for line in q.stdout.splitlines()}
+    found = {line.rsplit("/", 1)[-1] for line in q.stdout.splitlines()}
+    return pkgs | {"?" + l for l in libs if l not in found}
+
+
+sanitized = any(l.startswith(("libasan", "libubsan"))
+                for l in needed(os.path.join(B, "src/worker/coopmine-worker")))
+if sanitized:
+    ok(True, "# SKIP a sanitizer build links more than the images' build "
+          "does: runtime libraries are checked in a plain build")
+elif shutil.which("objdump") and shutil.which("dpkg"):
     for name, bins in (("Dockerfile.coordinator",
                         ["src/coordinator/coopmine-coordinator",
                          "src/cli/coopmine-cli", "src/testpool/coopmine-testpool"]),
                        ("Dockerfile.worker", ["src/worker/coopmine-worker"])):
-        want = set()
+        libs = set()
         for b in bins:
-            want |= needed_packages(os.path.join(B, b))
+            libs |= set(needed(os.path.join(B, b)))
+        want = packages_of(sorted(libs))
         runtime = set(packages[name][-1]) if packages[name] else set()
         missing = sorted(want - runtime)
         ok(not missing, "%s: the runtime stage installs every library "
            "package the binaries link (%s; missing: %s)"
            % (name, " ".join(sorted(want)), missing or "none"))
 else:
-    print("ok - # SKIP objdump or dpkg missing: runtime libraries not checked")
+    ok(True, "# SKIP objdump or dpkg missing: runtime libraries not checked")
 
 # --- the compose file ------------------------------------------------------------
 with open(os.path.join(D, "docker-compose.yml")) as f:

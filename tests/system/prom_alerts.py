@@ -19,7 +19,7 @@ RULES = os.path.join(S, "contrib", "prometheus", "coopmine-alerts.yml")
 TESTS = os.path.join(S, "tests", "prometheus", "coopmine-alerts.test.yml")
 promtool = shutil.which("promtool")
 if promtool is None:
-    print("ok - # SKIP promtool is not installed (Debian's prometheus package; "
+    ok(True, "# SKIP promtool is not installed (Debian's prometheus package; "
           "contrib/install-deps.sh installs it)")
     done()
 r = subprocess.run([promtool, "check", "rules", RULES], capture_output=True,
