@@ -1048,10 +1048,8 @@ core_reload(struct core *c, const struct core_config *n, unsigned what,
 				    i, e);
 		}
 	}
-	if (what & CORE_RELOAD_VARDIFF) {
-		c->cfg.jobs.vardiff = n->jobs.vardiff;
+	if (what & CORE_RELOAD_VARDIFF)	/* the job manager owns it */
 		jobs_set_vardiff(c->jobs, &n->jobs.vardiff, clock_wall_ms());
-	}
 	if (what & CORE_RELOAD_LIMITS) {
 		unsigned inflight = c->cfg.limits.inflight_max;	/* [verify] queue */
 		c->cfg.limits = n->limits;
