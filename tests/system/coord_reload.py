@@ -12,9 +12,13 @@
 #   - a file that does not parse, and one whose values do not hold
 #     together, are refused with the reason; the old configuration still
 #     serves (old token still accepted, coordinator alive).
+import asyncio
 import os
 import signal
+import struct
 import time
+
+import websockets
 
 from rpc_lib import T, code_of, channel, diag, done, gen_certs, ok, pb, stub
 from itest_lib import (JobFeed, dash_port, http_call, testpool, watchdog)
@@ -33,7 +37,7 @@ db = os.path.join(T, "ledger.db")
 
 
 def write_conf(token, backup=None, diff=10, level="info", hosts=None,
-               batch_ms=5, extra=""):
+               batch_ms=5, extra="", origins=None, rate=None):
     lines = [
         "[grpc]", "listen = 127.0.0.1:0",
         "tls_cert = %s/server.crt" % certs, "tls_key = %s/server.key" % certs,
@@ -46,7 +50,7 @@ def write_conf(token, backup=None, diff=10, level="info", hosts=None,
     ]
     if backup:
         lines.append("backup = %s" % backup)
-    lines += ["[verify]", "mode = none",
+    lines += ["[verify]", "mode = light",
               "[vardiff]", "min_difficulty = %d" % diff,
               "max_difficulty = %d" % diff,
               "[ledger]", "path = %s" % db, "batch_ms = %d" % batch_ms,
@@ -54,6 +58,10 @@ def write_conf(token, backup=None, diff=10, level="info", hosts=None,
               "token = %s" % token]
     if hosts:
         lines.append("allowed_hosts = %s" % hosts)
+    if origins:
+        lines.append("allowed_origins = %s" % origins)
+    if rate:
+        lines += ["[workers]", "share_rate = %s" % rate, "share_burst = 1"]
     lines += ["[log]", "level = %s" % level]
     with open(CONF, "w") as f:
         f.write("\n".join(lines) + "\n" + extra)
@@ -69,6 +77,32 @@ def host_get(port, host):
         return str(e)
     finally:
         c.close()
+
+
+def shares(job, first, n):
+    """n shares of job from nonce first on, one after the other (each a bad
+    hash the verifier finds): how many were told to come back later (the
+    [workers] rate limit admits shares to verification)."""
+    later = 0
+    for i in range(n):
+        r, code, _ = code_of(st.SubmitShare, pb.ShareRequest(
+            worker_id=W, job_id=job.job_id,
+            nonce=struct.pack("<I", job.nonce_start + first + i),
+            result=b"\xff" * 32, lease_id=job.lease_id), timeout=10)
+        later += r is not None and r.retry_after_ms > 0
+    return later
+
+
+def ws_status(port, origin):
+    """The live feed's answer to a browser of origin: 101 or the error."""
+    async def go():
+        try:
+            async with websockets.connect("ws://127.0.0.1:%d/ws" % port,
+                                          origin=origin, open_timeout=5):
+                return 101
+        except Exception as e:
+            return getattr(e, "status_code", repr(e))
+    return asyncio.new_event_loop().run_until_complete(go())
 
 
 def reloads(proc):
@@ -100,6 +134,8 @@ if not ok(m is not None and dport is not None, "coordinator up from its file"):
     diag(coord.text()[-3000:])
     done()
 port = int(m.group(1))
+lm = coord.wait_log(r"live: feed on \S+ \(port (\d+)", 5)
+lport = int(lm.group(1)) if lm else None
 ok(coord.wait_log(r"logged in to stratum\+tcp://127\.0\.0\.1:%d" % portA, 15)
    is not None, "on pool A")
 
@@ -120,10 +156,19 @@ ok(http_call(dport, "POST", "/api/workers/%s/pause" % W, OLD)[0] == 200,
    "before: the old token pauses")
 ok(host_get(dport, "coop.example") == 421, "before: Host coop.example refused")
 ok(" debug: " not in coord.text(), "before: no debug lines at level info")
+ORIGIN = "https://pool.example"
+before = ws_status(lport, ORIGIN) if lport else None
+ok(lport is not None and before != 101,
+   "before: the live feed refuses Origin %s (%r)"
+   % (ORIGIN, before))
+job = reg.current_job
+ok(shares(job, 0, 3) == 0, "before: three shares at once are all verified "
+   "(none told to retry)")
 
 # --- a reload of every live key, and one restart-only key ---------------------
 write_conf(NEW, backup="stratum+tcp://127.0.0.1:%d" % portB, diff=40,
-           level="debug", hosts="coop.example, 127.0.0.1", batch_ms=9)
+           level="debug", hosts="coop.example, 127.0.0.1", batch_ms=9,
+           origins=ORIGIN, rate="0.01")
 t_hup = time.time()
 line = hup(coord, "reload")
 ok(line is not None and "configuration reloaded" in line, "SIGHUP: reloaded")
@@ -131,7 +176,8 @@ line = line or ""
 changed, _, restart = line.partition("needs a restart:")
 for key in ("[dashboard] token", "[pool] backup", "[vardiff] min_difficulty",
             "[vardiff] max_difficulty", "[log] level",
-            "[dashboard] allowed_hosts"):
+            "[dashboard] allowed_hosts", "[dashboard] allowed_origins",
+            "[workers] share_rate", "[workers] share_burst"):
     ok(key in changed, "the line names %s as changed" % key)
 ok("[ledger] batch_ms" in restart and "[ledger] batch_ms" not in changed,
    "the line names [ledger] batch_ms as needing a restart")
@@ -143,6 +189,11 @@ c_new = http_call(dport, "POST", "/api/workers/%s/resume" % W, NEW)[0]
 ok(c_old == 401 and c_new == 200,
    "after: old token refused (%r), new token accepted (%r)" % (c_old, c_new))
 ok(host_get(dport, "coop.example") == 200, "after: Host coop.example answered")
+ok(ws_status(lport, ORIGIN) == 101, "after: the live feed takes Origin %s"
+   % ORIGIN)
+later = shares(job, 3, 3)
+ok(later >= 1, "after: share_rate 0.01/s, burst 1: of three shares at once "
+   "%d are told to retry later" % later)
 t, j = feed.wait(lambda j: j.difficulty == 40, t_hup, 10)
 ok(j is not None, "after: the worker gets work at the new difficulty 40 "
    "(%.2f s)" % ((t - t_hup) if t else -1))
