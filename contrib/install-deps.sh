@@ -11,11 +11,14 @@ BUILD="build-essential autoconf automake libtool pkg-config
 # Tests: the independent gRPC and WebSocket clients, sqlite3 for audits,
 # openssl for generated certificates, promtool, a browser for the page test,
 # clang for the fuzz harnesses, curl for the REST checks, mandoc for the man
-# pages, systemd-analyze for the units, and what builds and checks the
-# Debian package (dpkg-dev debhelper lintian fakeroot).
+# pages, systemd-analyze for the units, what builds and checks the Debian
+# package (dpkg-dev debhelper lintian fakeroot); nginx-light for the
+# reverse-proxy example, logrotate for the rotation snippet, python3-yaml to
+# parse the compose file.
 TEST="openssl sqlite3 curl python3 python3-grpcio python3-grpc-tools
  python3-websockets prometheus chromium clang libclang-rt-14-dev
- mandoc systemd dpkg-dev debhelper lintian fakeroot"
+ mandoc systemd dpkg-dev debhelper lintian fakeroot
+ nginx-light logrotate python3-yaml"
 PKGS="$BUILD"
 [ "${1:-}" = "--build" ] || PKGS="$BUILD $TEST"
 # The machine image brings Node.js and npm (for playwright-core); use Debian's

@@ -676,3 +676,133 @@ conf_log(const struct conf_spec *spec)
 		}
 	}
 }
+
+/* ---- reload: the values of a table moved aside and compared ---------- */
+
+union conf_value {
+	char *s;
+	int64_t i;
+	double d;
+	int b;
+	struct conf_list l;
+};
+
+struct conf_values {
+	size_t n;
+	union conf_value v[];
+};
+
+static void
+value_swap(const struct conf_opt *o, union conf_value *v)
+{
+	union conf_value t;
+
+	switch (o->type) {
+	case CONF_STR:
+		t.s = *(char **)o->ptr;
+		*(char **)o->ptr = v->s;
+		v->s = t.s;
+		break;
+	case CONF_INT:
+	case CONF_DURATION:
+		t.i = *(int64_t *)o->ptr;
+		*(int64_t *)o->ptr = v->i;
+		v->i = t.i;
+		break;
+	case CONF_DOUBLE:
+		t.d = *(double *)o->ptr;
+		*(double *)o->ptr = v->d;
+		v->d = t.d;
+		break;
+	case CONF_BOOL:
+		t.b = *(int *)o->ptr;
+		*(int *)o->ptr = v->b;
+		v->b = t.b;
+		break;
+	case CONF_LIST:
+		t.l = *(struct conf_list *)o->ptr;
+		*(struct conf_list *)o->ptr = v->l;
+		v->l = t.l;
+		break;
+	}
+}
+
+struct conf_values *
+conf_values_take(const struct conf_spec *spec)
+{
+	struct conf_values *cv = calloc(1, sizeof(*cv) +
+	    spec->nopts * sizeof(cv->v[0]));
+
+	if (cv == NULL)
+		return NULL;
+	cv->n = spec->nopts;
+	for (size_t i = 0; i < spec->nopts; i++)
+		value_swap(&spec->opts[i], &cv->v[i]);	/* the table gets zeros */
+	return cv;
+}
+
+void
+conf_values_swap(const struct conf_spec *spec, struct conf_values *cv,
+    size_t i)
+{
+	value_swap(&spec->opts[i], &cv->v[i]);
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
+int
+conf_values_equal(const struct conf_spec *spec, const struct conf_values *cv,
+    size_t i)
+{
+	const struct conf_opt *o = &spec->opts[i];
+	const union conf_value *v = &cv->v[i];
+
+	switch (o->type) {
+	case CONF_STR:
+		return str_eq(*(char **)o->ptr, v->s);
+	case CONF_INT:
+	case CONF_DURATION:
+		return *(int64_t *)o->ptr == v->i;
+	case CONF_DOUBLE:
+		return *(double *)o->ptr == v->d;
+	case CONF_BOOL:
+		return *(int *)o->ptr == v->b;
+	case CONF_LIST: {
+		const struct conf_list *l = o->ptr;
+		if (l->n != v->l.n)
+			return 0;
+		for (size_t j = 0; j < l->n; j++)
+			if (strcmp(l->items[j], v->l.items[j]) != 0)
+				return 0;
+		return 1;
+	}
+	}
+	return 0;
+}
+
+void
+conf_values_free(const struct conf_spec *spec, struct conf_values *cv)
+{
+	if (cv == NULL)
+		return;
+	for (size_t i = 0; i < cv->n && i < spec->nopts; i++) {
+		const struct conf_opt *o = &spec->opts[i];
+		if (o->type == CONF_STR) {
+			if (o->secret && cv->v[i].s != NULL)
+				explicit_bzero(cv->v[i].s, strlen(cv->v[i].s));
+			free(cv->v[i].s);
+		} else if (o->type == CONF_LIST)
+			list_clear(&cv->v[i].l);
+	}
+	free(cv);
+}
+
+const char *
+conf_opt_name(const struct conf_opt *o, char *buf, size_t len)
+{
+	return opt_name(o, buf, len);
+}

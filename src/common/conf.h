@@ -61,6 +61,23 @@ void conf_log(const struct conf_spec *spec);
 /* Where the installed www/ and sql/ are: $COOPMINE_DATADIR when set (an
  * unpacked package, a DESTDIR), else configure's $(pkgdatadir). */
 const char *conf_datadir(void);
+/*
+ * Reload (SIGHUP): conf_values_take() moves every value out of the table
+ * (leaving it zeroed for a fresh conf_load), so pointers the running
+ * program holds stay valid; conf_values_equal() compares option i of the
+ * table with the taken one; conf_values_swap() exchanges them (to keep
+ * the old value of a key that cannot change live, or to roll a whole
+ * failed load back); conf_values_free() frees what the set holds.
+ */
+struct conf_values;
+struct conf_values *conf_values_take(const struct conf_spec *spec);
+int conf_values_equal(const struct conf_spec *spec,
+    const struct conf_values *cv, size_t i);
+void conf_values_swap(const struct conf_spec *spec, struct conf_values *cv,
+    size_t i);
+void conf_values_free(const struct conf_spec *spec, struct conf_values *cv);
+/* "[section] key (--flag)", as errors name an option. */
+const char *conf_opt_name(const struct conf_opt *o, char *buf, size_t len);
 /* Parses "30s"-style durations into milliseconds; -1 when malformed. */
 int64_t conf_parse_duration(const char *s);
 

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/target.h"
 #include "coordinator/core.h"
+#include "coordinator/dash_allow.h"
 #include "coordinator/dashsrc.h"
 #include "coordinator/http.h"
 #include "coordinator/live.h"
@@ -46,6 +47,9 @@ struct upslot {
 
 struct core {
 	struct core_config cfg;
+	/* cfg.upstream.pools points here; SIGHUP replaces it (under
+	 * session_lock: the tick opens sessions with it) */
+	struct upstream_pool pools[CORE_POOLS_MAX];
 	struct registry *reg;
 	struct rpc_server *rpc;
 	struct jobs *jobs;
@@ -54,6 +58,9 @@ struct core {
 	struct dashsrc *dash;
 	struct live *live;		/* NULL: no dashboard */
 	struct http *http;
+	struct alerts *alerts;		/* NULL: no [alerts] exec */
+	int ledger_was_writable;	/* the tick's */
+	uint64_t ledger_failures;	/* the tick's: commit failures seen */
 	struct ledger_reader *access_reader;	/* the tick's */
 	int64_t access_seen;		/* newest worker_access row applied */
 
@@ -253,6 +260,10 @@ ev_paused(void *arg, int paused)
 	struct core *c = arg;
 
 	registry_set_cluster_paused(c->reg, paused);
+	if (paused)
+		alerts_raise(c->alerts, "all_pools_down", ALERT_CRITICAL, "upstream",
+		    "no pool has sent work for %lld ms: workers are paused",
+		    (long long)c->cfg.jobs.job_timeout_ms);
 }
 
 /* --- gRPC hooks (completion-queue threads) --- */
@@ -350,6 +361,11 @@ hook_worker_status(void *arg, const char *worker_id, int online,
 {
 	struct core *c = arg;
 
+	if (!online && (why == REGISTRY_TIMED_OUT || why == REGISTRY_STREAM_CLOSED))
+		alerts_raise(c->alerts, "worker_offline", ALERT_WARNING, worker_id,
+		    "worker %s is offline (%s)", worker_id,
+		    why == REGISTRY_TIMED_OUT ? "no heartbeat" :
+		    "its job stream ended");
 	/* Gone: its leases go back (never to anyone else for those jobs). */
 	if (!online) {
 		jobs_worker_leave(c->jobs, worker_id, clock_wall_ms());
@@ -411,12 +427,31 @@ up_result(void *arg, const struct upstream_submit_result *res)
 	shares_upstream_result(sl->c->shares, res);
 }
 
+/* A pool URL without any user:password@ part, for alerts. */
+static const char *
+url_public(const char *url, char *buf, size_t len)
+{
+	const char *host = url != NULL ? strstr(url, "://") : NULL;
+	const char *at;
+
+	if (url == NULL)
+		url = "";
+	host = host != NULL ? host + 3 : url;
+	at = strchr(host, '@');
+	if (at != NULL && at < host + strcspn(host, "/"))
+		snprintf(buf, len, "%.*s%s", (int)(host - url), url, at + 1);
+	else
+		snprintf(buf, len, "%s", url);
+	return buf;
+}
+
 static void
 up_state(void *arg, const struct upstream_state_change *ch)
 {
 	struct upslot *sl = arg;
 	struct core *c = sl->c;
 	int64_t now = clock_wall_ms();
+	char url[256];
 
 	pthread_mutex_lock(&c->session_lock);
 	if (ch->event == UPSTREAM_EV_CONNECTED) {
@@ -434,10 +469,18 @@ up_state(void *arg, const struct upstream_state_change *ch)
 		break;
 	case UPSTREAM_EV_LOST:
 		jobs_upstream_down(c->jobs, sl->idx, now);
+		alerts_raise(c->alerts, "pool_lost", ALERT_WARNING,
+		    url_public(ch->url, url, sizeof(url)), "lost pool #%u %s: %s",
+		    ch->pool_index, url, ch->msg != NULL ? ch->msg : "");
 		break;
 	case UPSTREAM_EV_SWITCHED:
 		log_info("upstream switched to pool %u (%" PRIu64 " switches)",
 		    ch->pool_index, ch->switches);
+		alerts_raise(c->alerts, ch->pool_index > 0 ? "pool_failover" :
+		    "pool_primary_back", ch->pool_index > 0 ? ALERT_WARNING :
+		    ALERT_INFO, url_public(ch->url, url, sizeof(url)),
+		    "now mining on pool #%u %s (%" PRIu64 " switches)",
+		    ch->pool_index, url, ch->switches);
 		break;
 	}
 	publish(c, LIVE_POOL_SWITCH, json_pack("{s:s, s:b, s:s, s:I}", "url",
@@ -504,11 +547,18 @@ session_new(struct core *c, unsigned idx, char *err, size_t errlen)
 {
 	struct upstream_callbacks ucb = { up_job, up_result, up_state, NULL };
 	struct upslot *sl = &c->slots[idx];
+	struct upstream_pool pools[CORE_POOLS_MAX];
+	struct upstream_config uc;
 
 	sl->c = c;
 	sl->idx = idx;
 	ucb.arg = sl;
-	if ((sl->up = upstream_new(&c->cfg.upstream, &ucb, err, errlen)) == NULL)
+	pthread_mutex_lock(&c->session_lock);
+	uc = c->cfg.upstream;
+	memcpy(pools, c->pools, sizeof(pools));
+	pthread_mutex_unlock(&c->session_lock);
+	uc.pools = pools;
+	if ((sl->up = upstream_new(&uc, &ucb, err, errlen)) == NULL)
 		return -1;
 	shares_set_upstream(c->shares, idx, sl->up);
 	return 0;
@@ -547,6 +597,29 @@ open_wanted_session(struct core *c)
 
 static void access_poll(struct core *c);
 
+/* Tick: a ledger that stops taking writes (disk full, I/O error) is an
+ * alert; so is a commit that failed since the last tick. */
+static void
+ledger_watch(struct core *c)
+{
+	struct ledger_stats ls;
+
+	if (c->alerts == NULL)
+		return;
+	ledger_stats_get(c->ledger, &ls);
+	if (c->ledger_was_writable && !ls.writable)
+		alerts_raise(c->alerts, "ledger_write_error", ALERT_CRITICAL,
+		    c->cfg.ledger.path, "the ledger %s does not accept writes: "
+		    "shares are not acknowledged", c->cfg.ledger.path);
+	else if (ls.commit_failures > c->ledger_failures)
+		alerts_raise(c->alerts, "ledger_write_error", ALERT_CRITICAL,
+		    c->cfg.ledger.path, "%llu ledger commit(s) of %s failed",
+		    (unsigned long long)(ls.commit_failures - c->ledger_failures),
+		    c->cfg.ledger.path);
+	c->ledger_was_writable = ls.writable;
+	c->ledger_failures = ls.commit_failures;
+}
+
 /* --- the tick: once a second --- */
 
 static void *
@@ -565,6 +638,7 @@ tick_thread(void *arg)
 		pthread_mutex_unlock(&c->tick_lock);
 		open_wanted_session(c);
 		access_poll(c);
+		ledger_watch(c);
 		shares_get_stats(c->shares, &st);
 		jobs_set_verify_capacity(c->jobs, st.verify.capacity);
 		jobs_tick(c->jobs, clock_wall_ms());
@@ -630,6 +704,10 @@ on_access(void *arg, const char *worker_id, enum registry_deny state,
 {
 	struct core *c = arg;
 
+	if (state == REGISTRY_QUARANTINED)
+		alerts_raise(c->alerts, "worker_quarantined", ALERT_WARNING,
+		    worker_id, "worker %s is quarantined: %s", worker_id,
+		    reason != NULL ? reason : "");
 	ledger_worker_access(c->ledger, worker_id, state == REGISTRY_REVOKED ?
 	    LEDGER_ACCESS_REVOKE : state == REGISTRY_QUARANTINED ?
 	    LEDGER_ACCESS_QUARANTINE : LEDGER_ACCESS_ALLOW, reason, at);
@@ -823,6 +901,8 @@ dash_start(struct core *c, char *err, size_t errlen)
 	hc.listen = cfg->dash_listen;
 	hc.static_dir = cfg->dash_static_dir;
 	hc.token = cfg->dash_token;
+	hc.ws_url = cfg->dash_ws_url;
+	hc.ws_max_clients = cfg->dash_ws_max_clients;
 	hc.allowed_hosts = cfg->dash_allowed_hosts;
 	hc.nallowed_hosts = cfg->ndash_allowed_hosts;
 	hc.ledger_synchronous = cfg->ledger_sync_name;
@@ -853,6 +933,14 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	c->cfg = *cfg;
+	if (cfg->upstream.npools > CORE_POOLS_MAX) {
+		snprintf(err, errlen, "more than %d pools", CORE_POOLS_MAX);
+		free(c);
+		return NULL;
+	}
+	memcpy(c->pools, cfg->upstream.pools, cfg->upstream.npools *
+	    sizeof(c->pools[0]));
+	c->cfg.upstream.pools = c->pools;
 	pthread_mutex_init(&c->session_lock, NULL);
 	pthread_mutex_init(&c->tick_lock, NULL);
 	{
@@ -864,6 +952,12 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 	}
 	if ((c->ledger = ledger_open(&cfg->ledger, err, errlen)) == NULL)
 		goto fail;
+	c->ledger_was_writable = 1;
+	if (cfg->alerts.exec != NULL && cfg->alerts.exec[0] != '\0' &&
+	    (c->alerts = alerts_new(&cfg->alerts)) == NULL) {
+		snprintf(err, errlen, "cannot start [alerts] exec");
+		goto fail;
+	}
 	if ((c->reg = registry_new(cfg->rpc.heartbeat_ms, 0)) == NULL ||
 	    (c->jobs = jobs_new(&cfg->jobs, &jev, c)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -967,6 +1061,7 @@ core_free(struct core *c)
 		upstream_free(c->slots[i].up);
 	jobs_free(c->jobs);
 	registry_free(c->reg);
+	alerts_free(c->alerts);
 	ledger_reader_close(c->access_reader);
 	ledger_close(c->ledger);
 	pthread_mutex_destroy(&c->session_lock);
@@ -981,9 +1076,71 @@ core_grpc_port(const struct core *c)
 	return rpc_server_port(c->rpc);
 }
 
-void
-core_reload(struct core *c)
+/*
+ * SIGHUP: everything is checked first (a pool list the client refuses, a
+ * malformed allow-list entry), so a refused reload changes nothing; then
+ * each piece goes to the module that owns it, which applies it on its own
+ * thread or under its own short lock.  The share path never waits here.
+ */
+int
+core_reload(struct core *c, const struct core_config *n, unsigned what,
+    char *err, size_t errlen)
 {
-	log_info("SIGHUP: configuration reload is limited to the log file in "
-	    "this version");
+	struct dash_allow *hosts = NULL, *origins = NULL;
+	unsigned nups;
+
+	if (n->upstream.npools == 0 || n->upstream.npools > CORE_POOLS_MAX) {
+		snprintf(err, errlen, "[pool]: 1 to %d pools", CORE_POOLS_MAX);
+		return -1;
+	}
+	if (what & CORE_RELOAD_POOLS) {
+		struct upstream *probe = upstream_new(&n->upstream, NULL, err,
+		    errlen);
+		if (probe == NULL)
+			return -1;
+		upstream_free(probe);
+	}
+	if ((what & CORE_RELOAD_ALLOW) && c->http != NULL) {
+		if ((hosts = http_hosts_build(c->http, n->dash_allowed_hosts,
+		    n->ndash_allowed_hosts, err, errlen)) == NULL)
+			return -1;
+		if ((origins = live_origins_build(n->dash_allowed_origins,
+		    n->ndash_allowed_origins, hosts, err, errlen)) == NULL) {
+			dash_allow_free(hosts);
+			return -1;
+		}
+	}
+
+	if (what & CORE_RELOAD_POOLS) {
+		pthread_mutex_lock(&c->session_lock);
+		memcpy(c->pools, n->upstream.pools, n->upstream.npools *
+		    sizeof(c->pools[0]));
+		c->cfg.upstream = n->upstream;
+		c->cfg.upstream.pools = c->pools;
+		c->cfg.pool_url = n->pool_url;
+		nups = c->nups;
+		pthread_mutex_unlock(&c->session_lock);
+		for (unsigned i = 0; i < nups; i++) {
+			char e[256];
+			if (c->slots[i].up != NULL && upstream_reconfigure(
+			    c->slots[i].up, &n->upstream, e, sizeof(e)) != 0)
+				log_warnx("upstream: session %u keeps its pools: %s",
+				    i, e);
+		}
+	}
+	if (what & CORE_RELOAD_VARDIFF)	/* the job manager owns it */
+		jobs_set_vardiff(c->jobs, &n->jobs.vardiff, clock_wall_ms());
+	if (what & CORE_RELOAD_LIMITS) {
+		unsigned inflight = c->cfg.limits.inflight_max;	/* [verify] queue */
+		c->cfg.limits = n->limits;
+		c->cfg.limits.inflight_max = inflight;
+		registry_set_limits(c->reg, &c->cfg.limits);
+	}
+	if ((what & CORE_RELOAD_TOKEN) && c->http != NULL)
+		http_set_token(c->http, n->dash_token);
+	if (hosts != NULL) {
+		http_set_hosts(c->http, hosts);
+		live_set_origins(c->live, origins);
+	}
+	return 0;
 }

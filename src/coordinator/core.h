@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coordinator/alerts.h"
 #include "coordinator/jobs.h"
 #include "coordinator/ledger.h"
 #include "coordinator/money.h"
@@ -32,12 +33,14 @@ struct core_config {
 	unsigned max_sessions;		/* pool sessions when nonce spaces run out */
 	/* the dashboard: empty listen disables it */
 	const char *dash_listen, *dash_ws_listen, *dash_static_dir, *dash_token;
+	const char *dash_ws_url;	/* the feed's public URL (proxies) */
 	size_t dash_ws_max_clients;
 	int64_t metrics_retention_ms;	/* offline workers leave /metrics */
 	/* Host and Origin allow-lists (none: the defaults, see http.h) */
 	char *const *dash_allowed_hosts, *const *dash_allowed_origins;
 	size_t ndash_allowed_hosts, ndash_allowed_origins;
 	const char *ledger_sync_name;	/* [ledger] synchronous, for /health */
+	struct alerts_config alerts;	/* [alerts] exec: none when unset */
 };
 
 struct core;
@@ -51,8 +54,20 @@ int core_start(struct core *c);
 void core_stop(struct core *c);
 void core_free(struct core *c);
 int core_grpc_port(const struct core *c);
-/* SIGHUP: what can be reloaded without a restart (the log is reopened by
- * main.c). */
-void core_reload(struct core *c);
+#define CORE_POOLS_MAX	16
+
+/* What a reload changes (main.c finds out which keys changed). */
+#define CORE_RELOAD_POOLS	0x01	/* [pool] list, logins, timers */
+#define CORE_RELOAD_VARDIFF	0x02	/* [vardiff] */
+#define CORE_RELOAD_LIMITS	0x04	/* [workers] */
+#define CORE_RELOAD_TOKEN	0x08	/* [dashboard] token */
+#define CORE_RELOAD_ALLOW	0x10	/* [dashboard] allowed_hosts/_origins */
+
+/* SIGHUP: applies the parts of n that `what` names, each through the
+ * module that owns it; n's strings must outlive the core.  Everything is
+ * checked before anything changes: -1 (nothing changed) with the reason
+ * in err, or 0.  Other fields of n are ignored (they need a restart). */
+int core_reload(struct core *c, const struct core_config *n, unsigned what,
+    char *err, size_t errlen);
 
 #endif

@@ -6,6 +6,9 @@
  */
 #include "config.h"
 
+#include <limits.h>
+#include <sys/statvfs.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -95,6 +98,31 @@ dashsrc_session_from(struct dash_session *se, unsigned idx,
 	}
 }
 
+/* Free and total bytes of the filesystem that holds the ledger (a disk
+ * that fills stops the ledger, so /metrics shows it). */
+static void
+disk_fill(const char *ledger_path, struct dash_stats *out)
+{
+	char dir[PATH_MAX];
+	const char *slash;
+	struct statvfs vfs;
+
+	if (ledger_path == NULL)
+		return;
+	slash = strrchr(ledger_path, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == ledger_path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - ledger_path),
+		    ledger_path);
+	if (statvfs(dir, &vfs) != 0)
+		return;
+	out->ledger_disk_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	out->ledger_disk_size = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+}
+
 static int
 src_stats(void *ctx, struct dash_stats *out)
 {
@@ -135,6 +163,8 @@ src_stats(void *ctx, struct dash_stats *out)
 	out->verify_queue_depth = ss.verify.queue_depth;
 	out->verify_latency_ms = ss.verify.latency_p50_ms;
 	out->ledger_writable = ls.writable;
+	out->pool_index = us.pool_index;
+	disk_fill(d->p.ledger_path, out);
 	out->ledger_commit_ms = ls.commits > 0 ?
 	    ls.commit_seconds_sum * 1000.0 / (double)ls.commits : 0;
 	out->workers_peak = rt.workers_peak;

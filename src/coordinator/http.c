@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
@@ -36,6 +37,7 @@
 #include "coordinator/http.h"
 #include "coordinator/metrics.h"
 #include "coordinator/money_json.h"
+#include "coordinator/ws_relay.h"
 
 #define STATIC_MAX	(16 << 20)
 
@@ -43,16 +45,24 @@ struct http {
 	struct MHD_Daemon	*mhd;
 	const struct dash_source *src;
 	struct live		*live;
+	struct ws_relay		*relay;		/* /ws here; NULL: no feed */
 	char			*static_dir;
 	char			*ws_url;
 	char			*version;
 	char			*ledger_sync;	/* below full: not durable */
 	int64_t			 metrics_retention_ms;
+	pthread_mutex_t		 token_lock;	/* guards token_hash, has_token
+						 * (SIGHUP replaces them) */
 	unsigned char		 token_hash[SHA256_DIGEST_LENGTH];
 	int			 has_token;
 	int			 port;
+	char			 listen_host[128];
 	/* set once the port is known; until then no Host is answered */
 	struct dash_allow *_Atomic hosts;
+	/* lists replaced by SIGHUP: a request may still be reading one, so
+	 * they are freed with the server (reloads are rare) */
+	struct dash_allow	**retired;
+	size_t			 nretired;
 };
 
 struct req {
@@ -401,6 +411,8 @@ api_payouts(struct req *r)
 	return reply_json(r, MHD_HTTP_OK, j);
 }
 
+static int has_token(struct http *h);
+
 static enum MHD_Result
 api_config(struct req *r)
 {
@@ -412,7 +424,7 @@ api_config(struct req *r)
 	j = json_pack("{s:s, s:s, s:s, s:s, s:b}",
 	    "cluster_id", st.cluster_id, "cluster_name", st.cluster_name,
 	    "version", r->h->version, "ws_path", LIVE_PATH,
-	    "commands_enabled", r->h->has_token);
+	    "commands_enabled", has_token(r->h));
 	json_object_set_new(j, "ws_port", r->h->live ?
 	    json_integer(live_port(r->h->live)) : json_null());
 	json_object_set_new(j, "ws_url", r->h->ws_url ?
@@ -480,7 +492,7 @@ metrics(struct req *r)
 	if (r->h->live)
 		live_counters(r->h->live, &lc);
 	if ((text = metrics_render(r->h->src, r->h->live ? &lc : NULL,
-	    r->h->metrics_retention_ms, &len)) == NULL)
+	    r->h->metrics_retention_ms, shares_durable(r->h), &len)) == NULL)
 		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "no statistics yet");
 	return reply(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
@@ -495,6 +507,17 @@ token_hash(const char *token, size_t len, unsigned char out[SHA256_DIGEST_LENGTH
 	SHA256((const unsigned char *)token, len, out);
 }
 
+static int
+has_token(struct http *h)
+{
+	int yes;
+
+	pthread_mutex_lock(&h->token_lock);
+	yes = h->has_token;
+	pthread_mutex_unlock(&h->token_lock);
+	return yes;
+}
+
 /* Compares hashes, so neither the length nor the content of the token
  * leaks through timing. */
 static int
@@ -502,6 +525,7 @@ authorized(struct req *r)
 {
 	unsigned char got[SHA256_DIGEST_LENGTH];
 	const char *a;
+	int ok;
 
 	a = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
@@ -511,7 +535,11 @@ authorized(struct req *r)
 	while (*a == ' ')
 		a++;
 	token_hash(a, strlen(a), got);
-	return CRYPTO_memcmp(got, r->h->token_hash, sizeof(got)) == 0;
+	pthread_mutex_lock(&r->h->token_lock);
+	ok = r->h->has_token &&
+	    CRYPTO_memcmp(got, r->h->token_hash, sizeof(got)) == 0;
+	pthread_mutex_unlock(&r->h->token_lock);
+	return ok;
 }
 
 /* A state change: POST with the bearer token; 0 (and *ret) when refused. */
@@ -525,7 +553,7 @@ may_change(struct req *r, const char *what, const char *id,
 		    "commands take POST");
 		return 0;
 	}
-	if (!r->h->has_token) {
+	if (!has_token(r->h)) {
 		*ret = reply_error(r, MHD_HTTP_FORBIDDEN,
 		    "commands are disabled: no dashboard token is configured");
 		return 0;
@@ -880,6 +908,92 @@ host_allowed(struct req *r)
 	return 0;
 }
 
+/* libmicrohttpd's thread, after our 101 went out: the relay takes over. */
+static void
+ws_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
+    const char *extra_in, size_t extra_in_size, MHD_socket sock,
+    struct MHD_UpgradeResponseHandle *urh)
+{
+	struct http *h = cls;
+	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "Origin");
+
+	(void)con_cls;
+	if (ws_relay_start(h->relay, sock, extra_in, extra_in_size, origin,
+	    urh) != 0)
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static int
+header_has_token(struct MHD_Connection *conn, const char *name,
+    const char *token)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+	size_t n = strlen(token);
+
+	while (v != NULL && *v != '\0') {
+		size_t len;
+		while (*v == ' ' || *v == ',')
+			v++;
+		len = strcspn(v, ", ");
+		if (len == n && strncasecmp(v, token, n) == 0)
+			return 1;
+		v += len;
+	}
+	return 0;
+}
+
+/*
+ * /ws on this port (the seed's URL): a WebSocket upgrade, checked here as
+ * the feed's own listener would (Origin; Host already), answered here and
+ * relayed to the feed.  A plain GET gets 426.
+ */
+static enum MHD_Result
+ws_upgrade(struct req *r)
+{
+	struct MHD_Response *resp;
+	const char *key, *ver, *origin;
+	char accept[WS_RELAY_ACCEPT_LEN];
+	enum MHD_Result ret;
+
+	if (r->h->relay == NULL)
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "the live feed is off");
+	r->allow = "GET";
+	if (strcmp(r->method, MHD_HTTP_METHOD_GET) != 0)
+		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method not allowed");
+	key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Sec-WebSocket-Key");
+	ver = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Sec-WebSocket-Version");
+	if (!header_has_token(r->conn, "Upgrade", "websocket") ||
+	    !header_has_token(r->conn, "Connection", "upgrade") ||
+	    key == NULL || strlen(key) != 24 || ver == NULL ||
+	    strcmp(ver, "13") != 0)
+		return reply_error(r, MHD_HTTP_UPGRADE_REQUIRED,
+		    "this is the live feed: open it as a WebSocket (version 13)");
+	origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+	if (!live_origin_ok(r->h->live, origin)) {
+		log_warnx("http: refusing a live feed client from Origin "
+		    "\"%.100s\": not in [dashboard] allowed_origins", origin);
+		return reply_error(r, MHD_HTTP_FORBIDDEN, "origin not allowed");
+	}
+	if (ws_relay_full(r->h->relay)) {
+		log_warnx("http: refusing a live feed client: the relay is full");
+		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "too many live feed clients");
+	}
+	if (ws_relay_accept_key(key, accept) != 0 ||
+	    (resp = MHD_create_response_for_upgrade(ws_upgraded, r->h)) == NULL)
+		return reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "cannot upgrade");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+	MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
+	ret = MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result
 route(struct req *r)
 {
@@ -887,6 +1001,8 @@ route(struct req *r)
 		return reply_error(r, MHD_HTTP_MISDIRECTED_REQUEST,
 		    "this Host is not served here: add it to [dashboard] "
 		    "allowed_hosts");
+	if (strcmp(r->url, LIVE_PATH) == 0)
+		return ws_upgrade(r);
 	if (strcmp(r->url, "/api") == 0 || strncmp(r->url, "/api/", 5) == 0)
 		return route_api(r);
 	if (strcmp(r->url, "/1/summary") == 0 || strcmp(r->url, "/1/workers") == 0)
@@ -1021,6 +1137,7 @@ http_new(const struct http_config *cfg, const struct dash_source *src,
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
+	pthread_mutex_init(&h->token_lock, NULL);
 	h->src = src;
 	h->live = live;
 	if (cfg->static_dir != NULL)
@@ -1054,7 +1171,19 @@ http_new(const struct http_config *cfg, const struct dash_source *src,
 	}
 	/* AUTO: epoll or poll, as select() fails past fd 1023 */
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-	    MHD_USE_ERROR_LOG;
+	    MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
+	if (live != NULL) {
+		char feed[NI_MAXHOST];
+		live_connect_host(live, feed, sizeof(feed));
+		if ((h->relay = ws_relay_new(feed, live_port(live),
+		    cfg->ws_max_clients)) == NULL) {
+			log_warnx("http: cannot relay /ws");
+			dash_allow_free(hosts);
+			freeaddrinfo(ai);
+			http_free(h);
+			return NULL;
+		}
+	}
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
@@ -1075,6 +1204,7 @@ http_new(const struct http_config *cfg, const struct dash_source *src,
 	}
 	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
+	snprintf(h->listen_host, sizeof(h->listen_host), "%s", host);
 	if (hosts == NULL && (hosts = dash_allow_default_hosts(host, h->port))
 	    == NULL) {
 		log_warnx("http: out of memory");
@@ -1102,10 +1232,16 @@ http_free(struct http *h)
 {
 	if (h == NULL)
 		return;
+	/* The relays first: libmicrohttpd waits for upgraded connections. */
+	ws_relay_free(h->relay);
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
 	OPENSSL_cleanse(h->token_hash, sizeof(h->token_hash));
+	pthread_mutex_destroy(&h->token_lock);
 	dash_allow_free(atomic_load(&h->hosts));
+	for (size_t i = 0; i < h->nretired; i++)
+		dash_allow_free(h->retired[i]);
+	free(h->retired);
 	free(h->ledger_sync);
 	free(h->static_dir);
 	free(h->ws_url);
@@ -1117,4 +1253,51 @@ int
 http_port(const struct http *h)
 {
 	return h->port;
+}
+
+void
+http_set_token(struct http *h, const char *token)
+{
+	pthread_mutex_lock(&h->token_lock);
+	if (token != NULL && token[0] != '\0') {
+		token_hash(token, strlen(token), h->token_hash);
+		h->has_token = 1;
+	} else {
+		OPENSSL_cleanse(h->token_hash, sizeof(h->token_hash));
+		h->has_token = 0;
+	}
+	pthread_mutex_unlock(&h->token_lock);
+}
+
+struct dash_allow *
+http_hosts_build(const struct http *h, char *const *items, size_t n,
+    char *err, size_t errlen)
+{
+	if (n > 0)
+		return dash_allow_new("[dashboard] allowed_hosts", items, n, 0,
+		    err, errlen);
+	if (h == NULL) {
+		snprintf(err, errlen, "no dashboard");
+		return NULL;
+	}
+	return dash_allow_default_hosts(h->listen_host, h->port);
+}
+
+void
+http_set_hosts(struct http *h, struct dash_allow *hosts)
+{
+	struct dash_allow **r = realloc(h->retired, (h->nretired + 1) *
+	    sizeof(*r));
+	char desc[512];
+
+	if (r == NULL) {
+		/* Keep the old list rather than free one a request may read. */
+		log_warnx("http: out of memory: allowed_hosts not changed");
+		dash_allow_free(hosts);
+		return;
+	}
+	h->retired = r;
+	h->retired[h->nretired++] = atomic_exchange(&h->hosts, hosts);
+	dash_allow_describe(hosts, desc, sizeof(desc));
+	log_info("http: answering the Host names %s", desc);
 }

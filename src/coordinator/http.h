@@ -12,6 +12,8 @@
 #include "coordinator/dash_source.h"
 #include "coordinator/live.h"
 
+struct dash_allow;
+
 #define HTTP_DEFAULT_LISTEN	"127.0.0.1:8080"
 #define HTTP_LIMIT_DEFAULT	50
 #define HTTP_LIMIT_MAX		500
@@ -30,6 +32,9 @@ struct http_config {
 	 * the listen address and the bound port */
 	char *const	*allowed_hosts;
 	size_t		 nallowed_hosts;
+	/* /ws on this port relays to the live feed: at most this many at
+	 * once (0: 64) */
+	size_t		 ws_max_clients;
 	/* [ledger] synchronous, for /health; NULL: full */
 	const char	*ledger_synchronous;
 	/* workers offline longer than this leave /metrics; 0: 24 h */
@@ -45,6 +50,15 @@ struct http;
 struct http	*http_new(const struct http_config *cfg,
 		    const struct dash_source *src, struct live *live);
 void		 http_free(struct http *h);
+/* SIGHUP: a new bearer token (NULL or "": commands disabled), from the
+ * next request on. */
+void		 http_set_token(struct http *h, const char *token);
+/* SIGHUP: the Host list of [dashboard] allowed_hosts (n > 0) or the
+ * defaults of h's listen address; NULL with the reason in err.  Then
+ * http_set_hosts() takes it for the next requests. */
+struct dash_allow *http_hosts_build(const struct http *h, char *const *items,
+		    size_t n, char *err, size_t errlen);
+void		 http_set_hosts(struct http *h, struct dash_allow *hosts);
 /* The port actually bound (useful with port 0). */
 int		 http_port(const struct http *h);
 /* Parses a decimal query parameter within [min, max]: 0, or -EINVAL.

@@ -988,6 +988,28 @@ all_down_for(struct jobs *j, int64_t now_ms)
 }
 
 void
+jobs_set_vardiff(struct jobs *j, const struct vardiff_config *vc,
+    int64_t now_ms)
+{
+	pthread_mutex_lock(&j->jobs_lock);
+	j->cfg.vardiff = *vc;
+	for (size_t i = 0; i < j->nworkers; i++) {
+		struct wstate *w = &j->workers[i];
+		struct vardiff_config ec = effective_vardiff(j, w);
+		uint64_t d = w->vd.diff;
+
+		if (d >= ec.min_diff && d <= ec.max_diff)
+			continue;
+		w->vd.diff = d < ec.min_diff ? ec.min_diff : ec.max_diff;
+		w->vd.window_start_ms = now_ms;
+		w->vd.window_shares = 0;
+		if (!j->paused)
+			issue_work(j, w, now_ms, NULL);
+	}
+	pthread_mutex_unlock(&j->jobs_lock);
+}
+
+void
 jobs_tick(struct jobs *j, int64_t now_ms)
 {
 	pthread_mutex_lock(&j->jobs_lock);

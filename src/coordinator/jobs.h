@@ -191,6 +191,10 @@ void jobs_unreserve(struct jobs *j, uint64_t job_seq, uint32_t nonce);
  * which bounds what its reported hashrate may size. */
 void jobs_share_credited(struct jobs *j, const char *worker_id,
     uint64_t difficulty, int64_t now_ms);
+/* New vardiff settings (SIGHUP), from now on; a worker whose difficulty
+ * falls outside the new bounds gets it clamped with fresh work now. */
+void jobs_set_vardiff(struct jobs *j, const struct vardiff_config *vc,
+    int64_t now_ms);
 /* Periodic: vardiff for quiet workers, upstream timeout. */
 void jobs_tick(struct jobs *j, int64_t now_ms);
 /* Lowest difficulty the verifier can sustain for the cluster (0: none). */

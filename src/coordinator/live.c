@@ -62,6 +62,11 @@ struct live {
 	/* configured, or set once by live_allow_default_origins(); until
 	 * then only clients without an Origin (not browsers) get in */
 	struct dash_allow *_Atomic origins;
+	/* lists replaced by SIGHUP, freed with the feed (a check may still
+	 * read one) */
+	pthread_mutex_t		 retired_lock;	/* guards retired, nretired */
+	struct dash_allow	**retired;
+	size_t			 nretired;
 
 	pthread_mutex_t		 ring_lock;	/* guards ring, head, tail, bytes */
 	struct live_msg		*ring;
@@ -498,11 +503,13 @@ live_new(const struct live_config *cfg, const struct dash_source *src)
 
 	if ((lv = calloc(1, sizeof(*lv))) == NULL)
 		return NULL;
+	pthread_mutex_init(&lv->retired_lock, NULL);
 	if (cfg->nallowed_origins > 0) {
 		if ((origins = dash_allow_new("[dashboard] allowed_origins",
 		    cfg->allowed_origins, cfg->nallowed_origins, 1, err,
 		    sizeof(err))) == NULL) {
 			log_warnx("live: %s", err);
+			pthread_mutex_destroy(&lv->retired_lock);
 			free(lv);
 			return NULL;
 		}
@@ -558,8 +565,66 @@ live_free(struct live *lv)
 	}
 	free(lv->latest);
 	dash_allow_free(atomic_load(&lv->origins));
+	for (size_t i = 0; i < lv->nretired; i++)
+		dash_allow_free(lv->retired[i]);
+	free(lv->retired);
+	pthread_mutex_destroy(&lv->retired_lock);
 	pthread_mutex_destroy(&lv->ring_lock);
 	free(lv);
+}
+
+struct dash_allow *
+live_origins_build(char *const *items, size_t n, const struct dash_allow *hosts,
+    char *err, size_t errlen)
+{
+	struct dash_allow *o;
+
+	if (n > 0)
+		return dash_allow_new("[dashboard] allowed_origins", items, n, 1,
+		    err, errlen);
+	if ((o = dash_allow_origins_of(hosts)) == NULL)
+		snprintf(err, errlen, "out of memory");
+	return o;
+}
+
+void
+live_set_origins(struct live *lv, struct dash_allow *origins)
+{
+	struct dash_allow **r;
+	char desc[512];
+
+	pthread_mutex_lock(&lv->retired_lock);
+	r = realloc(lv->retired, (lv->nretired + 1) * sizeof(*r));
+	if (r == NULL) {
+		pthread_mutex_unlock(&lv->retired_lock);
+		log_warnx("live: out of memory: allowed_origins not changed");
+		dash_allow_free(origins);
+		return;
+	}
+	lv->retired = r;
+	lv->retired[lv->nretired++] = atomic_exchange(&lv->origins, origins);
+	pthread_mutex_unlock(&lv->retired_lock);
+	dash_allow_describe(origins, desc, sizeof(desc));
+	log_info("live: accepting the Origins %s", desc);
+}
+
+int
+live_origin_ok(struct live *lv, const char *origin)
+{
+	return origin == NULL || dash_allow_origin(atomic_load(&lv->origins),
+	    origin);
+}
+
+void
+live_connect_host(const struct live *lv, char *buf, size_t len)
+{
+	/* A wildcard listener is reached on loopback. */
+	if (lv->bind_addr[0] == '\0' || strcmp(lv->bind_addr, "0.0.0.0") == 0)
+		snprintf(buf, len, "127.0.0.1");
+	else if (strcmp(lv->bind_addr, "::") == 0)
+		snprintf(buf, len, "::1");
+	else
+		snprintf(buf, len, "%s", lv->bind_addr);
 }
 
 void

@@ -61,5 +61,15 @@ void		 live_counters(struct live *lv, struct live_counters *out);
 void		 live_allow_default_origins(struct live *lv,
 		    const struct dash_allow *hosts);
 const char	*live_event_name(enum live_event ev);
+/* SIGHUP: the Origin list of [dashboard] allowed_origins (n > 0) or of
+ * the dashboard's hosts; NULL with the reason in err.  live_set_origins()
+ * takes it for the next upgrades. */
+struct dash_allow *live_origins_build(char *const *items, size_t n,
+		    const struct dash_allow *hosts, char *err, size_t errlen);
+void		 live_set_origins(struct live *lv, struct dash_allow *origins);
+/* 1 when a browser of this Origin may read the feed (NULL: no browser). */
+int		 live_origin_ok(struct live *lv, const char *origin);
+/* The numeric address that reaches the listener from this host. */
+void		 live_connect_host(const struct live *lv, char *buf, size_t len);
 
 #endif

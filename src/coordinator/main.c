@@ -2,9 +2,11 @@
  * main.c: coopmine-coordinator.  Reads the configuration (INI < COOPMINE_*
  * environment < flags, with the seed's names), builds the coordinator
  * (core.c) and waits for signals: SIGTERM/SIGINT stop it cleanly (the
- * ledger is flushed), SIGHUP reopens the log file.  Tells systemd when it
- * is ready, alive and stopping (sdnotify.c); started as root, it becomes
- * --user once its ports and files are open (privdrop.c).
+ * ledger is flushed), SIGHUP reopens the log file and reloads the
+ * configuration from the same file, environment and flags (reload_config).
+ * Tells systemd when it is ready, alive and stopping (sdnotify.c); started
+ * as root, it becomes --user once its ports and files are open
+ * (privdrop.c).
  */
 #include "config.h"
 
@@ -29,7 +31,7 @@
 #include "rpc/grpclog.h"
 
 static char *cluster_id, *cluster_name, *grpc_listen;
-static char *tls_cert, *tls_key, *tls_ca, *log_level, *log_file;
+static char *tls_cert, *tls_key, *tls_ca, *log_level, *log_file, *log_format;
 static int insecure, insecure_public, use_syslog, allow_root;
 static char *run_user;
 static int64_t heartbeat_ms, job_timeout_ms, keepalive_ms, grpc_threads;
@@ -45,6 +47,8 @@ static int64_t max_invalid, invalid_window;
 static double share_rate, share_burst;
 static int64_t sessions_max;
 static char *dash_listen, *dash_ws_listen, *dash_static, *dash_token;
+static char *dash_ws_url, *alerts_exec;
+static int64_t alerts_debounce, alerts_timeout;
 static int64_t dash_ws_max;
 static int64_t metrics_retention;
 static struct conf_list dash_hosts, dash_origins;
@@ -175,6 +179,10 @@ static const struct conf_opt opts[] = {
 	{ "dashboard", "token", "dashboard-token", "COOPMINE_DASHBOARD_TOKEN",
 	  CONF_STR, &dash_token, NULL, 0, 0, 1,
 	  "bearer token for pause/resume/kick (unset: those are disabled)" },
+	{ "dashboard", "ws_url", "dashboard-ws-url", "COOPMINE_DASHBOARD_WS_URL",
+	  CONF_STR, &dash_ws_url, NULL, 0, 0, 0,
+	  "the live feed's public URL for the page (e.g. wss://host/ws behind a "
+	  "reverse proxy; unset: the page's host and the feed's port)" },
 	{ "dashboard", "ws_max_clients", "dashboard-ws-max-clients", NULL, CONF_INT,
 	  &dash_ws_max, "64", 1, 10000, 0, "live feed clients at most" },
 	{ "dashboard", "metrics_retention", "dashboard-metrics-retention",
@@ -189,8 +197,20 @@ static const struct conf_opt opts[] = {
 	  "COOPMINE_DASHBOARD_ALLOWED_ORIGINS", CONF_LIST, &dash_origins, NULL, 0, 0,
 	  0, "Origins a browser may open the live feed from (http[s]://name[:port], "
 	  "*; unset: http and https of the allowed hosts)" },
+	{ "alerts", "exec", "alerts-exec", "COOPMINE_ALERTS_EXEC", CONF_STR,
+	  &alerts_exec, NULL, 0, 0, 0, "run this command (through /bin/sh) for "
+	  "each alert, one JSON event on its stdin (unset: no alerts)" },
+	{ "alerts", "debounce", "alerts-debounce", "COOPMINE_ALERTS_DEBOUNCE",
+	  CONF_DURATION, &alerts_debounce, "5m", 0, 86400000, 0,
+	  "the same alert for the same subject at most once per this" },
+	{ "alerts", "timeout", "alerts-timeout", "COOPMINE_ALERTS_TIMEOUT",
+	  CONF_DURATION, &alerts_timeout, "10s", 100, 3600000, 0,
+	  "a run of the alert command longer than this is killed" },
 	{ "log", "level", "log-level", "COOPMINE_LOG_LEVEL", CONF_STR,
 	  &log_level, "info", 0, 0, 0, "error | warn | info | debug" },
+	{ "log", "format", "log-format", "COOPMINE_LOG_FORMAT", CONF_STR,
+	  &log_format, "text", 0, 0, 0,
+	  "text | json (one object per line: time, level, component, message)" },
 	{ "log", "file", "log-file", "COOPMINE_LOG_FILE", CONF_STR,
 	  &log_file, NULL, 0, 0, 0, "append logs to this file (reopened on SIGHUP)" },
 	{ "log", "syslog", "syslog", "COOPMINE_SYSLOG", CONF_BOOL,
@@ -234,6 +254,7 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
     size_t errlen)
 {
 	enum log_level level;
+	enum log_format fmt;
 	int sync;
 
 	if (log_level_parse(log_level, &level) != 0) {
@@ -241,7 +262,11 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 		    "error, warn, info, debug", log_level);
 		return -1;
 	}
-	log_set_level(level);
+	if (log_format_parse(log_format, &fmt) != 0) {
+		snprintf(err, errlen, "[log] format (--log-format): '%s' is not "
+		    "text or json", log_format);
+		return -1;
+	}
 	if (ps.address == NULL || *ps.address == '\0') {
 		snprintf(err, errlen, "[pool] address (--pool-address, "
 		    "COOPMINE_POOL_ADDRESS) is required: the pool to mine for, e.g. "
@@ -334,6 +359,7 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 	cc->dash_ws_listen = dash_ws_listen;
 	cc->dash_static_dir = dash_static;
 	cc->dash_token = dash_token;
+	cc->dash_ws_url = dash_ws_url;
 	cc->dash_ws_max_clients = (size_t)dash_ws_max;
 	cc->metrics_retention_ms = metrics_retention;
 	cc->dash_allowed_hosts = dash_hosts.items;
@@ -341,6 +367,11 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 	cc->dash_allowed_origins = dash_origins.items;
 	cc->ndash_allowed_origins = dash_origins.n;
 	cc->ledger_sync_name = ledger_sync;
+	cc->alerts.exec = alerts_exec;
+	cc->alerts.cluster_id = cluster_id;
+	cc->alerts.debounce_ms = alerts_debounce;
+	cc->alerts.timeout_ms = alerts_timeout;
+	cc->alerts.queue_max = 64;
 	return 0;
 }
 
@@ -390,6 +421,135 @@ drop_privileges(const struct privdrop *pd, char *err, size_t errlen)
 	return 0;
 }
 
+/* Keys SIGHUP applies ("section" alone: all of its keys); every other key
+ * that changed keeps its running value until a restart. */
+static const struct {
+	const char *section, *key;
+	unsigned what;
+} live_keys[] = {
+	{ "pool", NULL, CORE_RELOAD_POOLS },
+	{ "vardiff", NULL, CORE_RELOAD_VARDIFF },
+	{ "workers", NULL, CORE_RELOAD_LIMITS },
+	{ "dashboard", "token", CORE_RELOAD_TOKEN },
+	{ "dashboard", "allowed_hosts", CORE_RELOAD_ALLOW },
+	{ "dashboard", "allowed_origins", CORE_RELOAD_ALLOW },
+	{ "log", "level", 0 },
+	{ "log", "format", 0 },
+	{ "log", "file", 0 },
+};
+
+/* The CORE_RELOAD_ part of option o, or -1 when it needs a restart. */
+static int
+live_key(const struct conf_opt *o)
+{
+	if (o->section == NULL)
+		return -1;
+	if (strcmp(o->section, "pool") == 0 && strcmp(o->key, "sessions_max") == 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++)
+		if (strcmp(o->section, live_keys[i].section) == 0 &&
+		    (live_keys[i].key == NULL || strcmp(o->key, live_keys[i].key)
+		    == 0))
+			return (int)live_keys[i].what;
+	return -1;
+}
+
+/* Values replaced by reloads: the running modules may still point into
+ * them, so they live until exit. */
+static struct conf_values *retired[64];
+static size_t nretired;
+
+static void
+list_append(char *buf, size_t len, const char *item)
+{
+	size_t n = strlen(buf);
+
+	if (n + 3 < len)
+		snprintf(buf + n, len - n, "%s%s", n > 0 ? ", " : "", item);
+}
+
+/*
+ * SIGHUP: the configuration again from the same file, environment and
+ * flags.  One log line says what changed and what needs a restart; a
+ * configuration that does not load (or that the modules refuse) is
+ * refused with the reason and the running one stays, values included.
+ */
+static void
+reload_config(struct core *core, int argc, char **argv)
+{
+	struct core_config ncc;
+	struct upstream_pool npools[POOL_CONF_MAX];
+	struct conf_values *old;
+	char err[1024], changed[1024] = "", restart[1024] = "", name[128];
+	enum log_level level;
+	enum log_format fmt;
+	unsigned char kept[sizeof(opts) / sizeof(opts[0])] = { 0 };
+	unsigned what = 0;
+	int rc, log_changed = 0;
+
+	if (nretired == sizeof(retired) / sizeof(retired[0])) {
+		log_warnx("SIGHUP: configuration not reloaded: %zu reloads since "
+		    "the start; restart to reload again", nretired);
+		return;
+	}
+	if ((old = conf_values_take(&spec)) == NULL) {
+		log_warnx("SIGHUP: configuration not reloaded: out of memory");
+		return;
+	}
+	memset(&ncc, 0, sizeof(ncc));
+	rc = conf_load(&spec, argc, argv, err, sizeof(err));
+	if (rc == 0)
+		rc = build_config(&ncc, npools, err, sizeof(err));
+	if (rc == 0) {
+		for (size_t i = 0; i < spec.nopts; i++) {
+			int w;
+			if (conf_values_equal(&spec, old, i))
+				continue;
+			conf_opt_name(&spec.opts[i], name, sizeof(name));
+			if ((w = live_key(&spec.opts[i])) < 0) {
+				list_append(restart, sizeof(restart), name);
+				/* the running value stays, and so does the
+				 * table's: the modules point into it */
+				conf_values_swap(&spec, old, i);
+				kept[i] = 1;
+				continue;
+			}
+			list_append(changed, sizeof(changed), name);
+			what |= (unsigned)w;
+			if (spec.opts[i].section != NULL &&
+			    strcmp(spec.opts[i].section, "log") == 0)
+				log_changed = 1;
+		}
+		/* build again: the restart-only keys are the running ones now */
+		memset(&ncc, 0, sizeof(ncc));
+		rc = build_config(&ncc, npools, err, sizeof(err));
+	}
+	if (rc == 0 && what != 0)
+		rc = core_reload(core, &ncc, what, err, sizeof(err));
+	if (rc != 0) {
+		/* The whole table goes back: old holds the running values. */
+		for (size_t i = 0; i < spec.nopts; i++)
+			if (!kept[i])
+				conf_values_swap(&spec, old, i);
+		conf_values_free(&spec, old);
+		log_error("SIGHUP: configuration refused, the running one stays: %s",
+		    rc > 0 ? "--help or --version on the command line" : err);
+		return;
+	}
+	retired[nretired++] = old;
+	if (log_changed) {
+		if (log_level_parse(log_level, &level) == 0)
+			log_set_level(level);
+		if (log_format_parse(log_format, &fmt) == 0)
+			log_set_format(fmt);
+		if (log_file != NULL && log_reopen(log_file) != 0)
+			log_warn("cannot open the log file %s", log_file);
+	}
+	log_info("SIGHUP: configuration reloaded: changed: %s; needs a restart: "
+	    "%s", changed[0] ? changed : "nothing", restart[0] ? restart :
+	    "nothing");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -421,7 +581,14 @@ main(int argc, char **argv)
 		conf_free(&spec);
 		return 2;
 	}
-	log_init("coopmine-coordinator", log_get_level(), use_syslog);
+	{
+		enum log_level level = LOG_LVL_INFO;
+		enum log_format fmt = LOG_FMT_TEXT;
+		(void)log_level_parse(log_level, &level);
+		(void)log_format_parse(log_format, &fmt);
+		log_init("coopmine-coordinator", level, use_syslog);
+		log_set_format(fmt);
+	}
 	if (log_file != NULL && log_reopen(log_file) != 0) {
 		fprintf(stderr, "coopmine-coordinator: cannot open log file %s: %s\n",
 		    log_file, strerror(errno));
@@ -466,10 +633,13 @@ main(int argc, char **argv)
 	for (;;) {
 		sig = wait_signal(&sigs, wd_ms);
 		if (sig == SIGHUP) {
+			/* The old file ends with this line, the new begins
+			 * with the next. */
 			log_info("SIGHUP: reopening the log");
 			if (log_file != NULL && log_reopen(log_file) != 0)
 				log_warn("cannot reopen %s", log_file);
-			core_reload(core);
+			log_info("SIGHUP: log reopened; reloading the configuration");
+			reload_config(core, argc, argv);
 			continue;
 		}
 		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -480,6 +650,8 @@ out:
 	core_free(core);
 	grpc_shutdown();
 	conf_free(&spec);
+	for (size_t i = 0; i < nretired; i++)
+		conf_values_free(&spec, retired[i]);
 	if (status == 0)
 		log_info("stopped; the ledger is flushed");
 	return status;

@@ -164,6 +164,19 @@ cluster_metrics(struct buf *b, const struct dash_stats *st)
 	    "1 when the ledger accepts writes");
 	buf_printf(b, "coopmine_ledger_writable %d\n",
 	    st->ledger_writable ? 1 : 0);
+	head(b, "coopmine_upstream_pool_index", "gauge",
+	    "Pool of the failover list in use: 0 the primary, more a backup");
+	buf_printf(b, "coopmine_upstream_pool_index %u\n", st->pool_index);
+	if (st->ledger_disk_size > 0) {
+		head(b, "coopmine_ledger_disk_free_bytes", "gauge",
+		    "Bytes still free on the ledger's filesystem");
+		buf_printf(b, "coopmine_ledger_disk_free_bytes %llu\n",
+		    (unsigned long long)st->ledger_disk_free);
+		head(b, "coopmine_ledger_disk_size_bytes", "gauge",
+		    "Size of the ledger's filesystem");
+		buf_printf(b, "coopmine_ledger_disk_size_bytes %llu\n",
+		    (unsigned long long)st->ledger_disk_size);
+	}
 	head(b, "coopmine_ledger_commit_latency_seconds", "gauge",
 	    "Recent mean ledger commit time");
 	buf_printf(b, "coopmine_ledger_commit_latency_seconds %.6f\n",
@@ -285,6 +298,7 @@ worker_metrics(struct buf *b, const struct dash_worker *w, size_t n,
 {
 	unsigned char *kept = calloc(n ? n : 1, 1);
 	int64_t now = clock_wall_ms();
+	size_t nq = 0;
 
 	if (kept == NULL) {
 		b->failed = 1;
@@ -322,6 +336,11 @@ worker_metrics(struct buf *b, const struct dash_worker *w, size_t n,
 	    "What a worker runs (value 1; labels as reported, bounded)",
 	    worker_info);
 	free(kept);
+	head(b, "coopmine_workers_quarantined", "gauge",
+	    "Worker identities quarantined now");
+	for (size_t i = 0; i < n; i++)
+		nq += w[i].quarantined ? 1 : 0;
+	buf_printf(b, "coopmine_workers_quarantined %zu\n", nq);
 }
 
 static void
@@ -423,7 +442,7 @@ live_metrics(struct buf *b, const struct live_counters *lc)
 
 char *
 metrics_render(const struct dash_source *src, const struct live_counters *lc,
-    int64_t retention_ms, size_t *len)
+    int64_t retention_ms, int ledger_durable, size_t *len)
 {
 	struct dash_stats st;
 	struct dash_worker *w;
@@ -443,6 +462,12 @@ metrics_render(const struct dash_source *src, const struct live_counters *lc,
 	b.p[0] = '\0';
 	seed_metrics(&b, &st);
 	cluster_metrics(&b, &st);
+	if (ledger_durable >= 0) {
+		head(&b, "coopmine_ledger_durable", "gauge", "1 when a share is on "
+		    "disk before it is acknowledged ([ledger] synchronous full or "
+		    "extra)");
+		buf_printf(&b, "coopmine_ledger_durable %d\n", ledger_durable);
+	}
 	pool_metrics(&b, &st);
 	worker_metrics(&b, w, n, retention_ms > 0 ? retention_ms :
 	    METRICS_RETENTION_MS);

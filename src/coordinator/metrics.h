@@ -25,9 +25,11 @@ struct live_counters {
 
 /* Renders every metric; a malloc'd NUL-terminated string (length in
  * *len), or NULL when the source gave no snapshot.  lc may be NULL.
- * retention_ms: see METRICS_RETENTION_MS (<= 0: that default). */
+ * retention_ms: see METRICS_RETENTION_MS (<= 0: that default);
+ * ledger_durable: 1 or 0, -1 unknown (not rendered). */
 char	*metrics_render(const struct dash_source *src,
-	    const struct live_counters *lc, int64_t retention_ms, size_t *len);
+	    const struct live_counters *lc, int64_t retention_ms,
+	    int ledger_durable, size_t *len);
 /* Escapes a label value (\\, \", \n) into out; returns 0, or -1 when it
  * did not fit (out is then truncated but terminated). */
 int	 metrics_escape_label(const char *in, char *out, size_t outlen);

@@ -139,8 +139,9 @@ void registry_free(struct registry *r);
 void registry_set_status_cb(struct registry *r, registry_status_fn fn, void *arg);
 int64_t registry_heartbeat_ms(const struct registry *r);
 
-/* Limits for every identity (before the first event; defaults: 20
- * invalid in 10 minutes, 20 shares/s with a burst of 40, 32 in flight). */
+/* Limits for every identity (defaults: 20 invalid in 10 minutes, 20
+ * shares/s with a burst of 40, 32 in flight); SIGHUP may set them again
+ * while workers mine (they apply from the next share on). */
 void registry_set_limits(struct registry *r, const struct registry_limits *lim);
 /* Called (no lock held) when a worker is quarantined by its shares. */
 void registry_set_access_cb(struct registry *r, registry_access_fn fn,

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -78,6 +79,18 @@ struct conn {
 	int nicehash;
 	int want_write;			/* TLS handshake/write wants POLLOUT */
 	uint64_t session_no;
+};
+
+/* The I/O thread's queue carries shares and, rarely, a new pool list. */
+enum io_msg_type { IOMSG_SUBMIT = 0, IOMSG_POOLS };
+
+/* A new pool list (SIGHUP), built and checked by the caller's thread. */
+struct pools_msg {
+	struct mpscq_node node;
+	struct pool *pools;
+	size_t npools;
+	int64_t connect_to, response_to, job_to, keepalive, backoff_min,
+	    backoff_max, primary_retry;
 };
 
 struct submit_msg {
@@ -1076,6 +1089,8 @@ conn_timers(struct stratum *s, struct conn *c, int64_t now)
 		send_keepalive(s, c);
 }
 
+static void apply_pools(struct stratum *s, struct pools_msg *pm);
+
 static void
 drain_submits(struct stratum *s)
 {
@@ -1090,6 +1105,10 @@ drain_submits(struct stratum *s)
 	 * (back-pressure) until answers make room: the loop calls us again. */
 	while (!(c->st == C_READY && c->npend >= MAX_PENDING) &&
 	    (n = mpscq_pop(&s->q, 0)) != NULL) {
+		if (n->type == IOMSG_POOLS) {
+			apply_pools(s, (struct pools_msg *)n);
+			continue;
+		}
 		sm = (struct submit_msg *)n;
 		if (c->st != C_READY || sm->session != c->session_no) {
 			/* Lost, or a new login since: the job is not the
@@ -1217,6 +1236,143 @@ io_main(void *arg)
 	return NULL;
 }
 
+/* ---- a new pool list (SIGHUP) ----------------------------------------- */
+
+static void
+pools_free(struct pool *pools, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pool_clear(&pools[i]);
+	free(pools);
+}
+
+/* The pool of the new list with the same URL and login as old, or -1. */
+static int
+pool_find(const struct pool *pools, size_t n, const struct pool *old)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(pools[i].url, old->url) == 0 &&
+		    strcmp(pools[i].login, old->login) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * I/O thread: the new list replaces the old.  A connection to a pool that
+ * is still listed stays (its index follows); one to a pool no longer
+ * listed ends, and the new primary is tried at once.  A probe of the old
+ * primary ends too: the timers start one of the new primary.
+ */
+static void
+apply_pools(struct stratum *s, struct pools_msg *pm)
+{
+	struct pool *old = s->pools;
+	size_t nold = s->npools;
+	int k = -1, last;
+
+	conn_close(s, &s->probe);
+	if (s->active.st != C_IDLE)
+		k = pool_find(pm->pools, pm->npools, &old[s->active.pool]);
+	last = s->last_pool < nold ?
+	    pool_find(pm->pools, pm->npools, &old[s->last_pool]) : -1;
+	if (s->active.st != C_IDLE && k < 0) {
+		unsigned pool = s->active.pool;
+		int was_ready = s->active.st == C_READY;
+
+		log_info("upstream: %s (#%u) is no longer configured: leaving it",
+		    old[pool].url, pool);
+		if (was_ready) {
+			set_state(s, UPSTREAM_DISCONNECTED, pool);
+			emit_state(s, UPSTREAM_EV_LOST, pool,
+			    "pool removed from the configuration");
+		}
+		conn_close(s, &s->active);
+	}
+	s->pools = pm->pools;
+	s->npools = pm->npools;
+	s->connect_to = pm->connect_to;
+	s->response_to = pm->response_to;
+	s->job_to = pm->job_to;
+	s->keepalive = pm->keepalive;
+	s->backoff_min = pm->backoff_min;
+	s->backoff_max = pm->backoff_max;
+	s->primary_retry = pm->primary_retry;
+	/* A pool no longer listed cannot be the last one logged in to: the
+	 * next login counts as a switch. */
+	s->last_pool = last >= 0 ? (unsigned)last : UINT_MAX;
+	if (k >= 0) {
+		s->active.pool = (unsigned)k;
+		pthread_mutex_lock(&s->stats_lock);
+		s->stats.pool_index = (unsigned)k;
+		pthread_mutex_unlock(&s->stats_lock);
+		if (k != 0)
+			s->next_probe = clock_mono_ms();
+	} else {
+		s->next_pool = 0;
+		s->fails = 0;
+		s->retry_at = clock_mono_ms();
+	}
+	if (s->next_pool >= s->npools)
+		s->next_pool = 0;
+	log_info("upstream: %zu pool(s) configured now, primary %s", s->npools,
+	    s->pools[0].url);
+	pools_free(old, nold);
+	free(pm);
+}
+
+static int
+stratum_reconfigure(void *impl, const struct upstream_config *cfg, char *err,
+    size_t errlen)
+{
+	struct stratum *s = impl;
+	struct pools_msg *pm;
+	size_t i;
+
+	if (cfg->npools == 0) {
+		snprintf(err, errlen, "no pool configured");
+		return -1;
+	}
+	if ((pm = calloc(1, sizeof(*pm))) == NULL ||
+	    (pm->pools = calloc(cfg->npools, sizeof(*pm->pools))) == NULL) {
+		free(pm);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < cfg->npools; i++) {
+		pm->npools = i + 1;
+		if (pool_init(&pm->pools[i], &cfg->pools[i], err, errlen) != 0) {
+			pools_free(pm->pools, pm->npools);
+			free(pm);
+			return -1;
+		}
+	}
+	pm->connect_to = pick(cfg->connect_timeout_ms, 10000);
+	pm->response_to = pick(cfg->response_timeout_ms, 30000);
+	pm->job_to = pick(cfg->job_timeout_ms, 300000);
+	pm->keepalive = cfg->keepalive_ms < 0 ? 0 :
+	    pick(cfg->keepalive_ms, 60000);
+	pm->backoff_min = pick(cfg->backoff_min_ms, 1000);
+	pm->backoff_max = pick(cfg->backoff_max_ms, 60000);
+	if (pm->backoff_max < pm->backoff_min)
+		pm->backoff_max = pm->backoff_min;
+	pm->primary_retry = pick(cfg->primary_retry_ms, 60000);
+	pm->node.type = IOMSG_POOLS;
+	/* Not running: nobody else touches the list. */
+	if (!atomic_load(&s->running)) {
+		apply_pools(s, pm);
+		return 0;
+	}
+	/* Past the queue's bound (never blocks the caller). */
+	if (mpscq_push_over(&s->q, &pm->node) != 0) {
+		pools_free(pm->pools, pm->npools);
+		free(pm);
+		snprintf(err, errlen, "the pool client is stopping");
+		return -1;
+	}
+	wake(s);
+	return 0;
+}
+
 /* ---- the upstream_ops table ------------------------------------------- */
 
 static int
@@ -1313,8 +1469,12 @@ stratum_free(void *impl)
 	if (s == NULL)
 		return;
 	stratum_stop(s);
-	while ((n = mpscq_pop(&s->q, 0)) != NULL)
+	while ((n = mpscq_pop(&s->q, 0)) != NULL) {
+		if (n->type == IOMSG_POOLS)
+			pools_free(((struct pools_msg *)n)->pools,
+			    ((struct pools_msg *)n)->npools);
 		free(n);
+	}
 	mpscq_destroy(&s->q);
 	for (size_t i = 0; i < s->npools; i++)
 		pool_clear(&s->pools[i]);
@@ -1332,5 +1492,5 @@ stratum_free(void *impl)
 
 static const struct upstream_ops stratum_ops = {
 	"stratum", stratum_start, stratum_stop, stratum_submit, stratum_get_stats,
-	stratum_free
+	stratum_free, stratum_reconfigure
 };

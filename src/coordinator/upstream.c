@@ -77,6 +77,18 @@ upstream_get_stats(struct upstream *u, struct upstream_stats *st)
 	u->ops->get_stats(u->impl, st);
 }
 
+int
+upstream_reconfigure(struct upstream *u, const struct upstream_config *cfg,
+    char *err, size_t errlen)
+{
+	if (u->ops->reconfigure == NULL) {
+		snprintf(err, errlen, "the %s upstream cannot change its pools "
+		    "live", u->ops->name);
+		return -1;
+	}
+	return u->ops->reconfigure(u->impl, cfg, err, errlen);
+}
+
 const char *
 upstream_backend_name(const struct upstream *u)
 {

@@ -163,6 +163,8 @@ struct upstream_ops {
 	    const uint8_t nonce[4], const uint8_t result[32]);
 	void (*get_stats)(void *impl, struct upstream_stats *st);
 	void (*free)(void *impl);
+	int (*reconfigure)(void *impl, const struct upstream_config *cfg,
+	    char *err, size_t errlen);
 };
 
 /* Creates the backend the pool URLs call for (all Stratum today).  Copies
@@ -182,6 +184,12 @@ int upstream_submit(struct upstream *u, uint64_t share_id, const char *job_id,
     const uint8_t nonce[4], const uint8_t result[32]);
 void upstream_get_stats(struct upstream *u, struct upstream_stats *st);
 const char *upstream_backend_name(const struct upstream *u);
+/* A new pool list and timers (SIGHUP), checked here (the reason in err,
+ * -1) and applied by the backend's own thread: a connection to a pool
+ * still listed stays, one to a pool no longer listed moves to the new
+ * primary.  Never blocks on the network.  0 or -1. */
+int upstream_reconfigure(struct upstream *u, const struct upstream_config *cfg,
+    char *err, size_t errlen);
 /* Stops if needed and frees. */
 void upstream_free(struct upstream *u);
 

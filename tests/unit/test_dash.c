@@ -111,7 +111,7 @@ main(void)
 
 	src.stats = stub_stats;
 	src.workers = stub_workers;
-	m = metrics_render(&src, NULL, 0, &len);
+	m = metrics_render(&src, NULL, 0, 1, &len);
 	ok(m != NULL && strlen(m) == len, "metrics render");
 	ok(m && strstr(m, "coopmine_shares_total{status=\"invalid\"} 3\n"),
 	    "shares by status");

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "common/log.h"
 #include "tap.h"
 
@@ -99,10 +101,67 @@ test_emit(void)
 	unlink(logpath);
 }
 
+/* [log] format = json: one object a line, the message exactly as given
+ * (quotes, backslashes, control characters escaped; bytes that are not
+ * UTF-8 replaced), the component taken from a "word: " prefix. */
+static void
+test_json(void)
+{
+	char path[] = "/tmp/coopmine-test-logj.XXXXXX", out[64], line[4096];
+	const char *msg = "q\"uote\\back\nnew\ttab\x01ctl\x7f \xc3\xa9 \xff end";
+	json_t *j;
+	FILE *f;
+	int fd, n = 0, good = 0;
+
+	ok(log_json_escape("a\"b\\c\n\x01\xc3\xa9\xff", out, sizeof(out)) > 0 &&
+	    strcmp(out, "a\\\"b\\\\c\\n\\u0001\xc3\xa9\\ufffd") == 0,
+	    "JSON escaping (%s)", out);
+	ok(log_json_escape("\"\"\"", out, 5) == 4 && strcmp(out, "\\\"\\\"") == 0,
+	    "never half an escape");
+	if ((fd = mkstemp(path)) < 0) {
+		ok(0, "mkstemp: %s", strerror(errno));
+		return;
+	}
+	close(fd);
+	ok(log_reopen(path) == 0, "stderr goes to a temporary file");
+	log_set_format(LOG_FMT_JSON);
+	log_info("http: worker %s", msg);
+	log_warnx("SIGHUP: no component prefix");
+	log_set_format(LOG_FMT_TEXT);
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			json_error_t e;
+			const char *m = NULL, *c = NULL, *l = NULL, *t = NULL;
+			n++;
+			if ((j = json_loads(line, 0, &e)) == NULL)
+				continue;
+			if (json_unpack(j, "{s:s, s:s, s:s, s:s}", "message", &m,
+			    "component", &c, "level", &l, "time", &t) == 0) {
+				char want[200];
+				snprintf(want, sizeof(want), "worker %.*s\xef\xbf\xbd end",
+				    (int)(strlen(msg) - 5), msg);
+				if (n == 1 && strcmp(c, "http") == 0 &&
+				    strcmp(l, "info") == 0 && strcmp(m, want) == 0)
+					good++;
+				if (n == 2 && strcmp(c, "test_log") == 0 &&
+				    strcmp(l, "warn") == 0 &&
+				    strcmp(m, "SIGHUP: no component prefix") == 0)
+					good++;
+			}
+			json_decref(j);
+		}
+		fclose(f);
+	}
+	ok(n == 2 && good == 2, "two JSON lines, message, component and level "
+	    "as logged (%d lines, %d right)", n, good);
+	unlink(path);
+}
+
 int
 main(void)
 {
 	test_escape();
 	test_emit();
+	test_json();
 	return tap_done();
 }
