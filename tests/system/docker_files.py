@@ -151,7 +151,7 @@ for n, s in svc.items():
         ok(vol.startswith(("/", ".")) or vol in (c.get("volumes") or {}),
            "%s: volume %s is declared" % (n, vol))
 certs_cmd = svc["certs"]["entrypoint"] + svc["certs"]["command"]
-ok("coopmine-gen-certs" in certs_cmd and "coordinator" in certs_cmd,
+ok("coopmine-certs" in certs_cmd and "coordinator" in certs_cmd,
    "the certs job runs the certificate script with the coordinator's name")
 coord_cmd = " ".join(svc["coordinator"]["command"])
 ok("stratum+tcp://testpool:" in coord_cmd, "the coordinator mines on the testpool")
