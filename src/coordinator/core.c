@@ -483,7 +483,8 @@ share_event(void *arg, const struct shares_verdict *v)
 static int
 session_new(struct core *c, unsigned idx, char *err, size_t errlen)
 {
-	struct upstream_callbacks ucb = { up_job, up_result, up_state, NULL };
+	struct upstream_callbacks ucb = { up_job, up_result, up_state, up_block,
+		NULL };
 	struct upslot *sl = &c->slots[idx];
 
 	sl->c = c;
