@@ -386,8 +386,10 @@ recover_outbox(sqlite3 *db, struct ledger_recovery *out)
 	if (sqlite3_prepare_v2(db, "SELECT s.id, s.job_id, s.lease_id, "
 	    "j.session_id, j.upstream_job_id, s.worker_id, s.nonce, s.result, "
 	    "s.hash_difficulty, s.block_candidate, s.upstream, "
-	    "j.superseded_at IS NOT NULL, s.created_at FROM shares s "
+	    "j.superseded_at IS NOT NULL, s.created_at, "
+	    "coalesce(le.extranonce, 0) FROM shares s "
 	    "JOIN jobs j ON j.id = s.job_id "
+	    "LEFT JOIN leases le ON le.id = s.lease_id "
 	    "WHERE s.upstream IN ('pending', 'submitted') ORDER BY s.id", -1,
 	    &st, NULL) != SQLITE_OK)
 		return -1;
@@ -414,6 +416,7 @@ recover_outbox(sqlite3 *db, struct ledger_recovery *out)
 		    10));
 		o->job_superseded = sqlite3_column_int(st, 11);
 		o->created_at = sqlite3_column_int64(st, 12);
+		o->extranonce = (uint64_t)sqlite3_column_int64(st, 13);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -557,6 +560,8 @@ fill_live_lease(sqlite3_stmt *st, void *row)
 	le->difficulty = (uint64_t)sqlite3_column_int64(st, 4);
 	le->issued_at = sqlite3_column_int64(st, 5);
 	le->released = sqlite3_column_int(st, 6);
+	le->has_extranonce = sqlite3_column_type(st, 7) != SQLITE_NULL;
+	le->extranonce = (uint64_t)sqlite3_column_int64(st, 7);
 }
 
 static void
@@ -570,8 +575,8 @@ static int
 recover_live_rows(sqlite3 *db, int64_t restart_at, struct ledger_live_job *lj)
 {
 	sqlite3_stmt *st = ledger_db_prepare(db, "SELECT id, worker_id, "
-	    "nonce_start, nonce_end, difficulty, issued_at, released_at < ?2 "
-	    "FROM leases WHERE job_id = ?1 ORDER BY nonce_start");
+	    "nonce_start, nonce_end, difficulty, issued_at, released_at < ?2, "
+	    "extranonce FROM leases WHERE job_id = ?1 ORDER BY nonce_start");
 
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, lj->id);
@@ -671,6 +676,37 @@ recover_totals(sqlite3 *db, struct ledger_totals *t)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static void
+fill_follow(sqlite3_stmt *st, void *row)
+{
+	struct ledger_follow_block *f = row;
+	int n = sqlite3_column_bytes(st, 0);
+
+	if (n == 32)
+		hex_encode(sqlite3_column_blob(st, 0), 32, f->hash, sizeof(f->hash));
+	f->height = sqlite3_column_int64(st, 1);
+	f->reward = sqlite3_column_int64(st, 2);
+}
+
+/* Node work: the next extranonce (never one recorded before) and the
+ * blocks still to follow. */
+static int
+recover_node(sqlite3 *db, struct ledger_recovery *out)
+{
+	int64_t next = 1;
+	sqlite3_stmt *st;
+
+	if (ledger_db_int(db, "SELECT coalesce(max(extranonce), 0) + 1 FROM "
+	    "leases", &next) != SQLITE_OK)
+		return -1;
+	out->next_extranonce = next > 0 ? (uint64_t)next : 1;
+	st = ledger_db_prepare(db, "SELECT hash, height, coalesce(reward, 0) "
+	    "FROM blocks WHERE status = 'accepted' AND maturity > 0 AND "
+	    "matured_at IS NULL ORDER BY id");
+	return ledger_db_collect(st, sizeof(*out->follow), fill_follow,
+	    (void **)&out->follow, &out->nfollow) == 0 ? 0 : -1;
+}
+
 int
 ledger_recover(struct ledger *l, uint64_t window_n, int64_t cursor_horizon_ms,
     struct ledger_recovery *out, char *err, size_t errlen)
@@ -704,7 +740,8 @@ ledger_recover(struct ledger *l, uint64_t window_n, int64_t cursor_horizon_ms,
 	    recover_blocks(db, out) != 0 || recover_totals(db, &out->totals) != 0 ||
 	    recover_access(db, out) != 0 ||
 	    recover_cursors(db, cursor_horizon_ms, out) != 0 ||
-	    recover_live(db, ledger_restart_at(l), out) != 0)
+	    recover_live(db, ledger_restart_at(l), out) != 0 ||
+	    recover_node(db, out) != 0)
 		goto fail;
 	if (window_n > 0 && (rc = ledger_db_window_split(db, 0, window_n, 0, 0,
 	    &out->window)) != 0) {
@@ -741,6 +778,7 @@ ledger_recovery_free(struct ledger_recovery *r)
 		free(r->live[i].credited);
 	}
 	free(r->live);
+	free(r->follow);
 	pplns_result_free(&r->window);
 	memset(r, 0, sizeof(*r));
 }

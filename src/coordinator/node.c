@@ -297,27 +297,27 @@ wait_reason(const struct node_rpc_error *e, char *out, size_t len, int *ibd)
 	*ibd = 0;
 	switch (e->status) {
 	case NODE_RPC_UNAUTHORIZED:
-		snprintf(out, len, "401 unauthorized: %s", e->msg);
+		snprintf(out, len, "401 unauthorized: %.150s", e->msg);
 		break;
 	case NODE_RPC_TRANSPORT:
-		snprintf(out, len, "node unreachable: %s", e->msg);
+		snprintf(out, len, "node unreachable: %.150s", e->msg);
 		break;
 	case NODE_RPC_BAD_REPLY:
-		snprintf(out, len, "bad answer from the node: %s", e->msg);
+		snprintf(out, len, "bad answer from the node: %.150s", e->msg);
 		break;
 	case NODE_RPC_ERROR:
 		if (e->code == -28)
-			snprintf(out, len, "node warming up: %s", e->msg);
+			snprintf(out, len, "node warming up: %.150s", e->msg);
 		else if (e->code == -10) {
 			*ibd = 1;
-			snprintf(out, len, "node in initial block download: %s",
+			snprintf(out, len, "node in initial block download: %.150s",
 			    e->msg);
 		} else
-			snprintf(out, len, "node error %" PRId64 ": %s", e->code,
+			snprintf(out, len, "node error %" PRId64 ": %.150s", e->code,
 			    e->msg);
 		break;
 	default:
-		snprintf(out, len, "%s", e->msg);
+		snprintf(out, len, "%.150s", e->msg);
 	}
 }
 
