@@ -42,7 +42,7 @@ json_t *
 dash_json_stats(const struct dash_stats *st)
 {
 	char url[DASH_URL_MAX];
-	json_t *rej;
+	json_t *rej, *o;
 	size_t i;
 
 	rej = json_object();
@@ -50,7 +50,7 @@ dash_json_stats(const struct dash_stats *st)
 		json_object_set_new(rej, st->rejections[i].reason,
 		    json_integer((json_int_t)st->rejections[i].count));
 	dash_url_redact(st->pool_url, url, sizeof(url));
-	return json_pack("{s:s, s:s, s:i, s:i, s:f, s:I, s:I, s:I, s:I, s:I,"
+	o = json_pack("{s:s, s:s, s:i, s:i, s:f, s:I, s:I, s:I, s:I, s:I,"
 	    " s:f, s:o, s:{s:s, s:b, s:f, s:I}, s:{s:I, s:f}, s:{s:b, s:f},"
 	    " s:I}",
 	    "cluster_id", st->cluster_id,
@@ -77,6 +77,25 @@ dash_json_stats(const struct dash_stats *st)
 	    "writable", st->ledger_writable,
 	    "commit_latency_ms", num(st->ledger_commit_ms),
 	    "time", (json_int_t)clock_wall_ms());
+	if (o != NULL && st->node)
+		json_object_set_new(json_object_get(o, "pool"), "node",
+		    dash_json_node(st));
+	return o;
+}
+
+json_t *
+dash_json_node(const struct dash_stats *st)
+{
+	return json_pack("{s:I, s:o, s:o, s:o, s:b, s:s}",
+	    "height", (json_int_t)st->node_height,
+	    "tip_age_s", st->node_tip_age_ms >= 0 ?
+	    json_real((double)st->node_tip_age_ms / 1000.0) : json_null(),
+	    "template_age_s", st->node_template_age_ms >= 0 ?
+	    json_real((double)st->node_template_age_ms / 1000.0) : json_null(),
+	    "connections", st->node_connections >= 0 ?
+	    json_integer((json_int_t)st->node_connections) : json_null(),
+	    "ibd", st->node_ibd,
+	    "waiting", st->node_wait);
 }
 
 json_t *

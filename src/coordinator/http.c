@@ -355,6 +355,10 @@ health(struct req *r)
 	    "ledger_writable", st.ledger_writable,
 	    "shares_durable", durable,
 	    "ledger_synchronous", r->h->ledger_sync ? r->h->ledger_sync : "full");
+	if (j != NULL && st.node)
+		json_object_set_new(j, "node", dash_json_node(&st));
+	if (j != NULL && st.node && st.node_wait[0] != '\0')
+		json_object_set_new(j, "reason", json_string(st.node_wait));
 	if (j != NULL && !durable)
 		json_object_set_new(j, "warning", json_string("[ledger] "
 		    "synchronous is below full: shares acknowledged to workers "

@@ -795,23 +795,31 @@ static const struct ledger_check checks[] = {
 	  "le.job_id <> s.job_id OR s.nonce < le.nonce_start OR "
 	  "s.nonce >= le.nonce_end)" },
 	/* The same work is the same blob and seed, whatever job id a pool
-	 * or a restart gave it. */
-	{ "duplicate (blob, seed, nonce) credited",
+	 * or a restart gave it, and on node work the same extranonce (the
+	 * unit of work is (job, extranonce); pool leases have none). */
+	{ "duplicate (blob, seed, extranonce, nonce) credited",
 	  "SELECT 'nonce ' || s.nonce || ' of the work of job ' || "
-	  "min(s.job_id) || ': ' || count(*) || ' accepted shares (' || "
+	  "min(s.job_id) || coalesce(' extranonce ' || le.extranonce, '') || "
+	  "': ' || count(*) || ' accepted shares (' || "
 	  "group_concat('share ' || s.id || ' job ' || s.job_id, ', ') || ')' "
 	  "FROM shares s JOIN jobs j ON j.id = s.job_id "
-	  "WHERE s.verdict = 'accepted' GROUP BY j.blob, j.seed, s.nonce "
-	  "HAVING count(*) > 1" },
+	  "LEFT JOIN leases le ON le.id = s.lease_id "
+	  "WHERE s.verdict = 'accepted' GROUP BY j.blob, j.seed, le.extranonce, "
+	  "s.nonce HAVING count(*) > 1" },
 	{ "overlapping leases of the same work",
 	  "SELECT 'lease ' || id || ' of job ' || job_id || ' starts at ' || "
-	  "nonce_start || ' before an earlier lease of the same blob and seed "
-	  "ends (' || prev_end || ')' "
+	  "nonce_start || ' before an earlier lease of the same blob, seed "
+	  "and extranonce ends (' || prev_end || ')' "
 	  "FROM (SELECT le.id, le.job_id, le.nonce_start, max(le.nonce_end) "
-	  "OVER (PARTITION BY j.blob, j.seed ORDER BY le.nonce_start, le.id "
-	  "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end "
+	  "OVER (PARTITION BY j.blob, j.seed, le.extranonce ORDER BY "
+	  "le.nonce_start, le.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 "
+	  "PRECEDING) AS prev_end "
 	  "FROM leases le JOIN jobs j ON j.id = le.job_id) AS x "
 	  "WHERE nonce_start < prev_end" },
+	{ "extranonce given to more than one lease",
+	  "SELECT 'extranonce ' || extranonce || ': leases ' || "
+	  "group_concat(id, ', ') FROM leases WHERE extranonce IS NOT NULL "
+	  "GROUP BY extranonce HAVING count(*) > 1" },
 	{ "share credited at another difficulty than its lease's",
 	  "SELECT 'share ' || s.id || ' credited ' || s.difficulty || ' on lease ' "
 	  "|| le.id || ' given ' || le.difficulty FROM shares s JOIN leases le "
