@@ -158,4 +158,18 @@ const char *opensy_net_name(enum opensy_net net);
 int opensy_address_script(const char *addr, enum opensy_net net,
     uint8_t script[OPENSY_SCRIPT_MAX], size_t *len, char *err, size_t errlen);
 
+/* Bech32 (BIP173) and bech32m (BIP350), for the address code above and its
+ * tests.  Decodes s into its lowercase human-readable part (hrp[hrpcap])
+ * and its 5-bit values without the checksum (values[cap], *nvalues).
+ * Returns OPENSY_BECH32 or OPENSY_BECH32M, or -1 with a message (mixed
+ * case, bad character, bad checksum, too long, ...). */
+enum { OPENSY_BECH32 = 1, OPENSY_BECH32M = 2 };
+int opensy_bech32_decode(const char *s, char *hrp, size_t hrpcap,
+    uint8_t *values, size_t *nvalues, size_t cap, char *err, size_t errlen);
+/* The segwit address of a witness program on net (bech32 for version 0,
+ * bech32m above), lowercase, in out[cap].  0, or -1 on a bad version or
+ * length or when out is too small (91 bytes always suffice). */
+int opensy_segwit_address(enum opensy_net net, int version,
+    const uint8_t *program, size_t len, char *out, size_t cap);
+
 #endif
