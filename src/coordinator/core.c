@@ -489,7 +489,8 @@ up_block(void *arg, const struct upstream_block_event *ev)
 		return;
 	switch (ev->status) {
 	case UPSTREAM_BLOCK_ACCEPTED:
-		ledger_block_chain(c->ledger, h, st, 0, 0, "", now);
+		ledger_block_chain(c->ledger, h, st, 0, 0, ev->msg ? ev->msg : "",
+		    now);
 		break;
 	case UPSTREAM_BLOCK_REJECTED:
 		st = LEDGER_BLOCK_REJECTED;

@@ -192,7 +192,10 @@ static const char *stmt_sql[S_COUNT] = {
 	    "network_difficulty, window_n, fee_bps, status, reward, found_at, "
 	    "updated_at, maturity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
 	    "?10, ?10, ?11)",
-	[S_BLOCK_UPDATE] = "UPDATE blocks SET status = ?2, updated_at = ?3, "
+	/* An orphaned block stays orphaned: a late "accepted" from the
+	 * outbox's submit answer does not bring it back. */
+	[S_BLOCK_UPDATE] = "UPDATE blocks SET status = CASE WHEN status = "
+	    "'orphaned' THEN status ELSE ?2 END, updated_at = ?3, "
 	    "reward = CASE WHEN reward IS NULL THEN ?4 ELSE reward END "
 	    "WHERE id = ?1",
 	[S_BLOCK_GET] = "SELECT share_id, window_n, fee_bps, reward FROM blocks "

@@ -90,6 +90,7 @@ struct node {
 	uint64_t lp_gen;		/* bumps with every longpollid */
 	json_t *lp_result;		/* a template the long-poll brought */
 	int connected;
+	int poll_now;			/* a block of ours: the tip moved */
 
 	struct found *found;
 	size_t nfound, capfound;
@@ -602,8 +603,10 @@ submit_block(struct node *n, const char *job_id, uint64_t ext, uint32_t nonce,
 			    strcmp(why, "inconclusive") == 0;
 			snprintf(f->msg, sizeof(f->msg), "%s", why ? why : "");
 			f->next_check_ms = clock_mono_ms();
-			if (f->accepted)
+			if (f->accepted) {
 				n->st.blocks_accepted++;
+				n->poll_now = 1;	/* our block is the tip */
+			}
 			n->st.last_latency_ms = clock_mono_ms() - t0;
 		}
 	}
@@ -863,6 +866,10 @@ io_thread(void *arg)
 		pthread_mutex_lock(&n->lock);
 		lp = n->lp_result;
 		n->lp_result = NULL;
+		if (n->poll_now) {
+			n->poll_now = 0;
+			next_poll = now;
+		}
 		pthread_mutex_unlock(&n->lock);
 		if (lp != NULL) {
 			template_in(n, lp, 0);
@@ -887,8 +894,8 @@ io_thread(void *arg)
 		}
 		pthread_mutex_lock(&n->lock);
 		wake = next_poll < next_follow ? next_poll : next_follow;
-		if (n->lp_result == NULL && atomic_load(&n->running) &&
-		    wake > clock_mono_ms()) {
+		if (n->lp_result == NULL && !n->poll_now &&
+		    atomic_load(&n->running) && wake > clock_mono_ms()) {
 			struct timespec ts = clock_deadline(CLOCK_MONOTONIC,
 			    wake - clock_mono_ms());
 			pthread_cond_timedwait(&n->cond, &n->lock, &ts);
