@@ -816,6 +816,12 @@ static const struct ledger_check checks[] = {
 	  "PRECEDING) AS prev_end "
 	  "FROM leases le JOIN jobs j ON j.id = le.job_id) AS x "
 	  "WHERE nonce_start < prev_end" },
+	{ "income of an orphaned or rejected node block not reversed",
+	  "SELECT 'income ' || i.id || ' (' || i.ref || '): block ' || b.id || "
+	  "' is ' || b.status FROM income i JOIN blocks b ON b.id = i.block_id "
+	  "WHERE b.maturity > 0 AND b.status IN ('orphaned', 'rejected') AND "
+	  "i.reverses IS NULL AND NOT EXISTS (SELECT 1 FROM income x WHERE "
+	  "x.reverses = i.id)" },
 	{ "extranonce given to more than one lease",
 	  "SELECT 'extranonce ' || extranonce || ': leases ' || "
 	  "group_concat(id, ', ') FROM leases WHERE extranonce IS NOT NULL "
