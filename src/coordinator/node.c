@@ -394,6 +394,7 @@ template_in(struct node *n, json_t *res, int force)
 	int clean, fresh_login = 0;
 	struct ntpl *p;
 	uint32_t time_now;
+	uint8_t prev[32];
 
 	if (opensy_template_parse(res, &t, err, sizeof(err)) != 0) {
 		json_decref(res);
@@ -442,6 +443,7 @@ template_in(struct node *n, json_t *res, int force)
 	if (p->time < t.mintime)
 		p->time = t.mintime;
 	memcpy(p->key, key, 32);
+	memcpy(prev, t.prev_hash, 32);
 	snprintf(p->id, sizeof(p->id), "%" PRId64 ".%" PRIx64 ".%" PRIu64,
 	    t.height, n->run_id, ++n->seq);
 	n->cur = n->next_slot;
@@ -489,10 +491,11 @@ template_in(struct node *n, json_t *res, int force)
 			n->cb.on_state(n->cb.arg, &ch);
 		}
 	}
-	if (clean)
-		tip_info(n, t.prev_hash);
 	if (n->cb.on_job != NULL)
 		n->cb.on_job(n->cb.arg, &uj);
+	/* The tip's time and the peers are for people: after the work. */
+	if (clean)
+		tip_info(n, prev);
 }
 
 static json_t *
@@ -547,10 +550,10 @@ submit_block(struct node *n, const char *job_id, uint64_t ext, uint32_t nonce,
 	struct node_rpc_error e;
 	struct found *f;
 	struct ntpl *p;
-	char *hex = NULL;
+	char *hex = NULL, hash[65];
 	json_t *res = NULL;
 	int cb_len = 0, rc;
-	int64_t t0;
+	int64_t t0, height;
 
 	*not_block = 0;
 	pthread_mutex_lock(&n->lock);
@@ -584,9 +587,14 @@ submit_block(struct node *n, const char *job_id, uint64_t ext, uint32_t nonce,
 	f->busy = 1;
 	opensy_sha256d(header, 80, bh);
 	opensy_hash_to_display(bh, f->hash);
+	memcpy(hash, f->hash, sizeof(hash));
+	height = f->height;
 	n->st.blocks_submitted++;
 	pthread_mutex_unlock(&n->lock);
 
+	log_info("node %s: submitblock: block %s at height %" PRId64 " (job %s, "
+	    "extranonce %" PRIu64 ", nonce %08x)", n->url, hash, height,
+	    job_id, ext, nonce);
 	t0 = clock_mono_ms();
 	rc = node_rpc_call(n->sub, "submitblock", json_pack("[s]", hex),
 	    NODE_RPC_TIMEOUT_MS, &res, &e);

@@ -113,6 +113,18 @@ coord_argv = [os.path.join(B, "src/coordinator/coopmine-coordinator"),
               "--min-difficulty", "16", "--max-difficulty", "16",
               "--worker-share-rate", "1000", "--worker-share-burst", "1000",
               "--pplns-window", "20"]
+# Refused at start, with a message naming what to fix.
+for name, extra, want in (
+        ("both", ["--pool-address", "stratum+tcp://127.0.0.1:1"],
+         "[node] url and [pool] address"),
+        ("badaddr", ["--payout-address", "notanaddress0000"],
+         "[node] payout_address")):
+    r = subprocess.run(coord_argv + extra, capture_output=True, text=True,
+                       timeout=30, cwd=T)
+    ok(r.returncode != 0 and want in r.stdout + r.stderr,
+       "refused at start (%s): %s" % (name, (r.stdout + r.stderr).strip()
+                                       .splitlines()[-1:]))
+
 coord = Proc("coord", coord_argv)
 m = coord.wait_log(r"gRPC port (\d+)", 30)
 if not ok(m is not None, "the coordinator starts on the node backend"):
