@@ -411,6 +411,10 @@ up_job(void *arg, const struct upstream_job *uj)
 	t.extranonce_size = uj->extranonce_size;
 	t.reward = uj->reward;
 	shares_prepare(c->shares, t.seed, t.seed_len);
+	/* node work: the next key, known ahead of its boundary, is built
+	 * now so the first share after the boundary does not wait for it */
+	if (uj->has_next_seed)
+		shares_prepare(c->shares, uj->next_seed_hash, 32);
 	seq = jobs_add(c->jobs, &t, clock_wall_ms());
 	/* The session's first job: now the pool knows which of the waiting
 	 * shares' jobs are still valid. */

@@ -394,7 +394,8 @@ template_in(struct node *n, json_t *res, int force)
 	int clean, fresh_login = 0;
 	struct ntpl *p;
 	uint32_t time_now;
-	uint8_t prev[32];
+	uint8_t prev[32], next[32];
+	int has_next = 0;
 
 	if (opensy_template_parse(res, &t, err, sizeof(err)) != 0) {
 		json_decref(res);
@@ -409,10 +410,9 @@ template_in(struct node *n, json_t *res, int force)
 	}
 	/* The next key, ahead of the boundary: its block exists once the
 	 * chain is past it. */
-	if (opensy_key_height(t.height + OPENSY_KEY_INTERVAL) < t.height) {
-		uint8_t next[32];
-		(void)key_for(n, t.height + OPENSY_KEY_INTERVAL, next, &e);
-	}
+	if (opensy_key_height(t.height + OPENSY_KEY_INTERVAL) < t.height &&
+	    key_for(n, t.height + OPENSY_KEY_INTERVAL, next, &e) == 0)
+		has_next = 1;
 	time_now = (uint32_t)(now / 1000);
 	pthread_mutex_lock(&n->lock);
 	if (t.longpollid != NULL && (n->longpollid == NULL ||
@@ -481,6 +481,10 @@ template_in(struct node *n, json_t *res, int force)
 	uj.session = n->st.session;
 	uj.extranonce_size = OPENSY_EXTRANONCE_SIZE;
 	uj.reward = t.coinbasevalue;
+	if (has_next && memcmp(next, key, 32) != 0) {
+		memcpy(uj.next_seed_hash, next, 32);
+		uj.has_next_seed = 1;
+	}
 	pthread_mutex_unlock(&n->lock);
 	if (fresh_login) {
 		log_info("node %s: mining at height %" PRId64, n->url, t.height);

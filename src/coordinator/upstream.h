@@ -98,6 +98,9 @@ struct upstream_job {
 				 * blob of each extranonce comes from
 				 * upstream_make_blob() (node work) */
 	int64_t reward;		/* node work: the block's coinbasevalue */
+	uint8_t next_seed_hash[32];	/* node work: the key after the next
+					 * boundary, when known ahead */
+	int has_next_seed;
 };
 
 /* Why the pool refused a share (or why we could not learn its verdict). */
