@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "common/hex.h"
@@ -33,13 +36,30 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* SHA256() looks the algorithm up (under a global lock) at every call, a
+ * cost larger than the hash itself for the 64-byte merkle steps; fetch it
+ * once. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void
 opensy_sha256d(const void *data, size_t len, uint8_t out[32])
 {
 	uint8_t once[SHA256_DIGEST_LENGTH];
 
-	SHA256(data, len, once);
-	SHA256(once, sizeof(once), out);
+	pthread_once(&sha256_once, sha256_fetch);
+	if (sha256_md == NULL ||
+	    EVP_Digest(data, len, once, NULL, sha256_md, NULL) != 1 ||
+	    EVP_Digest(once, sizeof(once), out, NULL, sha256_md, NULL) != 1) {
+		SHA256(data, len, once);
+		SHA256(once, sizeof(once), out);
+	}
 }
 
 int64_t
@@ -224,7 +244,7 @@ r_skip_scripts(struct rbuf *r, uint64_t count, size_t before, size_t after)
 static int
 tx_compute_txid(const uint8_t *tx, size_t len, uint8_t txid[32])
 {
-	struct rbuf r = { tx, len, 0, 0 };
+	struct rbuf r = {tx, len, 0, 0};
 	uint64_t nin, nout;
 	size_t io_start, io_end;
 	int segwit = 0;
@@ -292,7 +312,7 @@ opensy_template_free(struct opensy_template *t)
 
 static int
 get_int(const json_t *o, const char *name, int required, int64_t min,
-    int64_t max, int64_t *out, char *err, size_t errlen)
+        int64_t max, int64_t *out, char *err, size_t errlen)
 {
 	const json_t *v = json_object_get(o, name);
 
@@ -307,8 +327,10 @@ get_int(const json_t *o, const char *name, int required, int64_t min,
 	}
 	*out = json_integer_value(v);
 	if (*out < min || *out > max) {
-		seterr(err, errlen, "%s: %" PRId64 " out of range (%" PRId64
-		    "..%" PRId64 ")", name, *out, min, max);
+		seterr(err, errlen,
+		       "%s: %" PRId64 " out of range (%" PRId64 "..%" PRId64
+		       ")",
+		       name, *out, min, max);
 		return -1;
 	}
 	return 0;
@@ -316,7 +338,7 @@ get_int(const json_t *o, const char *name, int required, int64_t min,
 
 static const char *
 get_str(const json_t *o, const char *name, int required, char *err,
-    size_t errlen)
+        size_t errlen)
 {
 	const json_t *v = json_object_get(o, name);
 
@@ -340,7 +362,7 @@ static int
 build_branch(struct opensy_template *t)
 {
 	size_t n = t->ntx + 1, nb = 0;
-	uint8_t (*level)[32];
+	uint8_t(*level)[32];
 
 	for (size_t m = n; m > 1; m = (m + 1) / 2)
 		nb++;
@@ -373,7 +395,7 @@ build_branch(struct opensy_template *t)
 
 static int
 parse_tx(const json_t *o, size_t i, struct opensy_tx *tx, char *err,
-    size_t errlen)
+         size_t errlen)
 {
 	char field[64], sub[128];
 	const char *data, *txid, *hash;
@@ -396,7 +418,7 @@ parse_tx(const json_t *o, size_t i, struct opensy_tx *tx, char *err,
 	hexlen = strlen(data);
 	if (hexlen < 2 * 10 || hexlen % 2 || hexlen / 2 > 4000000) {
 		seterr(err, errlen, "%s.data: bad length (%zu hex digits)",
-		    field, hexlen);
+		       field, hexlen);
 		return -1;
 	}
 	tx->len = hexlen / 2;
@@ -418,7 +440,7 @@ parse_tx(const json_t *o, size_t i, struct opensy_tx *tx, char *err,
 	}
 	if (tx_compute_txid(tx->data, tx->len, calc) != 0) {
 		seterr(err, errlen, "%s.data: not one well-formed transaction",
-		    field);
+		       field);
 		return -1;
 	}
 	if (memcmp(calc, tx->txid, 32) != 0) {
@@ -443,7 +465,7 @@ parse_tx(const json_t *o, size_t i, struct opensy_tx *tx, char *err,
 
 static int
 parse_fields(const json_t *o, struct opensy_template *t, char *err,
-    size_t errlen)
+             size_t errlen)
 {
 	const char *s;
 	const json_t *txs;
@@ -455,16 +477,18 @@ parse_fields(const json_t *o, struct opensy_template *t, char *err,
 		seterr(err, errlen, "template: expected a JSON object");
 		return -1;
 	}
-	if (get_int(o, "version", 1, INT32_MIN, UINT32_MAX, &v, err,
-	    errlen) != 0)
+	if (get_int(o, "version", 1, INT32_MIN, UINT32_MAX, &v, err, errlen) !=
+	    0)
 		return -1;
 	t->version = (uint32_t)v;
 	if ((s = get_str(o, "previousblockhash", 1, err, errlen)) == NULL)
 		return -1;
 	if (opensy_hash_from_display(s, t->prev_hash) != 0) {
-		seterr(err, errlen, "previousblockhash: expected 64 hex digits,"
-		    " got %zu characters%s", strlen(s), strlen(s) == 64 ?
-		    " that are not all hex" : "");
+		seterr(err, errlen,
+		       "previousblockhash: expected 64 hex digits,"
+		       " got %zu characters%s",
+		       strlen(s),
+		       strlen(s) == 64 ? " that are not all hex" : "");
 		return -1;
 	}
 	if ((s = get_str(o, "bits", 1, err, errlen)) == NULL)
@@ -474,10 +498,10 @@ parse_fields(const json_t *o, struct opensy_template *t, char *err,
 		return -1;
 	}
 	t->bits = (uint32_t)b4[0] << 24 | (uint32_t)b4[1] << 16 |
-	    (uint32_t)b4[2] << 8 | b4[3];
+	          (uint32_t)b4[2] << 8 | b4[3];
 	if (opensy_bits_to_target(t->bits, t->target) != 0) {
 		seterr(err, errlen, "bits: %08" PRIx32 " is not a valid target",
-		    t->bits);
+		       t->bits);
 		return -1;
 	}
 	if ((s = get_str(o, "target", 0, err, errlen)) != NULL) {
@@ -486,16 +510,16 @@ parse_fields(const json_t *o, struct opensy_template *t, char *err,
 			return -1;
 		}
 		if (memcmp(tgt, t->target, 32) != 0) {
-			seterr(err, errlen, "target: does not match bits %08"
-			    PRIx32, t->bits);
+			seterr(err, errlen,
+			       "target: does not match bits %08" PRIx32,
+			       t->bits);
 			return -1;
 		}
 	} else if (json_object_get(o, "target") != NULL &&
-	    !json_is_null(json_object_get(o, "target"))) {
+	           !json_is_null(json_object_get(o, "target"))) {
 		return -1;
 	}
-	if (get_int(o, "height", 1, 0, INT32_MAX, &t->height, err,
-	    errlen) != 0)
+	if (get_int(o, "height", 1, 0, INT32_MAX, &t->height, err, errlen) != 0)
 		return -1;
 	if (get_int(o, "curtime", 1, 0, UINT32_MAX, &v, err, errlen) != 0)
 		return -1;
@@ -510,19 +534,23 @@ parse_fields(const json_t *o, struct opensy_template *t, char *err,
 		return -1;
 	}
 	if (get_int(o, "coinbasevalue", 1, 0, OPENSY_MAX_MONEY,
-	    &t->coinbasevalue, err, errlen) != 0)
+	            &t->coinbasevalue, err, errlen) != 0)
 		return -1;
-	if ((s = get_str(o, "default_witness_commitment", 0, err,
-	    errlen)) != NULL) {
-		if (strlen(s) == 0 || hex_decode(s, t->witness_commitment,
-		    sizeof(t->witness_commitment), &got) != 0) {
-			seterr(err, errlen, "default_witness_commitment: expected"
-			    " 2..%d hex digits", 2 * OPENSY_SCRIPT_MAX);
+	if ((s = get_str(o, "default_witness_commitment", 0, err, errlen)) !=
+	    NULL) {
+		if (strlen(s) == 0 ||
+		    hex_decode(s, t->witness_commitment,
+		               sizeof(t->witness_commitment), &got) != 0) {
+			seterr(err, errlen,
+			       "default_witness_commitment: expected"
+			       " 2..%d hex digits",
+			       2 * OPENSY_SCRIPT_MAX);
 			return -1;
 		}
 		t->witness_commitment_len = got;
 	} else if (json_object_get(o, "default_witness_commitment") != NULL &&
-	    !json_is_null(json_object_get(o, "default_witness_commitment"))) {
+	           !json_is_null(
+	               json_object_get(o, "default_witness_commitment"))) {
 		return -1;
 	}
 	if ((s = get_str(o, "longpollid", 0, err, errlen)) != NULL) {
@@ -531,7 +559,7 @@ parse_fields(const json_t *o, struct opensy_template *t, char *err,
 			return -1;
 		}
 	} else if (json_object_get(o, "longpollid") != NULL &&
-	    !json_is_null(json_object_get(o, "longpollid"))) {
+	           !json_is_null(json_object_get(o, "longpollid"))) {
 		return -1;
 	}
 	txs = json_object_get(o, "transactions");
@@ -551,9 +579,9 @@ parse_fields(const json_t *o, struct opensy_template *t, char *err,
 		}
 	}
 	for (size_t i = 0; i < json_array_size(txs); i++) {
-		t->ntx = i + 1;	/* so that _free() frees a partial entry */
+		t->ntx = i + 1; /* so that _free() frees a partial entry */
 		if (parse_tx(json_array_get(txs, i), i, &t->txs[i], err,
-		    errlen) != 0)
+		             errlen) != 0)
 			return -1;
 		if (t->txs[i].fee > 0)
 			t->total_fees += t->txs[i].fee;
@@ -567,7 +595,7 @@ parse_fields(const json_t *o, struct opensy_template *t, char *err,
 
 int
 opensy_template_parse(const json_t *result, struct opensy_template *t,
-    char *err, size_t errlen)
+                      char *err, size_t errlen)
 {
 	memset(t, 0, sizeof(*t));
 	if (parse_fields(result, t, err, errlen) != 0) {
@@ -579,7 +607,7 @@ opensy_template_parse(const json_t *result, struct opensy_template *t,
 
 int
 opensy_template_parse_text(const char *json, struct opensy_template *t,
-    char *err, size_t errlen)
+                           char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *o;
@@ -588,7 +616,7 @@ opensy_template_parse_text(const char *json, struct opensy_template *t,
 	memset(t, 0, sizeof(*t));
 	if ((o = json_loads(json, 0, &jerr)) == NULL) {
 		seterr(err, errlen, "template: not JSON (line %d: %s)",
-		    jerr.line, jerr.text);
+		       jerr.line, jerr.text);
 		return -1;
 	}
 	r = opensy_template_parse(o, t, err, errlen);
@@ -627,18 +655,16 @@ w_height(struct wbuf *w, int64_t h)
 }
 
 int
-opensy_coinbase(const struct opensy_template *t,
-    const uint8_t *payout_script, size_t payout_len,
-    const uint8_t extranonce[OPENSY_EXTRANONCE_SIZE], const char *tag,
-    int with_witness, uint8_t *out, size_t cap)
+opensy_coinbase(const struct opensy_template *t, const uint8_t *payout_script,
+                size_t payout_len,
+                const uint8_t extranonce[OPENSY_EXTRANONCE_SIZE],
+                const char *tag, int with_witness, uint8_t *out, size_t cap)
 {
-	static const uint8_t null_prevout[36] = {
-		[32] = 0xff, 0xff, 0xff, 0xff
-	};
+	static const uint8_t null_prevout[36] = {[32] = 0xff, 0xff, 0xff, 0xff};
 	static const uint8_t reserved[32];
 	uint8_t sig[100];
-	struct wbuf ss = { sig, 0, sizeof(sig), 0 };
-	struct wbuf w = { out, 0, cap, 0 };
+	struct wbuf ss = {sig, 0, sizeof(sig), 0};
+	struct wbuf w = {out, 0, cap, 0};
 	size_t taglen = tag != NULL ? strlen(tag) : 0;
 
 	if (taglen > OPENSY_TAG_MAX || payout_script == NULL ||
@@ -656,8 +682,8 @@ opensy_coinbase(const struct opensy_template *t,
 
 	w_le32(&w, 2);
 	if (with_witness) {
-		w_u8(&w, 0x00);		/* marker */
-		w_u8(&w, 0x01);		/* flag */
+		w_u8(&w, 0x00); /* marker */
+		w_u8(&w, 0x01); /* flag */
 	}
 	w_compact(&w, 1);
 	w_bytes(&w, null_prevout, sizeof(null_prevout));
@@ -674,17 +700,17 @@ opensy_coinbase(const struct opensy_template *t,
 		w_bytes(&w, t->witness_commitment, t->witness_commitment_len);
 	}
 	if (with_witness) {
-		w_compact(&w, 1);	/* one stack item: the reserved value */
+		w_compact(&w, 1); /* one stack item: the reserved value */
 		w_compact(&w, sizeof(reserved));
 		w_bytes(&w, reserved, sizeof(reserved));
 	}
-	w_le32(&w, 0);			/* lock time */
+	w_le32(&w, 0); /* lock time */
 	return w.overflow ? -1 : (int)w.len;
 }
 
 void
 opensy_merkle_root(const struct opensy_template *t,
-    const uint8_t coinbase_txid[32], uint8_t root[32])
+                   const uint8_t coinbase_txid[32], uint8_t root[32])
 {
 	uint8_t pair[64];
 
@@ -698,7 +724,7 @@ opensy_merkle_root(const struct opensy_template *t,
 
 void
 opensy_header(const struct opensy_template *t, const uint8_t root[32],
-    uint32_t time, uint32_t nonce, uint8_t out[OPENSY_HEADER_SIZE])
+              uint32_t time, uint32_t nonce, uint8_t out[OPENSY_HEADER_SIZE])
 {
 	le32_write(out, t->version);
 	memcpy(out + 4, t->prev_hash, 32);
@@ -726,10 +752,10 @@ opensy_block_size(const struct opensy_template *t, size_t cb_len)
 
 int
 opensy_block(const struct opensy_template *t,
-    const uint8_t header[OPENSY_HEADER_SIZE], const uint8_t *coinbase,
-    size_t cb_len, uint8_t *out, size_t cap)
+             const uint8_t header[OPENSY_HEADER_SIZE], const uint8_t *coinbase,
+             size_t cb_len, uint8_t *out, size_t cap)
 {
-	struct wbuf w = { out, 0, cap, 0 };
+	struct wbuf w = {out, 0, cap, 0};
 
 	w_bytes(&w, header, OPENSY_HEADER_SIZE);
 	w_compact(&w, t->ntx + 1);
@@ -743,8 +769,8 @@ opensy_block(const struct opensy_template *t,
 
 char *
 opensy_block_hex(const struct opensy_template *t,
-    const uint8_t header[OPENSY_HEADER_SIZE], const uint8_t *coinbase,
-    size_t cb_len)
+                 const uint8_t header[OPENSY_HEADER_SIZE],
+                 const uint8_t *coinbase, size_t cb_len)
 {
 	size_t n = opensy_block_size(t, cb_len);
 	uint8_t *raw = malloc(n);
@@ -781,9 +807,9 @@ static const struct {
 	uint8_t p2pkh, p2sh;
 	const char *hrp;
 } nets[] = {
-	{ OPENSY_MAIN, "main", 35, 36, "syl" },
-	{ OPENSY_TEST, "test", 95, 96, "tsyl" },
-	{ OPENSY_REGTEST, "regtest", 95, 96, "rsyl" },
+    {OPENSY_MAIN, "main", 35, 36, "syl"},
+    {OPENSY_TEST, "test", 95, 96, "tsyl"},
+    {OPENSY_REGTEST, "regtest", 95, 96, "rsyl"},
 };
 #define NNETS (sizeof(nets) / sizeof(nets[0]))
 
@@ -792,7 +818,9 @@ opensy_net_parse(const char *s, enum opensy_net *net)
 {
 	if (strcmp(s, "main") == 0 || strcmp(s, "mainnet") == 0)
 		*net = OPENSY_MAIN;
-	else if (strcmp(s, "test") == 0 || strcmp(s, "testnet") == 0)
+	else if (strcmp(s, "test") == 0 || strcmp(s, "testnet") == 0 ||
+	         strcmp(s, "testnet3") == 0 || strcmp(s, "testnet4") == 0 ||
+	         strcmp(s, "signet") == 0)
 		*net = OPENSY_TEST;
 	else if (strcmp(s, "regtest") == 0)
 		*net = OPENSY_REGTEST;
@@ -817,7 +845,7 @@ static const char b58digits[] =
  * character outside the alphabet (err says which) or overflow. */
 static int
 base58_decode(const char *s, uint8_t *out, size_t cap, size_t *outlen,
-    char *err, size_t errlen)
+              char *err, size_t errlen)
 {
 	uint8_t buf[64];
 	size_t zeros = 0, len = strlen(s), used = 0;
@@ -830,8 +858,10 @@ base58_decode(const char *s, uint8_t *out, size_t cap, size_t *outlen,
 		unsigned carry;
 
 		if (s[i] == '\0' || d == NULL) {
-			seterr(err, errlen, "bad character '%c' for a base58"
-			    " address", isprint((unsigned char)s[i]) ? s[i] : '?');
+			seterr(err, errlen,
+			       "bad character '%c' for a base58"
+			       " address",
+			       isprint((unsigned char)s[i]) ? s[i] : '?');
 			return -1;
 		}
 		carry = (unsigned)(d - b58digits);
@@ -862,7 +892,7 @@ base58_decode(const char *s, uint8_t *out, size_t cap, size_t *outlen,
 
 static int
 base58_script(const char *addr, enum opensy_net net, uint8_t *script,
-    size_t *len, char *err, size_t errlen)
+              size_t *len, char *err, size_t errlen)
 {
 	uint8_t raw[40], sum[32];
 	size_t n;
@@ -871,8 +901,10 @@ base58_script(const char *addr, enum opensy_net net, uint8_t *script,
 	if (base58_decode(addr, raw, sizeof(raw), &n, err, errlen) != 0)
 		return -1;
 	if (n != 25) {
-		seterr(err, errlen, "bad length: %zu bytes decoded, a base58"
-		    " address has 25", n);
+		seterr(err, errlen,
+		       "bad length: %zu bytes decoded, a base58"
+		       " address has 25",
+		       n);
 		return -1;
 	}
 	opensy_sha256d(raw, 21, sum);
@@ -903,10 +935,12 @@ base58_script(const char *addr, enum opensy_net net, uint8_t *script,
 			other = nets[i].name;
 	if (other != NULL)
 		seterr(err, errlen, "wrong network: address is for %s, not %s",
-		    other, opensy_net_name(net));
+		       other, opensy_net_name(net));
 	else
-		seterr(err, errlen, "unknown address version byte %u (not an"
-		    " OpenSY address?)", raw[0]);
+		seterr(err, errlen,
+		       "unknown address version byte %u (not an"
+		       " OpenSY address?)",
+		       raw[0]);
 	return -1;
 }
 
@@ -915,8 +949,8 @@ static const char b32chars[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 static uint32_t
 bech32_polymod(const uint8_t *v, size_t n, uint32_t chk)
 {
-	static const uint32_t gen[5] = { 0x3b6a57b2, 0x26508e6d, 0x1ea119fa,
-	    0x3d4233dd, 0x2a1462b3 };
+	static const uint32_t gen[5] = {0x3b6a57b2, 0x26508e6d, 0x1ea119fa,
+	                                0x3d4233dd, 0x2a1462b3};
 
 	for (size_t i = 0; i < n; i++) {
 		uint32_t top = chk >> 25;
@@ -951,8 +985,8 @@ bech32_hrp_chk(const char *hrp, size_t n)
 #define BECH32M_CONST 0x2bc830a3u
 
 int
-opensy_bech32_decode(const char *s, char *hrp, size_t hrpcap,
-    uint8_t *values, size_t *nvalues, size_t cap, char *err, size_t errlen)
+opensy_bech32_decode(const char *s, char *hrp, size_t hrpcap, uint8_t *values,
+                     size_t *nvalues, size_t cap, char *err, size_t errlen)
 {
 	size_t len = strlen(s), sep = 0, ndata;
 	int lower = 0, upper = 0;
@@ -960,8 +994,10 @@ opensy_bech32_decode(const char *s, char *hrp, size_t hrpcap,
 	uint32_t chk;
 
 	if (len > 90) {
-		seterr(err, errlen, "bad length: %zu characters, bech32 allows"
-		    " 90", len);
+		seterr(err, errlen,
+		       "bad length: %zu characters, bech32 allows"
+		       " 90",
+		       len);
 		return -1;
 	}
 	for (size_t i = 0; i < len; i++) {
@@ -1000,11 +1036,12 @@ opensy_bech32_decode(const char *s, char *hrp, size_t hrpcap,
 	hrp[sep] = '\0';
 	ndata = len - sep - 1;
 	for (size_t i = 0; i < ndata; i++) {
-		const char *d = strchr(b32chars,
-		    tolower((unsigned char)s[sep + 1 + i]));
+		const char *d =
+		    strchr(b32chars, tolower((unsigned char)s[sep + 1 + i]));
 		if (d == NULL || s[sep + 1 + i] == '\0') {
-			seterr(err, errlen, "bad character '%c' in the data part",
-			    s[sep + 1 + i]);
+			seterr(err, errlen,
+			       "bad character '%c' in the data part",
+			       s[sep + 1 + i]);
 			return -1;
 		}
 		data[i] = (uint8_t)(d - b32chars);
@@ -1027,7 +1064,7 @@ opensy_bech32_decode(const char *s, char *hrp, size_t hrpcap,
  * padding (BIP173: at most 4 bits, all zero). */
 static int
 convert_bits(const uint8_t *in, size_t n, int from, int to, int pad,
-    uint8_t *out, size_t cap, size_t *outlen)
+             uint8_t *out, size_t cap, size_t *outlen)
 {
 	uint32_t acc = 0, maxv = (1u << to) - 1;
 	int bits = 0;
@@ -1058,7 +1095,7 @@ convert_bits(const uint8_t *in, size_t n, int from, int to, int pad,
 
 static int
 bech32_script(const char *addr, enum opensy_net net, uint8_t *script,
-    size_t *len, char *err, size_t errlen)
+              size_t *len, char *err, size_t errlen)
 {
 	char hrp[84];
 	uint8_t vals[90], prog[64];
@@ -1066,13 +1103,15 @@ bech32_script(const char *addr, enum opensy_net net, uint8_t *script,
 	int enc, ver;
 
 	enc = opensy_bech32_decode(addr, hrp, sizeof(hrp), vals, &nvals,
-	    sizeof(vals), err, errlen);
+	                           sizeof(vals), err, errlen);
 	if (enc < 0)
 		return -1;
 	for (size_t i = 0; i < NNETS; i++) {
 		if (strcmp(hrp, nets[i].hrp) == 0 && nets[i].net != net) {
-			seterr(err, errlen, "wrong network: address is for %s,"
-			    " not %s", nets[i].name, opensy_net_name(net));
+			seterr(err, errlen,
+			       "wrong network: address is for %s,"
+			       " not %s",
+			       nets[i].name, opensy_net_name(net));
 			return -1;
 		}
 	}
@@ -1082,19 +1121,23 @@ bech32_script(const char *addr, enum opensy_net net, uint8_t *script,
 	}
 	ver = vals[0];
 	if ((ver == 0) != (enc == OPENSY_BECH32)) {
-		seterr(err, errlen, "bad checksum variant: witness version %d"
-		    " needs %s", ver, ver == 0 ? "bech32" : "bech32m");
+		seterr(err, errlen,
+		       "bad checksum variant: witness version %d"
+		       " needs %s",
+		       ver, ver == 0 ? "bech32" : "bech32m");
 		return -1;
 	}
 	if (convert_bits(vals + 1, nvals - 1, 5, 8, 0, prog, sizeof(prog),
-	    &nprog) != 0) {
+	                 &nprog) != 0) {
 		seterr(err, errlen, "bad length: invalid padding");
 		return -1;
 	}
-	if (nprog < 2 || nprog > 40 || (ver == 0 && nprog != 20 &&
-	    nprog != 32)) {
-		seterr(err, errlen, "bad length: %zu-byte witness program for"
-		    " version %d", nprog, ver);
+	if (nprog < 2 || nprog > 40 ||
+	    (ver == 0 && nprog != 20 && nprog != 32)) {
+		seterr(err, errlen,
+		       "bad length: %zu-byte witness program for"
+		       " version %d",
+		       nprog, ver);
 		return -1;
 	}
 	script[0] = ver == 0 ? 0x00 : (uint8_t)(0x50 + ver);
@@ -1106,7 +1149,8 @@ bech32_script(const char *addr, enum opensy_net net, uint8_t *script,
 
 int
 opensy_address_script(const char *addr, enum opensy_net net,
-    uint8_t script[OPENSY_SCRIPT_MAX], size_t *len, char *err, size_t errlen)
+                      uint8_t script[OPENSY_SCRIPT_MAX], size_t *len, char *err,
+                      size_t errlen)
 {
 	const char *sep;
 	char hrp[84];
@@ -1121,7 +1165,7 @@ opensy_address_script(const char *addr, enum opensy_net net,
 		if (hex_decode(addr + 7, script, OPENSY_SCRIPT_MAX, &n) != 0 ||
 		    n == 0) {
 			seterr(err, errlen, "script: expected 2..%d hex digits",
-			    2 * OPENSY_SCRIPT_MAX);
+			       2 * OPENSY_SCRIPT_MAX);
 			return -1;
 		}
 		*len = n;
@@ -1138,12 +1182,13 @@ opensy_address_script(const char *addr, enum opensy_net net,
 		for (size_t i = 0; i < NNETS; i++)
 			if (strcmp(hrp, nets[i].hrp) == 0)
 				return bech32_script(addr, net, script, len,
-				    err, errlen);
+				                     err, errlen);
 		if (opensy_bech32_decode(addr, hrp, sizeof(hrp), vals, &nv,
-		    sizeof(vals), NULL, 0) > 0) {
-			seterr(err, errlen, "wrong network: bech32 prefix '%s'"
-			    " is not OpenSY's (%s expects '%s')", hrp,
-			    opensy_net_name(net), nets[net].hrp);
+		                         sizeof(vals), NULL, 0) > 0) {
+			seterr(err, errlen,
+			       "wrong network: bech32 prefix '%s'"
+			       " is not OpenSY's (%s expects '%s')",
+			       hrp, opensy_net_name(net), nets[net].hrp);
 			return -1;
 		}
 	}
@@ -1151,8 +1196,8 @@ opensy_address_script(const char *addr, enum opensy_net net,
 }
 
 int
-opensy_segwit_address(enum opensy_net net, int version,
-    const uint8_t *program, size_t len, char *out, size_t cap)
+opensy_segwit_address(enum opensy_net net, int version, const uint8_t *program,
+                      size_t len, char *out, size_t cap)
 {
 	uint8_t vals[90];
 	size_t nvals, hl;
@@ -1162,12 +1207,12 @@ opensy_segwit_address(enum opensy_net net, int version,
 	for (size_t i = 0; i < NNETS; i++)
 		if (nets[i].net == net)
 			hrp = nets[i].hrp;
-	if (hrp == NULL || version < 0 || version > 16 || len < 2 ||
-	    len > 40 || (version == 0 && len != 20 && len != 32))
+	if (hrp == NULL || version < 0 || version > 16 || len < 2 || len > 40 ||
+	    (version == 0 && len != 20 && len != 32))
 		return -1;
 	vals[0] = (uint8_t)version;
 	if (convert_bits(program, len, 8, 5, 1, vals + 1, sizeof(vals) - 7,
-	    &nvals) != 0)
+	                 &nvals) != 0)
 		return -1;
 	nvals++;
 	hl = strlen(hrp);
@@ -1175,7 +1220,7 @@ opensy_segwit_address(enum opensy_net net, int version,
 		return -1;
 	memset(vals + nvals, 0, 6);
 	chk = bech32_polymod(vals, nvals + 6, bech32_hrp_chk(hrp, hl)) ^
-	    (version == 0 ? BECH32_CONST : BECH32M_CONST);
+	      (version == 0 ? BECH32_CONST : BECH32M_CONST);
 	for (int i = 0; i < 6; i++)
 		vals[nvals + (size_t)i] = (uint8_t)(chk >> (5 * (5 - i)) & 31);
 	memcpy(out, hrp, hl);
