@@ -297,7 +297,7 @@ diag("ledger: %s blocks (%s), %s leases, %s income rows" % (
 opensyd = os.environ.get("OPENSYD") or shutil.which("opensyd")
 if not opensyd:
     print("ok %d # SKIP real regtest node: no opensyd (set OPENSYD=/path or "
-          "put opensyd on PATH; docs/solo-mining.md says how to build it)" %
+          "put opensyd on PATH; docs/node.md says how to build it)" %
           (rpc_lib._n + 1))
     rpc_lib._n += 1
 else:
