@@ -298,7 +298,9 @@ wait_reason(const struct node_rpc_error *e, char *out, size_t len, int *ibd)
 	*ibd = 0;
 	switch (e->status) {
 	case NODE_RPC_UNAUTHORIZED:
-		snprintf(out, len, "401 unauthorized: %.150s", e->msg);
+		/* the node's refusal, or a cookie we cannot read */
+		snprintf(out, len, "%s: %.150s", strncmp(e->msg, "HTTP", 4) == 0 ?
+		    "401 unauthorized" : "no credentials", e->msg);
 		break;
 	case NODE_RPC_TRANSPORT:
 		snprintf(out, len, "node unreachable: %.150s", e->msg);

@@ -259,9 +259,10 @@ node = start_node("fakenode-401", "--rpcuser", "someone", "--rpcpassword",
                   "else")
 with open(cookie, "w") as f:
     f.write("__cookie__:wrong")
-h = wait(lambda: (lambda r: r if r[1] and "401" in r[1].get("reason", "")
+h = wait(lambda: (lambda r: r if r[1] and "HTTP 401" in r[1].get("reason", "")
                   else None)(health()), 20)
-ok(h is not None and h[0] == 503, "a wrong cookie: /health says 401 (%s)" %
+ok(h is not None and h[0] == 503, "a wrong cookie: /health says the node "
+   "answered 401 (%s)" %
    (h[1].get("reason") if h else None,))
 ok(secret not in coord.text() and "__cookie__:wrong" not in coord.text(),
    "the node's credentials are not logged")
@@ -272,7 +273,8 @@ node = start_node("fakenode-2")
 ok(wait(lambda: accepted_count() > before + 1, 120, 1) is not None,
    "after the node's restart (new cookie, same chain) blocks are accepted "
    "again (%d -> %d)" % (before, accepted_count()))
-h = health()
+h = wait(lambda: (lambda r: r if r[0] == 200 else None)(health()), 30) or \
+    health()
 ok(h[0] == 200 and h[1]["node"]["height"] > 0, "/health is healthy again "
    "with the node's height (%s)" % (h[1].get("node") if h[1] else str(h),))
 
