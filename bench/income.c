@@ -71,7 +71,7 @@ fill(const char *path, int64_t n, int workers, int64_t t0)
 		snprintf(ids[w], sizeof(ids[w]), "worker-%03d", w);
 		ledger_worker_seen(l, &lw);
 		lease[w] = ledger_lease_add(l, job, ids[w], (uint64_t)w << 22,
-		    (uint64_t)(w + 1) << 22, 0, t0);
+		    (uint64_t)(w + 1) << 22, 0, 0, 0, t0);
 		nonce[w] = (uint32_t)w << 22;
 	}
 	for (i = 0; i < n; i++) {

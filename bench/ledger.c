@@ -113,7 +113,8 @@ prepare(const char *path, int batch, int batch_ms, int64_t *job,
 	j.difficulty = 10000;
 	j.received_at = w.seen_at;
 	*job = ledger_job_add(l, &j);
-	*lease = ledger_lease_add(l, *job, w.id, 0, 1ULL << 32, 0, w.seen_at);
+	*lease = ledger_lease_add(l, *job, w.id, 0, 1ULL << 32, 0, 0, 0,
+	    w.seen_at);
 	ledger_flush(l, -1);
 	return l;
 }

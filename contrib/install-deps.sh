@@ -7,7 +7,7 @@ set -e
 BUILD="build-essential autoconf automake libtool pkg-config
  libgrpc-dev libprotobuf-c-dev protobuf-c-compiler librandomx-dev
  libsqlite3-dev libssl-dev libmicrohttpd-dev libwebsockets-dev
- libjansson-dev libinih-dev libsystemd-dev"
+ libjansson-dev libinih-dev libsystemd-dev libcurl4-openssl-dev"
 # Tests: the independent gRPC and WebSocket clients, sqlite3 for audits,
 # openssl for generated certificates, promtool, a browser for the page test,
 # clang for the fuzz harnesses, curl for the REST checks, mandoc for the man

@@ -187,7 +187,7 @@ main(int argc, char **argv)
 		snprintf(id, sizeof(id), "w%d", i);
 		ledger_worker_seen(l, &w);
 		lease[i] = ledger_lease_add(l, job, id, (uint64_t)i << 24,
-		    (uint64_t)(i + 1) << 24, 0, now);
+		    (uint64_t)(i + 1) << 24, 0, 0, 0, now);
 		nonce[i] = (uint32_t)i << 24;
 	}
 	memset(result, 0x5a, sizeof(result));

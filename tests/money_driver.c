@@ -59,7 +59,7 @@ worker(struct state *s, const char *id, int64_t at)
 	snprintf(s->ids[i], sizeof(s->ids[i]), "%s", id);
 	ledger_worker_seen(s->l, &w);
 	s->lease[i] = ledger_lease_add(s->l, s->job, id, (uint64_t)i << 26,
-	    (uint64_t)(i + 1) << 26, 0, at);
+	    (uint64_t)(i + 1) << 26, 0, 0, 0, at);
 	s->nonce[i] = (uint32_t)i << 26;
 	return s->nworkers++;
 }

@@ -117,7 +117,7 @@ try_submit(const char *what, const char *job_id, const uint8_t nonce[4],
     const uint8_t result[32])
 {
 	uint64_t id = ++share_ctr;
-	int rc = upstream_submit(up, id, job_id, nonce, result);
+	int rc = upstream_submit(up, id, job_id, 0, nonce, result);
 
 	say("submit share=%" PRIu64 " kind=%s job=%s rc=%d%s", id, what, job_id,
 	    rc, rc == UPSTREAM_ENOTCONN ? " (not connected)" :
@@ -249,7 +249,7 @@ main(int argc, char **argv)
 {
 	struct upstream_pool pools[POOL_CONF_MAX];
 	struct upstream_config cfg;
-	struct upstream_callbacks cb = { on_job, on_result, on_state, NULL };
+	struct upstream_callbacks cb = { on_job, on_result, on_state, NULL, NULL };
 	struct upstream_stats st;
 	enum log_level lvl;
 	pthread_t miner;

@@ -228,10 +228,23 @@ function onStats(s) {
   const p = s.pool || {};
   $('c-pool').textContent = p.connected ? (p.latency_ms || 0).toFixed(0) + ' ms' : 'down';
   $('c-pool').className = 'value small';
-  $('c-pool-hint').textContent = (p.url || '') + (p.switches ? ' · ' + p.switches + ' switches' : '');
+  const n = p.node;
+  if (n) {
+    // solo mining on the cooperative's own node: its height, ages, peers
+    // and why it does not mine (IBD, warm-up, 401) instead of a latency
+    $('c-pool').textContent = p.connected ? 'height ' + fmtInt(n.height) :
+      (n.ibd ? 'IBD' : 'waiting');
+    $('c-pool-hint').textContent = n.waiting ? n.waiting :
+      'tip ' + (n.tip_age_s == null ? '?' : n.tip_age_s.toFixed(0) + ' s') +
+      ' · template ' + (n.template_age_s == null ? '?' : n.template_age_s.toFixed(0) + ' s') +
+      ' · ' + (n.connections == null ? '?' : n.connections) + ' peers';
+  } else {
+    $('c-pool-hint').textContent = (p.url || '') + (p.switches ? ' · ' + p.switches + ' switches' : '');
+  }
   const pb = $('pool-badge');
   pb.className = 'badge ' + (p.connected ? 'ok' : 'bad');
-  pb.textContent = p.connected ? 'pool connected' : 'pool down';
+  pb.textContent = n ? (p.connected ? 'node connected' : n.ibd ? 'node in IBD' : 'node down') :
+    p.connected ? 'pool connected' : 'pool down';
   sampleSeries(s);
   renderWorkers();
   renderLegend();

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "common/target.h"
 #include "coordinator/core.h"
@@ -73,6 +74,8 @@ struct core {
 	uint64_t id_mismatch;
 	uint64_t window_n;		/* last pplns_window_n written (under
 					 * session_lock) */
+	struct ledger_follow_block *follow;	/* node blocks to follow again */
+	size_t nfollow;
 
 	pthread_t tick;
 	pthread_mutex_t tick_lock;	/* guards stopping */
@@ -118,6 +121,12 @@ work_to_msg(const struct work *w, Coopmine__JobMessage *m, uint8_t target[8])
 	}
 	m->lease_id = w->lease_id;
 	m->difficulty = w->difficulty;
+	if (w->extranonce_size > 0) {
+		/* node work: the lease's coinbase extranonce (its low 32 bits;
+		 * the blob already carries it) */
+		m->extra_nonce = (uint32_t)w->extranonce;
+		m->extra_nonce_size = (uint32_t)w->extranonce_size;
+	}
 }
 
 /* jobs event (jobs_lock held): queue work on the worker's stream. */
@@ -222,7 +231,7 @@ ev_lease_issued(void *arg, uint64_t job_seq, const struct lease *l)
 	struct core *c = arg;
 	int64_t id = ledger_lease_add(c->ledger, (int64_t)job_seq, l->owner,
 	    l->start, l->end, target_to_difficulty(l->share_target),
-	    l->issued_ms);
+	    l->has_extranonce, l->extranonce, l->issued_ms);
 
 	id_check(c, "lease", id, l->id);
 }
@@ -243,6 +252,12 @@ ev_space_exhausted(void *arg, unsigned sources)
 {
 	struct core *c = arg;
 
+	if (c->cfg.upstream.node != NULL) {
+		/* one node: its next template (new time) is a fresh space */
+		log_warnx("jobs: the current node template's nonce space is used "
+		    "up: workers wait for the next template");
+		return;
+	}
 	pthread_mutex_lock(&c->session_lock);
 	if (sources >= c->nups && c->nups < c->cfg.max_sessions)
 		c->want_session = 1;
@@ -251,6 +266,20 @@ ev_space_exhausted(void *arg, unsigned sources)
 		    "up and [pool] sessions_max is reached: workers wait for the "
 		    "next job", c->nups);
 	pthread_mutex_unlock(&c->session_lock);
+}
+
+/* jobs event (jobs_lock held): the header of one extranonce of a node
+ * job; the backend computes it under its own lock, no I/O. */
+static int
+ev_make_blob(void *arg, unsigned source, const char *upstream_id,
+    uint64_t extranonce, uint8_t *blob, size_t *len)
+{
+	struct core *c = arg;
+
+	if (source >= JOBS_SOURCES_MAX || c->slots[source].up == NULL)
+		return -1;
+	return upstream_make_blob(c->slots[source].up, upstream_id, extranonce,
+	    blob, len);
 }
 
 /* jobs event (jobs_lock held): no upstream work, or work is back. */
@@ -402,7 +431,13 @@ up_job(void *arg, const struct upstream_job *uj)
 	t.clean = uj->clean;
 	t.opensy = uj->nonce_offset == UPSTREAM_NONCE_OFFSET_OPENSY &&
 	    uj->blob_len == 80;
+	t.extranonce_size = uj->extranonce_size;
+	t.reward = uj->reward;
 	shares_prepare(c->shares, t.seed, t.seed_len);
+	/* node work: the next key, known ahead of its boundary, is built
+	 * now so the first share after the boundary does not wait for it */
+	if (uj->has_next_seed)
+		shares_prepare(c->shares, uj->next_seed_hash, 32);
 	seq = jobs_add(c->jobs, &t, clock_wall_ms());
 	/* The session's first job: now the pool knows which of the waiting
 	 * shares' jobs are still valid. */
@@ -491,6 +526,52 @@ up_state(void *arg, const struct upstream_state_change *ch)
 	    (json_int_t)ch->switches));
 }
 
+/* The node backend follows each block it submitted: its fate goes to
+ * the ledger (an orphaned or rejected block's income is reversed there)
+ * and to the live feed. */
+static void
+up_block(void *arg, const struct upstream_block_event *ev)
+{
+	struct upslot *sl = arg;
+	struct core *c = sl->c;
+	enum ledger_block_status st = LEDGER_BLOCK_ACCEPTED;
+	const char *name = "accepted";
+	uint8_t h[32];
+	int64_t now = clock_wall_ms();
+
+	if (hex_decode_exact(ev->hash, h, 32) != 0)
+		return;
+	switch (ev->status) {
+	case UPSTREAM_BLOCK_ACCEPTED:
+		ledger_block_chain(c->ledger, h, st, 0, 0, ev->msg ? ev->msg : "",
+		    now);
+		break;
+	case UPSTREAM_BLOCK_REJECTED:
+		st = LEDGER_BLOCK_REJECTED;
+		name = "rejected";
+		ledger_block_chain(c->ledger, h, st, -1, 0, ev->msg ? ev->msg : "",
+		    now);
+		break;
+	case UPSTREAM_BLOCK_CONFIRMED:
+		name = "confirmed";
+		ledger_block_chain(c->ledger, h, st, ev->confirmations, 0, NULL, now);
+		break;
+	case UPSTREAM_BLOCK_MATURE:
+		name = "mature";
+		ledger_block_chain(c->ledger, h, st, ev->confirmations, 1, NULL, now);
+		break;
+	case UPSTREAM_BLOCK_ORPHANED:
+		st = LEDGER_BLOCK_ORPHANED;
+		name = "orphaned";
+		ledger_block_chain(c->ledger, h, st, -1, 0, NULL, now);
+		break;
+	}
+	publish(c, LIVE_BLOCK, json_pack("{s:s, s:I, s:I, s:I, s:s}", "hash",
+	    ev->hash, "height", (json_int_t)ev->height, "reward",
+	    (json_int_t)ev->reward, "confirmations",
+	    (json_int_t)ev->confirmations, "status", name));
+}
+
 /* A block whose reward is known ([pplns] block_reward: the test pool and
  * the demo) becomes income, split by the money rules, once (its ref). */
 static void
@@ -545,7 +626,8 @@ share_event(void *arg, const struct shares_verdict *v)
 static int
 session_new(struct core *c, unsigned idx, char *err, size_t errlen)
 {
-	struct upstream_callbacks ucb = { up_job, up_result, up_state, NULL };
+	struct upstream_callbacks ucb = { up_job, up_result, up_state, up_block,
+		NULL };
 	struct upslot *sl = &c->slots[idx];
 	struct upstream_pool pools[CORE_POOLS_MAX];
 	struct upstream_config uc;
@@ -750,6 +832,10 @@ restore_live_job(struct core *c, const struct ledger_live_job *lj)
 		ls[i].end = le->nonce_end;
 		ls[i].issued_ms = le->issued_at;
 		ls[i].released = le->released;
+		/* node work: its extranonce, but not its header (the
+		 * template is gone): shares on it are stale */
+		ls[i].has_extranonce = le->has_extranonce;
+		ls[i].extranonce = le->extranonce;
 		/* A lease whose difficulty was not recorded (older ledgers)
 		 * keeps its range from anyone, but credits nobody. */
 		if (le->difficulty > 0) {
@@ -809,6 +895,12 @@ recover(struct core *c, char *err, size_t errlen)
 		return -1;
 	jobs_set_next_ids(c->jobs, (uint64_t)rec.next_job_id,
 	    (uint64_t)rec.next_lease_id);
+	jobs_set_next_extranonce(c->jobs, rec.next_extranonce);
+	if (rec.nfollow > 0 && (c->follow = malloc(rec.nfollow *
+	    sizeof(*c->follow))) != NULL) {
+		memcpy(c->follow, rec.follow, rec.nfollow * sizeof(*c->follow));
+		c->nfollow = rec.nfollow;
+	}
 	if (jobs_restore_cursors(c->jobs, rec.cursors, rec.ncursors) != 0) {
 		snprintf(err, errlen, "out of memory");
 		ledger_recovery_free(&rec);
@@ -921,7 +1013,8 @@ struct core *
 core_new(const struct core_config *cfg, char *err, size_t errlen)
 {
 	static const struct jobs_events jev = { ev_send_work, ev_job_added,
-		ev_lease_issued, ev_lease_released, ev_space_exhausted, ev_paused };
+		ev_lease_issued, ev_lease_released, ev_space_exhausted, ev_paused,
+		ev_make_blob };
 	struct rpc_hooks hooks = { hook_register, hook_stream_open,
 		hook_stream_close, hook_submit_share, hook_heartbeat,
 		hook_worker_status };
@@ -975,6 +1068,9 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 	if (session_new(c, 0, err, errlen) != 0)
 		goto fail;
 	c->nups = 1;
+	for (size_t i = 0; i < c->nfollow; i++)
+		upstream_follow_block(c->slots[0].up, c->follow[i].hash,
+		    c->follow[i].height, c->follow[i].reward);
 	rcfg.hooks = &hooks;
 	rcfg.hooks_arg = c;
 	if ((c->rpc = rpc_server_new(&rcfg, c->reg)) == NULL) {
@@ -1064,6 +1160,7 @@ core_free(struct core *c)
 	alerts_free(c->alerts);
 	ledger_reader_close(c->access_reader);
 	ledger_close(c->ledger);
+	free(c->follow);
 	pthread_mutex_destroy(&c->session_lock);
 	pthread_mutex_destroy(&c->tick_lock);
 	pthread_cond_destroy(&c->tick_cond);

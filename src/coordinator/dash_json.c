@@ -183,7 +183,25 @@ dash_json_stats(const struct dash_stats *st)
 	    "time", (json_int_t)clock_wall_ms());
 	if (o != NULL)
 		stats_more(st, o);
+	if (o != NULL && st->node)
+		json_object_set_new(json_object_get(o, "pool"), "node",
+		    dash_json_node(st));
 	return o;
+}
+
+json_t *
+dash_json_node(const struct dash_stats *st)
+{
+	return json_pack("{s:I, s:o, s:o, s:o, s:b, s:s}",
+	    "height", (json_int_t)st->node_height,
+	    "tip_age_s", st->node_tip_age_ms >= 0 ?
+	    json_real((double)st->node_tip_age_ms / 1000.0) : json_null(),
+	    "template_age_s", st->node_template_age_ms >= 0 ?
+	    json_real((double)st->node_template_age_ms / 1000.0) : json_null(),
+	    "connections", st->node_connections >= 0 ?
+	    json_integer((json_int_t)st->node_connections) : json_null(),
+	    "ibd", st->node_ibd,
+	    "waiting", st->node_wait);
 }
 
 /* What this change adds to a worker row. */

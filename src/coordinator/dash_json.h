@@ -19,6 +19,9 @@ int	 dash_listen_parse(const char *s, char *host, size_t hostlen,
 /* Copies a URL without its user:password@ part (never shown). */
 void	 dash_url_redact(const char *in, char *out, size_t outlen);
 json_t	*dash_json_stats(const struct dash_stats *st);
+/* The node backend's view (height, tip and template age, peers, IBD,
+ * why it does not mine), for /api/stats' pool and /health. */
+json_t	*dash_json_node(const struct dash_stats *st);
 json_t	*dash_json_worker(const struct dash_worker *w);
 /* One pool session (url without user:password). */
 json_t	*dash_json_session(const struct dash_session *se);

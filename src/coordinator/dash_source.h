@@ -76,6 +76,14 @@ struct dash_stats {
 	int		pool_connected;
 	double		pool_latency_ms;
 	uint64_t	pool_switches;
+	/* the node backend (node = 1): solo mining on our own node */
+	int		node;
+	int64_t		node_height;		/* of the current template */
+	int64_t		node_tip_age_ms;	/* -1: unknown */
+	int64_t		node_template_age_ms;	/* -1: none yet */
+	int64_t		node_connections;	/* -1: unknown */
+	int		node_ibd;
+	char		node_wait[256];		/* why it does not mine; "" */
 	/* share verification and the ledger */
 	uint64_t	verify_queue_depth;
 	double		verify_latency_ms;	/* recent mean */

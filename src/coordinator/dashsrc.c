@@ -160,6 +160,18 @@ src_stats(void *ctx, struct dash_stats *out)
 	out->pool_connected = us.state == UPSTREAM_CONNECTED;
 	out->pool_latency_ms = us.last_latency_ms > 0 ? (double)us.last_latency_ms : 0;
 	out->pool_switches = us.switches;
+	if (us.node) {
+		int64_t now = clock_wall_ms();
+		out->node = 1;
+		out->node_height = us.node_height;
+		out->node_tip_age_ms = us.node_tip_time_ms > 0 ?
+		    now - us.node_tip_time_ms : -1;
+		out->node_template_age_ms = us.node_template_ms > 0 ?
+		    now - us.node_template_ms : -1;
+		out->node_connections = us.node_connections;
+		out->node_ibd = us.node_ibd;
+		copy(out->node_wait, sizeof(out->node_wait), us.node_wait);
+	}
 	out->verify_queue_depth = ss.verify.queue_depth;
 	out->verify_latency_ms = ss.verify.latency_p50_ms;
 	out->ledger_writable = ls.writable;

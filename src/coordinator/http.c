@@ -475,6 +475,10 @@ health(struct req *r)
 		json_object_set_new(j, "pool_sessions", json_pack("{s:i, s:i}",
 		    "connected", up, "total", (int)st.nsessions));
 	}
+	if (j != NULL && st.node)
+		json_object_set_new(j, "node", dash_json_node(&st));
+	if (j != NULL && st.node && st.node_wait[0] != '\0')
+		json_object_set_new(j, "reason", json_string(st.node_wait));
 	if (j != NULL && !durable)
 		json_object_set_new(j, "warning", json_string("[ledger] "
 		    "synchronous is below full: shares acknowledged to workers "

@@ -60,6 +60,7 @@ struct jobs {
 	struct job **ring;		/* oldest first */
 	size_t njobs;
 	uint64_t next_seq, next_lease, pruned_max, leases_issued;
+	uint64_t next_extranonce;	/* node work: never goes back */
 	struct wstate *workers;
 	size_t nworkers, capworkers;
 	double verify_capacity;
@@ -156,6 +157,7 @@ jobs_new(const struct jobs_config *cfg, const struct jobs_events *ev, void *arg)
 	j->arg = arg;
 	j->next_seq = 1;
 	j->next_lease = 1;
+	j->next_extranonce = 1;
 	if ((j->ring = calloc(j->cfg.keep_jobs + 1, sizeof(*j->ring))) == NULL) {
 		free(j);
 		return NULL;
@@ -189,6 +191,15 @@ jobs_set_next_ids(struct jobs *j, uint64_t next_job_seq, uint64_t next_lease_id)
 	}
 	if (next_lease_id > j->next_lease)
 		j->next_lease = next_lease_id;
+	pthread_mutex_unlock(&j->jobs_lock);
+}
+
+void
+jobs_set_next_extranonce(struct jobs *j, uint64_t next)
+{
+	pthread_mutex_lock(&j->jobs_lock);
+	if (next > j->next_extranonce)
+		j->next_extranonce = next;
 	pthread_mutex_unlock(&j->jobs_lock);
 }
 
@@ -421,8 +432,16 @@ work_fill(const struct job *jb, const struct lease *l, struct work *w,
 	memset(w, 0, sizeof(*w));
 	memcpy(w->job_id, jb->job_id, sizeof(w->job_id));
 	w->job_seq = jb->seq;
-	memcpy(w->blob, jb->tpl.blob, jb->tpl.blob_len);
-	w->blob_len = jb->tpl.blob_len;
+	if (l->has_extranonce && l->blob_len > 0) {
+		/* node work: the lease's own header */
+		memcpy(w->blob, l->blob, l->blob_len);
+		w->blob_len = l->blob_len;
+		w->extranonce = l->extranonce;
+		w->extranonce_size = jb->tpl.extranonce_size;
+	} else {
+		memcpy(w->blob, jb->tpl.blob, jb->tpl.blob_len);
+		w->blob_len = jb->tpl.blob_len;
+	}
 	w->nonce_offset = jb->tpl.nonce_offset;
 	memcpy(w->seed, jb->tpl.seed, jb->tpl.seed_len);
 	w->seed_len = jb->tpl.seed_len;
@@ -448,7 +467,9 @@ issue_work(struct jobs *j, struct wstate *w, int64_t now_ms, struct work *out)
 	struct job *jb = NULL;
 	struct lease l;
 	struct work wk;
-	uint64_t want;
+	uint64_t want, ext = 0;
+	uint8_t blob[LEASE_BLOB_MAX];
+	size_t blob_len = 0;
 	int any = 0;
 
 	want = lease_size_for(w->hashrate, j->cfg.lease_seconds, j->cfg.lease_min,
@@ -464,9 +485,27 @@ issue_work(struct jobs *j, struct wstate *w, int64_t now_ms, struct work *out)
 		cap = lease_space_remaining(c->space) / JOBS_LEASE_FRACTION;
 		if (take > cap)
 			take = cap;
+		if (c->tpl.extranonce_size > 0) {
+			/* Node work: a fresh extranonce, so this lease's headers
+			 * are its own whatever nonces it covers.  An extranonce
+			 * whose lease is not taken is simply never used. */
+			ext = j->next_extranonce++;
+			if (j->ev.make_blob == NULL || j->ev.make_blob(j->arg,
+			    c->tpl.source, c->tpl.upstream_id, ext, blob,
+			    &blob_len) != 0 || blob_len != c->tpl.blob_len) {
+				log_warnx("jobs: no header for extranonce %" PRIu64
+				    " of upstream job %s", ext, c->tpl.upstream_id);
+				continue;
+			}
+		}
 		if (lease_take(c->space, j->next_lease, w->id, take, j->cfg.lease_min,
 		    difficulty_to_target(w->vd.diff), now_ms, &l) == 0)
 			jb = c;
+	}
+	if (jb != NULL && jb->tpl.extranonce_size > 0) {
+		if (lease_set_extranonce(jb->space, l.id, ext, blob, blob_len) != 0)
+			return -1;	/* cannot happen: the lease was just taken */
+		l = *lease_get(jb->space, l.id);
 	}
 	if (jb == NULL) {
 		if (any) {
@@ -524,6 +563,9 @@ template_check(const struct job_template *t)
 	if (t->seed_len == 0 || t->seed_len > JOBS_SEED_MAX || t->target64 == 0)
 		return -1;
 	if (t->reserved_byte > 255 || t->source >= JOBS_SOURCES_MAX)
+		return -1;
+	if (t->extranonce_size > 8 || (t->extranonce_size > 0 &&
+	    (!t->opensy || t->blob_len > LEASE_BLOB_MAX)))
 		return -1;
 	return 0;
 }
@@ -910,6 +952,8 @@ jobs_check_share(struct jobs *j, const char *worker_id, const char *job_id,
 	} else if ((l = lease_find(jb->space, nonce)) == NULL ||
 	    strcmp(l->owner, worker_id) != 0) {
 		r = LEDGER_REASON_OUTSIDE_LEASE;
+	} else if (l->has_extranonce && l->blob_len == 0) {
+		r = LEDGER_REASON_STALE;	/* node work from before a restart */
 	} else {
 		int added = nonceset_add(&jb->taken, nonce);
 		if (added != 0) {
@@ -923,8 +967,16 @@ jobs_check_share(struct jobs *j, const char *worker_id, const char *job_id,
 			ctx->source = jb->tpl.source;
 			memcpy(ctx->seed, jb->tpl.seed, jb->tpl.seed_len);
 			ctx->seed_len = jb->tpl.seed_len;
-			memcpy(ctx->input, jb->tpl.blob, jb->tpl.blob_len);
-			ctx->input_len = jb->tpl.blob_len;
+			if (l->has_extranonce) {
+				memcpy(ctx->input, l->blob, l->blob_len);
+				ctx->input_len = l->blob_len;
+				ctx->extranonce = l->extranonce;
+				ctx->extranonce_size = jb->tpl.extranonce_size;
+				ctx->reward = jb->tpl.reward;
+			} else {
+				memcpy(ctx->input, jb->tpl.blob, jb->tpl.blob_len);
+				ctx->input_len = jb->tpl.blob_len;
+			}
 			memcpy(ctx->input + jb->tpl.nonce_offset, nonce_bytes, 4);
 			ctx->nonce = nonce;
 			ctx->share_target = l->share_target;

@@ -48,6 +48,9 @@ struct job_template {
 	int reserved_byte;		/* nicehash: the pool's nonce byte, or -1 */
 	int clean;			/* older jobs are stale */
 	int opensy;			/* 80-byte header: block target from nBits */
+	size_t extranonce_size;		/* > 0: node work, each lease gets its
+					 * own extranonce and blob (make_blob) */
+	int64_t reward;			/* node work: the block's coinbasevalue */
 };
 
 /* One worker's work: maps one-to-one onto a JobMessage. */
@@ -67,6 +70,8 @@ struct work {
 	uint64_t lease_id, nonce_start, nonce_end;
 	int clean;
 	int64_t timestamp_ms;
+	uint64_t extranonce;		/* node work: the lease's */
+	size_t extranonce_size;		/* 0: pool work */
 };
 
 /* Everything the rest of the share path needs, copied out under the lock. */
@@ -84,6 +89,9 @@ struct share_ctx {
 	uint8_t block_target[32];
 	int has_block_target;
 	int64_t height;
+	uint64_t extranonce;		/* the lease's (node work) */
+	size_t extranonce_size;		/* 0: pool work */
+	int64_t reward;			/* node work: the block's reward */
 };
 
 struct job_info {
@@ -110,6 +118,10 @@ struct jobs_events {
 	/* Every upstream has been gone for job_timeout (1): the workers
 	 * must pause; work is back (0). */
 	void (*paused)(void *arg, int paused);
+	/* Node work: the blob of upstream job upstream_id of source with this
+	 * extranonce (upstream_make_blob).  0 or -1. */
+	int (*make_blob)(void *arg, unsigned source, const char *upstream_id,
+	    uint64_t extranonce, uint8_t *blob, size_t *len);
 };
 
 struct jobs_config {
@@ -129,6 +141,9 @@ void jobs_free(struct jobs *j);
 /* Continue job and lease numbering after a restart. */
 void jobs_set_next_ids(struct jobs *j, uint64_t next_job_seq,
     uint64_t next_lease_id);
+/* Node work: the next extranonce (the ledger's largest + 1); the counter
+ * only goes up, so no extranonce is ever given twice. */
+void jobs_set_next_extranonce(struct jobs *j, uint64_t next);
 
 /* Work leased before a restart (from ledger_recover): a job with the same
  * blob and seed starts its nonce space where those leases ended, so no

@@ -153,6 +153,22 @@ lease_find(const struct lease_space *sp, uint64_t nonce)
 	return NULL;
 }
 
+int
+lease_set_extranonce(struct lease_space *sp, uint64_t id, uint64_t extranonce,
+    const uint8_t *blob, size_t blob_len)
+{
+	struct lease *l = lease_by_id(sp, id);
+
+	if (l == NULL || blob_len > LEASE_BLOB_MAX)
+		return -1;
+	l->has_extranonce = 1;
+	l->extranonce = extranonce;
+	if (blob_len > 0)
+		memcpy(l->blob, blob, blob_len);
+	l->blob_len = blob_len;
+	return 0;
+}
+
 const struct lease *
 lease_get(const struct lease_space *sp, uint64_t id)
 {

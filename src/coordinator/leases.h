@@ -15,6 +15,7 @@
 #include "rpc/worker.h"
 
 #define LEASE_OWNER_MAX WORKER_ID_MAX	/* a worker id with its NUL */
+#define LEASE_BLOB_MAX 80		/* a node lease's own header */
 
 struct lease {
 	uint64_t id;
@@ -23,6 +24,12 @@ struct lease {
 	uint64_t share_target;		/* the target the holder was given */
 	int64_t issued_ms;
 	int released;
+	/* node work: the lease's own coinbase extranonce and the header it
+	 * gives (blob_len 0: not known, e.g. restored after a restart) */
+	int has_extranonce;
+	uint64_t extranonce;
+	uint8_t blob[LEASE_BLOB_MAX];
+	size_t blob_len;
 };
 
 struct lease_space;
@@ -42,6 +49,9 @@ int lease_take(struct lease_space *sp, uint64_t id, const char *owner,
  * come in start order, inside the space, past the cursor (which moves to
  * its end).  0 or -1. */
 int lease_restore(struct lease_space *sp, const struct lease *l);
+/* Gives lease id its extranonce and blob (node work).  0 or -1. */
+int lease_set_extranonce(struct lease_space *sp, uint64_t id,
+    uint64_t extranonce, const uint8_t *blob, size_t blob_len);
 /* Marks a lease released (its unused rest is never reissued). 0 or -1. */
 int lease_release(struct lease_space *sp, uint64_t id);
 /* Releases every lease of owner; returns how many. */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "common/mpscq.h"
 #include "common/target.h"
@@ -37,7 +38,8 @@ enum msg_type {
 	M_INCOME,
 	M_FLUSH,
 	M_MAX_PAGES,
-	M_ACCESS
+	M_ACCESS,
+	M_BLOCK_CHAIN
 };
 
 struct flush {
@@ -74,6 +76,8 @@ struct msg {
 			int64_t job_id;
 			char worker_id[LEDGER_ID_MAX];
 			uint64_t start, end, difficulty;
+			int has_ext;
+			uint64_t ext;
 		} lease;
 		struct {
 			struct ledger_share s;	/* pointers below */
@@ -100,6 +104,13 @@ struct msg {
 			int has_reward;
 			uint64_t reward;
 		} bupd;
+		struct {
+			uint8_t hash[32];
+			enum ledger_block_status status;
+			int64_t confirmations;
+			int mature, has_answer;
+			char answer[LEDGER_TEXT_MAX];
+		} chain;
 		struct {
 			char key[LEDGER_TEXT_MAX];
 			char value[LEDGER_TEXT_MAX];
@@ -166,8 +177,8 @@ static const char *stmt_sql[S_COUNT] = {
 	    "received_at THEN ?2 ELSE received_at END "
 	    "WHERE id = ?1 AND superseded_at IS NULL",
 	[S_LEASE] = "INSERT INTO leases (id, job_id, worker_id, nonce_start, "
-	    "nonce_end, issued_at, difficulty) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-	    "?7)",
+	    "nonce_end, issued_at, difficulty, extranonce) VALUES (?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7, ?8)",
 	[S_LEASE_RELEASE] = "UPDATE leases SET released_at = CASE WHEN ?2 >= "
 	    "issued_at THEN ?2 ELSE issued_at END "
 	    "WHERE id = ?1 AND released_at IS NULL",
@@ -179,8 +190,12 @@ static const char *stmt_sql[S_COUNT] = {
 	    "?3, upstream_at = ?4 WHERE id = ?1",
 	[S_BLOCK] = "INSERT INTO blocks (id, share_id, height, hash, "
 	    "network_difficulty, window_n, fee_bps, status, reward, found_at, "
-	    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-	[S_BLOCK_UPDATE] = "UPDATE blocks SET status = ?2, updated_at = ?3, "
+	    "updated_at, maturity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	    "?10, ?10, ?11)",
+	/* An orphaned block stays orphaned: a late "accepted" from the
+	 * outbox's submit answer does not bring it back. */
+	[S_BLOCK_UPDATE] = "UPDATE blocks SET status = CASE WHEN status = "
+	    "'orphaned' THEN status ELSE ?2 END, updated_at = ?3, "
 	    "reward = CASE WHEN reward IS NULL THEN ?4 ELSE reward END "
 	    "WHERE id = ?1",
 	[S_BLOCK_GET] = "SELECT share_id, window_n, fee_bps, reward FROM blocks "
@@ -849,7 +864,8 @@ ledger_job_supersede(struct ledger *l, int64_t job_id, int64_t at)
 
 int64_t
 ledger_lease_add(struct ledger *l, int64_t job_id, const char *worker_id,
-    uint64_t nonce_start, uint64_t nonce_end, uint64_t difficulty, int64_t at)
+    uint64_t nonce_start, uint64_t nonce_end, uint64_t difficulty,
+    int has_extranonce, uint64_t extranonce, int64_t at)
 {
 	struct msg *m = msg_new(M_LEASE);
 	int64_t id;
@@ -859,6 +875,8 @@ ledger_lease_add(struct ledger *l, int64_t job_id, const char *worker_id,
 	m->u.lease.start = nonce_start;
 	m->u.lease.end = nonce_end;
 	m->u.lease.difficulty = difficulty;
+	m->u.lease.has_ext = has_extranonce;
+	m->u.lease.ext = extranonce;
 	m->at = at;
 	m->id = id = next_id(l, ID_LEASE);
 	push(l, m);
@@ -983,6 +1001,24 @@ ledger_block_update(struct ledger *l, int64_t block_id,
 	m->u.bupd.status = status;
 	m->u.bupd.has_reward = has_reward;
 	m->u.bupd.reward = reward;
+	push(l, m);
+}
+
+void
+ledger_block_chain(struct ledger *l, const uint8_t hash[32],
+    enum ledger_block_status status, int64_t confirmations, int mature,
+    const char *answer, int64_t at)
+{
+	struct msg *m = msg_new(M_BLOCK_CHAIN);
+
+	memcpy(m->u.chain.hash, hash, 32);
+	m->u.chain.status = status;
+	m->u.chain.confirmations = confirmations;
+	m->u.chain.mature = mature;
+	m->u.chain.has_answer = answer != NULL;
+	if (answer != NULL)
+		copy_str(m->u.chain.answer, sizeof(m->u.chain.answer), answer);
+	m->at = at;
 	push(l, m);
 }
 
@@ -1287,6 +1323,7 @@ apply_block(struct ledger *l, struct msg *m, const struct ledger_block *b,
 	if (b->has_reward)
 		ledger_bind_u64(st, 9, b->reward);
 	sqlite3_bind_int64(st, 10, m->at);
+	sqlite3_bind_int64(st, 11, b->maturity > 0 ? b->maturity : 0);
 	return verdict(l, m, run(l, S_BLOCK));
 }
 
@@ -1420,6 +1457,119 @@ apply_income(struct ledger *l, struct msg *m)
 	return rc != 0 ? 1 : 0;
 }
 
+/* Runs one ad-hoc statement with its bindings done by the caller:
+ * SQLITE_DONE or the error. */
+static int
+chain_exec(sqlite3_stmt *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return SQLITE_ERROR;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * A node block's place in the chain (ledger_block_chain), in a savepoint:
+ * the block row, then for an orphaned or rejected block the reversal of
+ * its income (a row with the same amount that counts negatively, its
+ * splits negated), once.
+ */
+static int
+apply_block_chain(struct ledger *l, struct msg *m)
+{
+	sqlite3_stmt *st = NULL;
+	char hex[65], ref[MONEY_REF_MAX], rref[MONEY_REF_MAX];
+	int64_t income_id = 0, rev;
+	int rc, reverse;
+
+	if ((unsigned)m->u.chain.status >= LEDGER_BLOCK_COUNT) {
+		m->refused = 1;
+		return 1;
+	}
+	hex_encode(m->u.chain.hash, 32, hex, sizeof(hex));
+	if ((rc = verdict(l, m, run(l, S_SAVEPOINT))) != 0)
+		return rc;
+	sqlite3_prepare_v2(l->db, "UPDATE blocks SET status = ?2, confirmations "
+	    "= CASE WHEN ?3 >= 0 THEN ?3 ELSE confirmations END, updated_at = ?4, "
+	    "matured_at = CASE WHEN ?5 AND matured_at IS NULL THEN ?4 ELSE "
+	    "matured_at END, node_answer = CASE WHEN ?6 THEN ?7 ELSE node_answer "
+	    "END WHERE hash = ?1", -1, &st, NULL);
+	if (st != NULL) {
+		sqlite3_bind_blob(st, 1, m->u.chain.hash, 32, SQLITE_STATIC);
+		bind_text(st, 2, block_names[m->u.chain.status]);
+		sqlite3_bind_int64(st, 3, m->u.chain.confirmations);
+		sqlite3_bind_int64(st, 4, m->at);
+		sqlite3_bind_int(st, 5, m->u.chain.mature);
+		sqlite3_bind_int(st, 6, m->u.chain.has_answer);
+		bind_text(st, 7, m->u.chain.answer);
+	}
+	if ((rc = chain_exec(st)) != SQLITE_DONE)
+		goto fail;
+	reverse = m->u.chain.status == LEDGER_BLOCK_ORPHANED ||
+	    m->u.chain.status == LEDGER_BLOCK_REJECTED;
+	snprintf(ref, sizeof(ref), "block:%s", hex);
+	snprintf(rref, sizeof(rref), "reversal:block:%s", hex);
+	if (reverse) {
+		st = NULL;
+		sqlite3_prepare_v2(l->db, "SELECT i.id FROM income i WHERE i.ref = "
+		    "?1 AND i.reverses IS NULL AND NOT EXISTS (SELECT 1 FROM "
+		    "income x WHERE x.reverses = i.id)", -1, &st, NULL);
+		if (st == NULL)
+			goto fail;
+		bind_text(st, 1, ref);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			income_id = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (income_id != 0) {
+		st = NULL;
+		sqlite3_prepare_v2(l->db, "INSERT INTO income (amount, at, source, "
+		    "ref, note, block_id, reverses, recorded_at) SELECT amount, ?2, "
+		    "source, ?3, ?4, block_id, id, ?2 FROM income WHERE id = ?1",
+		    -1, &st, NULL);
+		if (st != NULL) {
+			sqlite3_bind_int64(st, 1, income_id);
+			sqlite3_bind_int64(st, 2, m->at);
+			bind_text(st, 3, rref);
+			bind_text(st, 4, m->u.chain.status == LEDGER_BLOCK_ORPHANED ?
+			    "block orphaned by a reorganisation" :
+			    "block rejected by the node");
+		}
+		if ((rc = chain_exec(st)) != SQLITE_DONE)
+			goto fail;
+		rev = sqlite3_last_insert_rowid(l->db);
+		st = NULL;
+		sqlite3_prepare_v2(l->db, "INSERT INTO splits (income_id, kind, "
+		    "worker_id, owner_id, bps, difficulty, shares, worker_amount, "
+		    "amount, worker_extra, owner_extra) SELECT ?2, kind, worker_id, "
+		    "owner_id, bps, difficulty, shares, -worker_amount, -amount, "
+		    "worker_extra, owner_extra FROM splits WHERE income_id = ?1 "
+		    "ORDER BY id", -1, &st, NULL);
+		if (st != NULL) {
+			sqlite3_bind_int64(st, 1, income_id);
+			sqlite3_bind_int64(st, 2, rev);
+		}
+		if ((rc = chain_exec(st)) != SQLITE_DONE)
+			goto fail;
+		log_info("ledger: income %" PRId64 " (%s) reversed by income %"
+		    PRId64 ": block %s", income_id, ref, rev,
+		    ledger_block_status_name(m->u.chain.status));
+	}
+	if (run(l, S_RELEASE) != SQLITE_DONE)
+		return -1;
+	return 0;
+fail:
+	log_warnx("ledger: block %s not updated: %s", hex, sqlite3_errmsg(l->db));
+	m->refused = 1;
+	if (run(l, S_ROLLBACK_TO) != SQLITE_DONE || run(l, S_RELEASE) !=
+	    SQLITE_DONE)
+		return -1;
+	return 1;
+}
+
 /* Writes one message inside the open transaction: 0, 1 refused, -1 abort. */
 static int
 apply(struct ledger *l, struct msg *m)
@@ -1466,6 +1616,8 @@ apply(struct ledger *l, struct msg *m)
 		ledger_bind_u64(st, 5, m->u.lease.end);
 		sqlite3_bind_int64(st, 6, m->at);
 		ledger_bind_u64(st, 7, m->u.lease.difficulty);
+		if (m->u.lease.has_ext)
+			ledger_bind_u64(st, 8, m->u.lease.ext);
 		return verdict(l, m, run(l, S_LEASE));
 	case M_SHARE:
 		return m->u.share.has_block ? apply_savepointed(l, m) :
@@ -1503,6 +1655,8 @@ apply(struct ledger *l, struct msg *m)
 		return verdict(l, m, run(l, S_SETTING));
 	case M_INCOME:
 		return apply_income(l, m);
+	case M_BLOCK_CHAIN:
+		return apply_block_chain(l, m);
 	case M_FLUSH:
 		return 0;
 	case M_MAX_PAGES: {

@@ -177,10 +177,11 @@ int64_t ledger_job_add(struct ledger *l, const struct ledger_job *j);
 void ledger_job_supersede(struct ledger *l, int64_t job_id, int64_t at);
 
 /* A nonce lease [nonce_start, nonce_end) of a job for a worker, at the
- * share difficulty its holder was given (0: not recorded). */
+ * share difficulty its holder was given (0: not recorded), with its
+ * coinbase extranonce on node work (has_extranonce; never reused). */
 int64_t ledger_lease_add(struct ledger *l, int64_t job_id,
     const char *worker_id, uint64_t nonce_start, uint64_t nonce_end,
-    uint64_t difficulty, int64_t at);
+    uint64_t difficulty, int has_extranonce, uint64_t extranonce, int64_t at);
 void ledger_lease_release(struct ledger *l, int64_t lease_id, int64_t at);
 
 struct ledger_share {
@@ -238,6 +239,8 @@ struct ledger_block {
 	int has_reward;
 	uint64_t reward;		/* atomic units, when has_reward */
 	int64_t found_at;
+	int64_t maturity;		/* node blocks: confirmations before its
+					 * income is mature (0: when accepted) */
 };
 /* Records a block; when the reward is known the payouts are computed
  * (pplns_split over the window ending at its share) and stored in the
@@ -248,6 +251,15 @@ int64_t ledger_block_add(struct ledger *l, const struct ledger_block *b);
 void ledger_block_update(struct ledger *l, int64_t block_id,
     enum ledger_block_status status, int has_reward, uint64_t reward,
     int64_t at);
+
+/* What the node says of a found block (hash: 32 bytes as stored, i.e.
+ * display order).  answer (NULL: unchanged) is submitblock's answer;
+ * status ORPHANED or REJECTED reverses the block's income, if any, with a
+ * reversal row "reversal:block:<hex>" (nothing deleted); mature marks it
+ * mature (its income leaves the immature part of balances). */
+void ledger_block_chain(struct ledger *l, const uint8_t hash[32],
+    enum ledger_block_status status, int64_t confirmations, int mature,
+    const char *answer, int64_t at);
 
 struct money_income;
 struct money_rules;
@@ -328,6 +340,7 @@ struct ledger_outbox_share {
 	char upstream_job_id[LEDGER_TEXT_MAX];
 	char worker_id[LEDGER_ID_MAX];
 	uint32_t nonce;
+	uint64_t extranonce;		/* its lease's (node work), else 0 */
 	uint8_t result[32];
 	uint64_t hash_difficulty;
 	int block_candidate;
@@ -389,6 +402,8 @@ struct ledger_live_lease {
 	uint64_t nonce_start, nonce_end, difficulty;
 	int64_t issued_at;
 	int released;			/* released before the stop */
+	int has_extranonce;
+	uint64_t extranonce;
 };
 struct ledger_live_job {
 	int64_t id, received_at;
@@ -405,6 +420,12 @@ struct ledger_live_job {
 	size_t ncredited;
 };
 #define LEDGER_LIVE_JOBS_MAX 8		/* the newest live jobs restored */
+
+/* A node block accepted and neither mature nor orphaned yet. */
+struct ledger_follow_block {
+	char hash[65];			/* display hex */
+	int64_t height, reward;
+};
 
 struct ledger_recovery {
 	/* the next id each call will return */
@@ -428,6 +449,9 @@ struct ledger_recovery {
 	 * window_n given (0: not read); window.reward = 0, the parts carry
 	 * each worker's difficulty and shares in the window */
 	struct pplns_result window;
+	uint64_t next_extranonce;		/* max recorded + 1 (>= 1) */
+	struct ledger_follow_block *follow;	/* node blocks not final */
+	size_t nfollow;
 };
 
 /* Reads the state the core rebuilds from (through its own read

@@ -386,8 +386,10 @@ recover_outbox(sqlite3 *db, struct ledger_recovery *out)
 	if (sqlite3_prepare_v2(db, "SELECT s.id, s.job_id, s.lease_id, "
 	    "j.session_id, j.upstream_job_id, s.worker_id, s.nonce, s.result, "
 	    "s.hash_difficulty, s.block_candidate, s.upstream, "
-	    "j.superseded_at IS NOT NULL, s.created_at FROM shares s "
+	    "j.superseded_at IS NOT NULL, s.created_at, "
+	    "coalesce(le.extranonce, 0) FROM shares s "
 	    "JOIN jobs j ON j.id = s.job_id "
+	    "LEFT JOIN leases le ON le.id = s.lease_id "
 	    "WHERE s.upstream IN ('pending', 'submitted') ORDER BY s.id", -1,
 	    &st, NULL) != SQLITE_OK)
 		return -1;
@@ -414,6 +416,7 @@ recover_outbox(sqlite3 *db, struct ledger_recovery *out)
 		    10));
 		o->job_superseded = sqlite3_column_int(st, 11);
 		o->created_at = sqlite3_column_int64(st, 12);
+		o->extranonce = (uint64_t)sqlite3_column_int64(st, 13);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -597,6 +600,8 @@ fill_live_lease(sqlite3_stmt *st, void *row)
 	le->difficulty = (uint64_t)sqlite3_column_int64(st, 4);
 	le->issued_at = sqlite3_column_int64(st, 5);
 	le->released = sqlite3_column_int(st, 6);
+	le->has_extranonce = sqlite3_column_type(st, 7) != SQLITE_NULL;
+	le->extranonce = (uint64_t)sqlite3_column_int64(st, 7);
 }
 
 static void
@@ -610,8 +615,8 @@ static int
 recover_live_rows(sqlite3 *db, int64_t restart_at, struct ledger_live_job *lj)
 {
 	sqlite3_stmt *st = ledger_db_prepare(db, "SELECT id, worker_id, "
-	    "nonce_start, nonce_end, difficulty, issued_at, released_at < ?2 "
-	    "FROM leases WHERE job_id = ?1 ORDER BY nonce_start");
+	    "nonce_start, nonce_end, difficulty, issued_at, released_at < ?2, "
+	    "extranonce FROM leases WHERE job_id = ?1 ORDER BY nonce_start");
 
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, lj->id);
@@ -711,6 +716,37 @@ recover_totals(sqlite3 *db, struct ledger_totals *t)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static void
+fill_follow(sqlite3_stmt *st, void *row)
+{
+	struct ledger_follow_block *f = row;
+	int n = sqlite3_column_bytes(st, 0);
+
+	if (n == 32)
+		hex_encode(sqlite3_column_blob(st, 0), 32, f->hash, sizeof(f->hash));
+	f->height = sqlite3_column_int64(st, 1);
+	f->reward = sqlite3_column_int64(st, 2);
+}
+
+/* Node work: the next extranonce (never one recorded before) and the
+ * blocks still to follow. */
+static int
+recover_node(sqlite3 *db, struct ledger_recovery *out)
+{
+	int64_t next = 1;
+	sqlite3_stmt *st;
+
+	if (ledger_db_int(db, "SELECT coalesce(max(extranonce), 0) + 1 FROM "
+	    "leases", &next) != SQLITE_OK)
+		return -1;
+	out->next_extranonce = next > 0 ? (uint64_t)next : 1;
+	st = ledger_db_prepare(db, "SELECT hash, height, coalesce(reward, 0) "
+	    "FROM blocks WHERE status = 'accepted' AND maturity > 0 AND "
+	    "matured_at IS NULL ORDER BY id");
+	return ledger_db_collect(st, sizeof(*out->follow), fill_follow,
+	    (void **)&out->follow, &out->nfollow) == 0 ? 0 : -1;
+}
+
 int
 ledger_recover(struct ledger *l, uint64_t window_n, int64_t cursor_horizon_ms,
     struct ledger_recovery *out, char *err, size_t errlen)
@@ -744,7 +780,8 @@ ledger_recover(struct ledger *l, uint64_t window_n, int64_t cursor_horizon_ms,
 	    recover_blocks(db, out) != 0 || recover_totals(db, &out->totals) != 0 ||
 	    recover_access(db, out) != 0 ||
 	    recover_cursors(db, cursor_horizon_ms, out) != 0 ||
-	    recover_live(db, ledger_restart_at(l), out) != 0)
+	    recover_live(db, ledger_restart_at(l), out) != 0 ||
+	    recover_node(db, out) != 0)
 		goto fail;
 	if (window_n > 0 && (rc = ledger_db_window_split(db, 0, window_n, 0, 0,
 	    &out->window)) != 0) {
@@ -781,6 +818,7 @@ ledger_recovery_free(struct ledger_recovery *r)
 		free(r->live[i].credited);
 	}
 	free(r->live);
+	free(r->follow);
 	pplns_result_free(&r->window);
 	memset(r, 0, sizeof(*r));
 }
@@ -797,23 +835,37 @@ static const struct ledger_check checks[] = {
 	  "le.job_id <> s.job_id OR s.nonce < le.nonce_start OR "
 	  "s.nonce >= le.nonce_end)" },
 	/* The same work is the same blob and seed, whatever job id a pool
-	 * or a restart gave it. */
-	{ "duplicate (blob, seed, nonce) credited",
+	 * or a restart gave it, and on node work the same extranonce (the
+	 * unit of work is (job, extranonce); pool leases have none). */
+	{ "duplicate (blob, seed, extranonce, nonce) credited",
 	  "SELECT 'nonce ' || s.nonce || ' of the work of job ' || "
-	  "min(s.job_id) || ': ' || count(*) || ' accepted shares (' || "
+	  "min(s.job_id) || coalesce(' extranonce ' || le.extranonce, '') || "
+	  "': ' || count(*) || ' accepted shares (' || "
 	  "group_concat('share ' || s.id || ' job ' || s.job_id, ', ') || ')' "
 	  "FROM shares s JOIN jobs j ON j.id = s.job_id "
-	  "WHERE s.verdict = 'accepted' GROUP BY j.blob, j.seed, s.nonce "
-	  "HAVING count(*) > 1" },
+	  "LEFT JOIN leases le ON le.id = s.lease_id "
+	  "WHERE s.verdict = 'accepted' GROUP BY j.blob, j.seed, le.extranonce, "
+	  "s.nonce HAVING count(*) > 1" },
 	{ "overlapping leases of the same work",
 	  "SELECT 'lease ' || id || ' of job ' || job_id || ' starts at ' || "
-	  "nonce_start || ' before an earlier lease of the same blob and seed "
-	  "ends (' || prev_end || ')' "
+	  "nonce_start || ' before an earlier lease of the same blob, seed "
+	  "and extranonce ends (' || prev_end || ')' "
 	  "FROM (SELECT le.id, le.job_id, le.nonce_start, max(le.nonce_end) "
-	  "OVER (PARTITION BY j.blob, j.seed ORDER BY le.nonce_start, le.id "
-	  "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end "
+	  "OVER (PARTITION BY j.blob, j.seed, le.extranonce ORDER BY "
+	  "le.nonce_start, le.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 "
+	  "PRECEDING) AS prev_end "
 	  "FROM leases le JOIN jobs j ON j.id = le.job_id) AS x "
 	  "WHERE nonce_start < prev_end" },
+	{ "income of an orphaned or rejected node block not reversed",
+	  "SELECT 'income ' || i.id || ' (' || i.ref || '): block ' || b.id || "
+	  "' is ' || b.status FROM income i JOIN blocks b ON b.id = i.block_id "
+	  "WHERE b.maturity > 0 AND b.status IN ('orphaned', 'rejected') AND "
+	  "i.reverses IS NULL AND NOT EXISTS (SELECT 1 FROM income x WHERE "
+	  "x.reverses = i.id)" },
+	{ "extranonce given to more than one lease",
+	  "SELECT 'extranonce ' || extranonce || ': leases ' || "
+	  "group_concat(id, ', ') FROM leases WHERE extranonce IS NOT NULL "
+	  "GROUP BY extranonce HAVING count(*) > 1" },
 	{ "share credited at another difficulty than its lease's",
 	  "SELECT 'share ' || s.id || ' credited ' || s.difficulty || ' on lease ' "
 	  "|| le.id || ' given ' || le.difficulty FROM shares s JOIN leases le "

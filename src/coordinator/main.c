@@ -27,6 +27,7 @@
 #include "common/sdnotify.h"
 #include "coordinator/core.h"
 #include "coordinator/dash_json.h"
+#include "coordinator/node_conf.h"
 #include "coordinator/pool_conf.h"
 #include "rpc/grpclog.h"
 
@@ -36,6 +37,8 @@ static int insecure, insecure_public, use_syslog, allow_root;
 static char *run_user;
 static int64_t heartbeat_ms, job_timeout_ms, keepalive_ms, grpc_threads;
 static struct pool_settings ps;
+static struct node_settings ns;
+static struct upstream_node node_cfg;
 static char *ledger_path, *ledger_sync, *verify_mode;
 static char *pplns_scheme, *pplns_fee_owner;
 static int64_t batch_rows, batch_ms, hb_retention, verify_threads, verify_queue;
@@ -95,6 +98,7 @@ static const struct conf_opt opts[] = {
 	  CONF_BOOL, &allow_root, "false", 0, 0, 0,
 	  "run as root without a user to become (refused otherwise)" },
 	POOL_CONF_OPTS(ps),
+	NODE_CONF_OPTS(ns),
 	{ "pool", "sessions_max", "pool-sessions-max", NULL, CONF_INT,
 	  &sessions_max, "4", 1, JOBS_SOURCES_MAX, 0,
 	  "pool sessions to open when the current jobs' nonce spaces are used up" },
@@ -267,15 +271,26 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 		    "text or json", log_format);
 		return -1;
 	}
-	if (ps.address == NULL || *ps.address == '\0') {
-		snprintf(err, errlen, "[pool] address (--pool-address, "
-		    "COOPMINE_POOL_ADDRESS) is required: the pool to mine for, e.g. "
-		    "stratum+tcp://127.0.0.1:3333");
-		return -1;
+	if (node_conf_wanted(&ns)) {
+		/* Solo mining on the cooperative's own node: no pool. */
+		if (node_conf_build(&ns, ps.address, &node_cfg, err, errlen) != 0)
+			return -1;
+		memset(&cc->upstream, 0, sizeof(cc->upstream));
+		cc->upstream.node = &node_cfg;
+		cc->pool_url = ns.url;
+	} else {
+		if (ps.address == NULL || *ps.address == '\0') {
+			snprintf(err, errlen, "[pool] address (--pool-address, "
+			    "COOPMINE_POOL_ADDRESS) or [node] url (--node-url, "
+			    "COOPMINE_NODE_URL) is required: the pool to mine for, "
+			    "e.g. stratum+tcp://127.0.0.1:3333, or the OpenSY node "
+			    "to mine on");
+			return -1;
+		}
+		if (pool_conf_build(&ps, &cc->upstream, pools, err, errlen) != 0)
+			return -1;
+		cc->pool_url = ps.address;
 	}
-	if (pool_conf_build(&ps, &cc->upstream, pools, err, errlen) != 0)
-		return -1;
-	cc->pool_url = ps.address;
 	if ((sync = ledger_synchronous_parse(ledger_sync)) < 0) {
 		snprintf(err, errlen, "[ledger] synchronous: '%s' is not one of off, "
 		    "normal, full, extra", ledger_sync);
@@ -330,6 +345,7 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 	cc->jobs.lease_seconds = (double)lease_secs;
 	cc->jobs.renew_seconds = (double)renew_secs;
 	cc->jobs.lease_min = (uint64_t)lease_min;
+	cc->shares.node_maturity = ns.maturity;
 	cc->jobs.lease_max = (uint64_t)1 << 32;
 	cc->jobs.job_timeout_ms = job_timeout_ms;
 	cc->jobs.keep_jobs = 16;

@@ -152,6 +152,29 @@ cluster_metrics(struct buf *b, const struct dash_stats *st)
 	    "Times the coordinator switched or reconnected upstream");
 	buf_printf(b, "coopmine_upstream_switches_total %llu\n",
 	    (unsigned long long)st->pool_switches);
+	if (st->node) {
+		head(b, "coopmine_node_height", "gauge",
+		    "Height of the node's current block template");
+		buf_printf(b, "coopmine_node_height %lld\n",
+		    (long long)st->node_height);
+		head(b, "coopmine_node_tip_age_seconds", "gauge",
+		    "Seconds since the node's tip block's time (-1: unknown)");
+		buf_printf(b, "coopmine_node_tip_age_seconds %.3f\n",
+		    st->node_tip_age_ms >= 0 ? (double)st->node_tip_age_ms / 1000.0 :
+		    -1.0);
+		head(b, "coopmine_node_template_age_seconds", "gauge",
+		    "Seconds since the current block template came (-1: none)");
+		buf_printf(b, "coopmine_node_template_age_seconds %.3f\n",
+		    st->node_template_age_ms >= 0 ?
+		    (double)st->node_template_age_ms / 1000.0 : -1.0);
+		head(b, "coopmine_node_connections", "gauge",
+		    "The node's peer connections (-1: unknown)");
+		buf_printf(b, "coopmine_node_connections %lld\n",
+		    (long long)st->node_connections);
+		head(b, "coopmine_node_ibd", "gauge",
+		    "1 while the node is in initial block download");
+		buf_printf(b, "coopmine_node_ibd %d\n", st->node_ibd ? 1 : 0);
+	}
 	head(b, "coopmine_verify_queue_depth", "gauge",
 	    "Shares waiting for verification");
 	buf_printf(b, "coopmine_verify_queue_depth %llu\n",

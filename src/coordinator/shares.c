@@ -53,6 +53,7 @@ struct up_result {
 struct outbox_item {
 	int64_t share_id, block_id;
 	char upstream_id[JOBS_ID_MAX];
+	uint64_t extranonce;	/* node work: the lease's; 0 for pools */
 	uint8_t nonce[4], result[32];
 	unsigned source;	/* the upstream connection of its job */
 	int inflight;
@@ -130,7 +131,7 @@ costly(enum ledger_reason r)
 static void
 reply(struct shares *s, struct rpc_share *sh, const char *worker_id,
     const char *job_id, enum ledger_reason r, double difficulty, int is_block,
-    const char *block_hash, int64_t block_id, int64_t height)
+    const char *block_hash, int64_t block_id, int64_t height, int64_t reward)
 {
 	struct rpc_share_verdict rv = { 0 };
 
@@ -148,8 +149,10 @@ reply(struct shares *s, struct rpc_share *sh, const char *worker_id,
 	if (s->event_fn != NULL) {
 		struct shares_verdict v = { worker_id, job_id, r,
 			(uint64_t)difficulty, is_block, block_id, height,
-			block_hash != NULL ? block_hash : "", s->cfg.block_reward > 0,
-			s->cfg.block_reward, clock_wall_ms() };
+			block_hash != NULL ? block_hash : "",
+			reward > 0 || s->cfg.block_reward > 0,
+			reward > 0 ? (uint64_t)reward : s->cfg.block_reward,
+			clock_wall_ms() };
 		s->event_fn(s->event_arg, &v);
 	}
 }
@@ -197,7 +200,7 @@ reject(struct shares *s, struct rpc_share *sh, const char *worker_id,
 	row.upstream = LEDGER_FATE_NOT_NEEDED;
 	row.created_at = clock_wall_ms();
 	ledger_append_share(s->ledger, &row, NULL, NULL);
-	reply(s, sh, worker_id, job_id, r, 0, 0, NULL, 0, 0);
+	reply(s, sh, worker_id, job_id, r, 0, 0, NULL, 0, 0, 0);
 }
 
 static void
@@ -238,6 +241,15 @@ judge(struct pending *p, const uint8_t hash[32])
 	p->block = p->ctx.has_block_target &&
 	    hash_meets_target256(hash, p->ctx.block_target);
 	p->to_pool = p->block || hash_meets_target64(hash, p->ctx.upstream_target);
+	if (p->block && p->ctx.extranonce_size > 0 &&
+	    p->ctx.source < JOBS_SOURCES_MAX && s->ups[p->ctx.source] != NULL) {
+		/* A block on node work goes to the node now, before the
+		 * ledger: the outbox's submit later only fetches the answer. */
+		uint8_t nb[4];
+		le32_write(nb, p->ctx.nonce);
+		upstream_block_found(s->ups[p->ctx.source], p->ctx.upstream_id,
+		    p->ctx.extranonce, nb, hash);
+	}
 	row.job_id = (int64_t)p->ctx.job_seq;
 	row.lease_id = (int64_t)p->ctx.lease_id;
 	row.worker_id = p->worker_id;
@@ -267,8 +279,11 @@ judge(struct pending *p, const uint8_t hash[32])
 		    s->cfg.window_factor_milli, s->cfg.window_abs);
 		b.fee_bps = s->cfg.fee_bps;
 		b.status = LEDGER_BLOCK_CANDIDATE;
-		b.has_reward = s->cfg.block_reward > 0;
-		b.reward = s->cfg.block_reward;
+		b.has_reward = s->cfg.block_reward > 0 || p->ctx.reward > 0;
+		b.reward = p->ctx.reward > 0 ? (uint64_t)p->ctx.reward :
+		    s->cfg.block_reward;
+		/* node work: immature until the node confirms it enough */
+		b.maturity = p->ctx.extranonce_size > 0 ? s->cfg.node_maturity : 0;
 		b.found_at = row.created_at;
 		ledger_append_block_share(s->ledger, &row, &b, on_commit, p,
 		    &p->block_id);
@@ -428,7 +443,7 @@ outbox_send(struct shares *s, struct outbox_item *it)
 	if (it->source >= JOBS_SOURCES_MAX || s->ups[it->source] == NULL)
 		return 0;
 	rc = upstream_submit(s->ups[it->source], (uint64_t)it->share_id,
-	    it->upstream_id, it->nonce, it->result);
+	    it->upstream_id, it->extranonce, it->nonce, it->result);
 	if (rc == 0) {
 		it->inflight = 1;
 		outbox_count(s);
@@ -501,13 +516,14 @@ committed(struct shares *s, struct pending *p)
 		    p->worker_id, p->share_id, block_id);
 	reply(s, p->sh, p->worker_id, p->job_id, LEDGER_REASON_OK,
 	    (double)p->credited, p->block, p->block ? p->block_hex : "", block_id,
-	    p->ctx.height);
+	    p->ctx.height, p->ctx.reward);
 	jobs_share_credited(s->jobs, p->worker_id, p->credited, clock_wall_ms());
 	if (p->to_pool) {
 		memset(&it, 0, sizeof(it));
 		it.share_id = p->share_id;
 		it.block_id = block_id;
 		memcpy(it.upstream_id, p->ctx.upstream_id, sizeof(it.upstream_id));
+		it.extranonce = p->ctx.extranonce;
 		it.source = p->ctx.source;
 		le32_write(it.nonce, p->ctx.nonce);
 		memcpy(it.result, p->hash, 32);
@@ -706,6 +722,7 @@ shares_restore(struct shares *s, const struct ledger_recovery *rec)
 				it.block_id = rec->blocks[b].id;
 		snprintf(it.upstream_id, sizeof(it.upstream_id), "%.*s",
 		    (int)sizeof(it.upstream_id) - 1, o->upstream_job_id);
+		it.extranonce = o->extranonce;
 		le32_write(it.nonce, o->nonce);
 		memcpy(it.result, o->result, 32);
 		/* It may have reached the pool before the stop (its "submitted"

@@ -32,6 +32,7 @@ struct shares_config {
 	uint64_t window_abs;		/* or absolute (wins when > 0) */
 	unsigned fee_bps;
 	uint64_t block_reward;		/* atomic units; 0: unknown */
+	int64_t node_maturity;		/* node blocks: confirmations to mature */
 	size_t outbox_max;		/* shares waiting for the pool */
 };
 

@@ -1413,7 +1413,7 @@ stratum_stop(void *impl)
 
 static int
 stratum_submit(void *impl, uint64_t share_id, const char *job_id,
-    const uint8_t nonce[4], const uint8_t result[32])
+    uint64_t extranonce, const uint8_t nonce[4], const uint8_t result[32])
 {
 	struct stratum *s = impl;
 	struct submit_msg *sm;
@@ -1491,6 +1491,8 @@ stratum_free(void *impl)
 }
 
 static const struct upstream_ops stratum_ops = {
-	"stratum", stratum_start, stratum_stop, stratum_submit, stratum_get_stats,
-	stratum_free, stratum_reconfigure
+	.name = "stratum", .start = stratum_start, .stop = stratum_stop,
+	.submit = stratum_submit, .get_stats = stratum_get_stats,
+	.free = stratum_free, .reconfigure = stratum_reconfigure
+	/* make_blob, block_found: none, a pool's job is one blob for all */
 };

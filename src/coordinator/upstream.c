@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "coordinator/node.h"
 #include "coordinator/stratum.h"
 #include "coordinator/upstream.h"
 
@@ -23,7 +24,8 @@ upstream_new(const struct upstream_config *cfg,
 {
 	struct upstream *u;
 
-	if (cfg == NULL || cfg->npools == 0 || cfg->pools == NULL) {
+	if (cfg == NULL || (cfg->node == NULL && (cfg->npools == 0 ||
+	    cfg->pools == NULL))) {
 		snprintf(err, errlen, "no pool configured");
 		return NULL;
 	}
@@ -31,9 +33,10 @@ upstream_new(const struct upstream_config *cfg,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	/* Every URL scheme we know today is Stratum; a node backend
-	 * ("opensy+rpc://") would be chosen here. */
-	u->impl = stratum_backend_new(cfg, cb, &u->ops, err, errlen);
+	if (cfg->node != NULL)
+		u->impl = node_backend_new(cfg, cb, &u->ops, err, errlen);
+	else
+		u->impl = stratum_backend_new(cfg, cb, &u->ops, err, errlen);
 	if (u->impl == NULL) {
 		free(u);
 		return NULL;
@@ -64,11 +67,37 @@ upstream_stop(struct upstream *u)
 
 int
 upstream_submit(struct upstream *u, uint64_t share_id, const char *job_id,
-    const uint8_t nonce[4], const uint8_t result[32])
+    uint64_t extranonce, const uint8_t nonce[4], const uint8_t result[32])
 {
 	if (job_id == NULL || nonce == NULL || result == NULL)
 		return UPSTREAM_EINVAL;
-	return u->ops->submit(u->impl, share_id, job_id, nonce, result);
+	return u->ops->submit(u->impl, share_id, job_id, extranonce, nonce,
+	    result);
+}
+
+int
+upstream_make_blob(struct upstream *u, const char *job_id, uint64_t extranonce,
+    uint8_t *blob, size_t *len)
+{
+	if (u == NULL || u->ops->make_blob == NULL || job_id == NULL)
+		return -1;
+	return u->ops->make_blob(u->impl, job_id, extranonce, blob, len);
+}
+
+void
+upstream_block_found(struct upstream *u, const char *job_id,
+    uint64_t extranonce, const uint8_t nonce[4], const uint8_t result[32])
+{
+	if (u != NULL && u->ops->block_found != NULL && job_id != NULL)
+		u->ops->block_found(u->impl, job_id, extranonce, nonce, result);
+}
+
+void
+upstream_follow_block(struct upstream *u, const char *hash, int64_t height,
+    int64_t reward)
+{
+	if (u != NULL && u->ops->follow_block != NULL && hash != NULL)
+		u->ops->follow_block(u->impl, hash, height, reward);
 }
 
 void

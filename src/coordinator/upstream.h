@@ -4,6 +4,11 @@
  * pool client in stratum.c today, a direct OpenSY node later) fills a table
  * of function pointers, so the caller never knows which one it talks to.
  *
+ * Two backends: the Stratum pool client (stratum.c) and the cooperative's
+ * own OpenSY node (node.c: getblocktemplate in, submitblock out).  A node
+ * job carries extranonce_size > 0: every lease gets its own extranonce and
+ * its own blob from make_blob(), so its work is the lease's alone.
+ *
  * Threads: a backend runs its own I/O thread and calls the callbacks from
  * it (never with a lock held); upstream_submit() and upstream_get_stats()
  * may be called from any thread.
@@ -42,9 +47,24 @@ struct upstream_pool {
 	int nicehash;		/* -1: as the pool says; 0 no; 1 reserve a byte */
 };
 
+/* The node backend's settings ([node]); the strings are copied. */
+struct upstream_node {
+	const char *url;		/* http://host:port of the node's RPC */
+	const char *cookie_file;	/* the node's .cookie (re-read on change) */
+	const char *user, *password;	/* secret: never logged */
+	const uint8_t *payout_script;	/* scriptPubKey for coinbasevalue */
+	size_t payout_len;
+	const char *tag;		/* text in the coinbase scriptSig */
+	int64_t poll_ms;		/* template refresh (fees, time) */
+	int64_t fee_threshold;		/* satoshis more in fees: fresh work */
+	int64_t follow_ms;		/* how often found blocks are looked at */
+	int64_t maturity;		/* confirmations that make a block mature */
+};
+
 /* Times in milliseconds; 0 picks the default: connect 10 s, response 30 s,
  * job 5 min, keepalive 60 s, backoff 1 s..60 s, primary probe 60 s. */
 struct upstream_config {
+	const struct upstream_node *node;	/* set: the node backend, no pools */
 	const struct upstream_pool *pools;
 	size_t npools;		/* >= 1 */
 	const char *agent;	/* NULL: "coopmine/<version>" */
@@ -74,6 +94,13 @@ struct upstream_job {
 	unsigned pool_index;	/* which pool of the list */
 	uint64_t session;	/* increases with every login; jobs of an older
 				 * session cannot be submitted */
+	size_t extranonce_size;	/* 0: pool work, one blob for all; > 0: the
+				 * blob of each extranonce comes from
+				 * upstream_make_blob() (node work) */
+	int64_t reward;		/* node work: the block's coinbasevalue */
+	uint8_t next_seed_hash[32];	/* node work: the key after the next
+					 * boundary, when known ahead */
+	int has_next_seed;
 };
 
 /* Why the pool refused a share (or why we could not learn its verdict). */
@@ -113,6 +140,25 @@ struct upstream_submit_result {
 	int64_t latency_ms;
 };
 
+/* What became of a block found on node work (the node backend follows
+ * each block it submitted). */
+enum upstream_block_status {
+	UPSTREAM_BLOCK_ACCEPTED = 0,	/* submitblock took it */
+	UPSTREAM_BLOCK_REJECTED,	/* submitblock refused it: see msg */
+	UPSTREAM_BLOCK_CONFIRMED,	/* in the best chain: confirmations */
+	UPSTREAM_BLOCK_ORPHANED,	/* gone from the best chain */
+	UPSTREAM_BLOCK_MATURE		/* confirmations >= maturity */
+};
+
+struct upstream_block_event {
+	enum upstream_block_status status;
+	char hash[65];			/* display hex */
+	int64_t height;
+	int64_t reward;			/* coinbasevalue, satoshis */
+	int64_t confirmations;
+	const char *msg;		/* the node's words, or "" */
+};
+
 struct upstream_state_change {
 	enum upstream_event event;
 	unsigned pool_index;
@@ -127,6 +173,8 @@ struct upstream_callbacks {
 	void (*on_job)(void *arg, const struct upstream_job *job);
 	void (*on_result)(void *arg, const struct upstream_submit_result *res);
 	void (*on_state)(void *arg, const struct upstream_state_change *ch);
+	/* node backend: a found block's fate changed (NULL: not wanted) */
+	void (*on_block)(void *arg, const struct upstream_block_event *ev);
 	void *arg;
 };
 
@@ -145,6 +193,15 @@ struct upstream_stats {
 	uint64_t stale;		/* of rejected: stale or unknown job */
 	char last_error[UPSTREAM_MSG_MAX];	/* "" none yet */
 	int64_t last_error_at;	/* epoch ms; 0 none */
+	/* the node backend's view (node = 1) */
+	int node;
+	int64_t node_height;		/* of the current template */
+	int64_t node_tip_time_ms;	/* the tip's header time; 0: unknown */
+	int64_t node_template_ms;	/* when the current template came */
+	int64_t node_connections;	/* the node's peers; -1: unknown */
+	int node_ibd;			/* the node says it is still syncing */
+	char node_wait[UPSTREAM_MSG_MAX];	/* why it does not mine, or "" */
+	uint64_t blocks_submitted, blocks_accepted;
 };
 
 /* Return codes of upstream_submit (negative errno values). */
@@ -160,14 +217,25 @@ struct upstream_ops {
 	int (*start)(void *impl);
 	void (*stop)(void *impl);
 	int (*submit)(void *impl, uint64_t share_id, const char *job_id,
+	    uint64_t extranonce, const uint8_t nonce[4], const uint8_t result[32]);
+	/* node work: the blob of one extranonce (NULL for pools). */
+	int (*make_blob)(void *impl, const char *job_id, uint64_t extranonce,
+	    uint8_t *blob, size_t *len);
+	/* A hash at or below the block target: hand it over at once, before
+	 * anything is written (NULL: the outbox's submit does). */
+	void (*block_found)(void *impl, const char *job_id, uint64_t extranonce,
 	    const uint8_t nonce[4], const uint8_t result[32]);
+	/* node: follow a block found before a restart (NULL for pools). */
+	void (*follow_block)(void *impl, const char *hash, int64_t height,
+	    int64_t reward);
 	void (*get_stats)(void *impl, struct upstream_stats *st);
 	void (*free)(void *impl);
 	int (*reconfigure)(void *impl, const struct upstream_config *cfg,
 	    char *err, size_t errlen);
 };
 
-/* Creates the backend the pool URLs call for (all Stratum today).  Copies
+/* Creates the backend the configuration calls for: the node when
+ * cfg->node is set, else Stratum for the pool URLs.  Copies
  * the configuration.  NULL on a bad configuration (the reason in err). */
 struct upstream *upstream_new(const struct upstream_config *cfg,
     const struct upstream_callbacks *cb, char *err, size_t errlen);
@@ -181,7 +249,20 @@ void upstream_stop(struct upstream *u);
  * connected now (kept across reconnects to the same pool: it judges),
  * UPSTREAM_EINVAL.  Never blocks on the network. */
 int upstream_submit(struct upstream *u, uint64_t share_id, const char *job_id,
-    const uint8_t nonce[4], const uint8_t result[32]);
+    uint64_t extranonce, const uint8_t nonce[4], const uint8_t result[32]);
+/* The blob (hashing input, nonce zero) of node job job_id with this
+ * extranonce: 0, or -1 when the backend has no such job (or is a pool).
+ * Called under the job manager's lock: it computes, never does I/O. */
+int upstream_make_blob(struct upstream *u, const char *job_id,
+    uint64_t extranonce, uint8_t *blob, size_t *len);
+/* A block on node work: submitted at once from the backend (no-op for
+ * pools, whose outbox submit carries it). */
+void upstream_block_found(struct upstream *u, const char *job_id,
+    uint64_t extranonce, const uint8_t nonce[4], const uint8_t result[32]);
+/* A block accepted before a restart and not yet mature or orphaned: the
+ * node backend follows it again (no-op for pools). */
+void upstream_follow_block(struct upstream *u, const char *hash,
+    int64_t height, int64_t reward);
 void upstream_get_stats(struct upstream *u, struct upstream_stats *st);
 const char *upstream_backend_name(const struct upstream *u);
 /* A new pool list and timers (SIGHUP), checked here (the reason in err,

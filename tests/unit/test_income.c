@@ -111,7 +111,7 @@ make_ledger(void)
 
 		ledger_worker_seen(l, &w);
 		lease[i] = ledger_lease_add(l, job, ws[i], (uint64_t)i << 20,
-		    (uint64_t)(i + 1) << 20, 0, t0);
+		    (uint64_t)(i + 1) << 20, 0, 0, 0, t0);
 		s.job_id = job;
 		s.lease_id = lease[i];
 		s.worker_id = ws[i];

@@ -180,9 +180,9 @@ setup_job(struct ledger *l, struct fixture *f)
 	j.clean = 1;
 	f->job = ledger_job_add(l, &j);
 	f->lease_a = ledger_lease_add(l, f->job, "alice", 0, 1000, 100,
-	    clock_wall_ms());
+	    0, 0, clock_wall_ms());
 	f->lease_b = ledger_lease_add(l, f->job, "bob", 1000, 2000, 100,
-	    clock_wall_ms());
+	    0, 0, clock_wall_ms());
 }
 
 static void
@@ -523,7 +523,7 @@ test_disk_full(void)
 		    LEDGER_FATE_NOT_NEEDED, 0, &a);
 	ledger_flush(l, 10000);
 	lease_c = ledger_lease_add(l, f.job, "alice", 2000, 10000, 0,
-	    clock_wall_ms());
+	    0, 0, clock_wall_ms());
 	ledger_flush(l, 10000);
 	pages = query_int(path, "PRAGMA page_count");
 	ledger_set_max_pages(l, (uint64_t)pages);
@@ -681,7 +681,8 @@ test_integrity(void)
 	j.received_at = clock_wall_ms();
 	j.clean = 1;
 	job2 = ledger_job_add(l, &j);
-	ledger_lease_add(l, job2, "bob", 500, 1500, 100, clock_wall_ms());
+	ledger_lease_add(l, job2, "bob", 500, 1500, 100, 0, 0,
+	    clock_wall_ms());
 	ledger_flush(l, 5000);
 	ok(audit(path) == 2, "a lease of the same blob and seed over two "
 	    "leases of another job: two violations");
