@@ -1749,7 +1749,8 @@ housekeep(struct ledger *l)
 
 /* One retention pass: rolls one range of old shares (its own
  * transaction).  While ranges come, the next pass follows the next
- * transaction of queued rows; otherwise in a minute. */
+ * transaction of queued rows; otherwise in ten minutes (a pass reads the
+ * windows of the next split and of every block: not every minute). */
 static void
 retain_shares(struct ledger *l)
 {
@@ -1763,7 +1764,7 @@ retain_shares(struct ledger *l)
 	struct ledger_retain_result res;
 	int rc;
 
-	l->retain_at = clock_mono_ms() + 60000;
+	l->retain_at = clock_mono_ms() + 600000;
 	if (rt.retention_ms <= 0 || !atomic_load(&l->writable))
 		return;
 	rc = ledger_db_retain_once(l->db, &rt, clock_wall_ms(), &res);
@@ -1775,7 +1776,7 @@ retain_shares(struct ledger *l)
 	}
 	pthread_mutex_unlock(&l->stats_lock);
 	if (rc != 0)
-		log_warnx("ledger %s: retention pass failed; next in a minute",
+		log_warnx("ledger %s: retention pass failed; next in ten minutes",
 		    l->path);
 	else if (res.range_id != 0) {
 		log_info("ledger: retention rolled shares %" PRId64 "..%" PRId64

@@ -136,8 +136,10 @@ protect_spans(sqlite3 *db, const struct ledger_retention *rt,
 
 	*v = NULL;
 	*n = 0;
+	/* a block below the oldest share left has nothing left to keep */
 	st = ledger_db_prepare(db, "SELECT share_id, window_n, "
-	    "network_difficulty FROM blocks ORDER BY share_id");
+	    "network_difficulty FROM blocks WHERE share_id >= (SELECT min(id) "
+	    "FROM shares) ORDER BY share_id");
 	if (st == NULL)
 		return -EIO;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
