@@ -87,7 +87,8 @@ mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	if (p != MAP_FAILED || !(flags & MAP_HUGETLB) || !thp_scratchpads ||
 	    addr != NULL || fd != -1)
 		return p;
-	flags &= ~(MAP_HUGETLB | MAP_POPULATE | (0x3f << MAP_HUGE_SHIFT));
+	flags = (int)((unsigned)flags & ~((unsigned)MAP_HUGETLB |
+	    (unsigned)MAP_POPULATE | (0x3fU << MAP_HUGE_SHIFT)));
 	q = (uintptr_t)syscall(SYS_mmap, NULL, len + HUGE_2M, prot, flags, -1, 0);
 	if ((void *)q == MAP_FAILED)
 		return MAP_FAILED;

@@ -619,7 +619,8 @@ thp_map(size_t len, int prot, int flags)
 	uintptr_t p, a;
 	size_t i;
 
-	flags &= ~(MAP_HUGETLB | MAP_POPULATE | (0x3f << MAP_HUGE_SHIFT));
+	flags = (int)((unsigned)flags & ~((unsigned)MAP_HUGETLB |
+	    (unsigned)MAP_POPULATE | (0x3fU << MAP_HUGE_SHIFT)));
 	p = (uintptr_t)syscall(SYS_mmap, NULL, span, prot, flags, -1, 0);
 	if ((void *)p == MAP_FAILED)
 		return MAP_FAILED;
