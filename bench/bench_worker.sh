@@ -2,9 +2,14 @@
 # bench_worker.sh: coopmine-worker --bench against the minimal reference
 # loop over librandomx (bench_worker_ref), same nonces, threads, mode and
 # pages, one after the other in one run; prints both H/s and the ratio.
+# With pages thp the reference, like xmrig, puts the VMs' scratchpads on
+# transparent huge pages too (bench_worker_ref thp; thp-lib leaves them
+# where librandomx puts them by itself).  XMRIG=/path/to/xmrig adds xmrig's
+# own benchmark (--bench=$XMRIG_BENCH, default 250K hashes, same threads
+# and mode) to every round and prints the ratio to it as well.
 # Knobs: COOPMINE_BENCH_N (10000), COOPMINE_BENCH_THREADS (2),
 # COOPMINE_BENCH_MODE (full|light), COOPMINE_BENCH_PAGES (auto|thp|off),
-# COOPMINE_BENCH_ROUNDS (1).
+# COOPMINE_BENCH_ROUNDS (1), XMRIG, XMRIG_BENCH (250K).
 set -eu
 B=${COOPMINE_BUILDDIR:-.}
 N=${COOPMINE_BENCH_N:-10000}
@@ -24,13 +29,30 @@ echo "worker bench: N=$N threads=$T mode=$MODE pages=$PAGES rounds=$ROUNDS" \
 # best of each is compared (other load only ever slows a run down).  The
 # rate per CPU second of the hashing threads is printed too: on a shared
 # machine it shows the loop's own cost, whatever the others take.
-bw=0 br=0 bwc=0 brc=0 i=1
+bw=0 br=0 bwc=0 brc=0 bx=0 i=1
+XMRIG=${XMRIG:-}
+xmode=fast
+[ "$MODE" = light ] && xmode=light
+xhuge=""
+[ "$PAGES" = off ] && xhuge="--no-huge-pages"
+[ "$PAGES" = thp ] && [ "$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)" != 0 ] &&
+	echo "note: reserved huge pages exist; xmrig will use them (pages=thp applies to coopmine only)"
 while [ $i -le "$ROUNDS" ]; do
 	"$B/src/worker/coopmine-worker" --bench "$N" --threads "$T" $light \
 	    --huge-pages "$PAGES" --log-level warn >"$out/worker" 2>&1 || {
 		cat "$out/worker"; echo "worker bench FAILED"; exit 1; }
 	"$B/bench/bench_worker_ref" "$N" "$T" "$MODE" "$PAGES" >"$out/ref" 2>&1 || {
 		cat "$out/ref"; echo "reference FAILED"; exit 1; }
+	if [ -n "$XMRIG" ]; then
+		"$XMRIG" --bench="${XMRIG_BENCH:-250K}" -t "$T" --randomx-mode="$xmode" \
+		    $xhuge --no-color --print-time=60 >"$out/xmrig" 2>&1 || {
+			tail -20 "$out/xmrig"; echo "xmrig FAILED"; exit 1; }
+		x=$(sed -n 's/.*benchmark finished in .* (\([0-9.]*\) h\/s).*/\1/p' "$out/xmrig" | tail -1)
+		[ -n "$x" ] || { tail -20 "$out/xmrig"; echo "xmrig: no figure"; exit 1; }
+		echo "  xmrig: $x H/s ($(grep -o 'huge pages [^ ]* *[0-9%]*' "$out/xmrig" | tail -1))"
+		bx=$(awk -v a="$bx" -v b="$x" 'BEGIN { print (b > a ? b : a) }')
+	fi
+	echo "  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 	sed 's/^/  /' "$out/worker" "$out/ref"
 	w=$(sed -n 's/^bench: .*: \([0-9.]*\) H\/s$/\1/p' "$out/worker")
 	r=$(sed -n 's/^ref: .* threads: \([0-9.]*\) H\/s$/\1/p' "$out/ref")
@@ -54,3 +76,7 @@ done
 awk -v w="$bw" -v r="$br" -v wc="$bwc" -v rc="$brc" 'BEGIN {
     printf "best: worker %.1f H/s, reference %.1f H/s, ratio %.3f; per CPU second (H/s at full CPU): %.1f vs %.1f, ratio %.3f\n",
     w, r, w / r, wc, rc, wc / rc }'
+if [ -n "$XMRIG" ]; then
+	awk -v w="$bw" -v x="$bx" 'BEGIN {
+	    printf "best: worker %.1f H/s, xmrig %.1f H/s, ratio %.3f\n", w, x, w / x }'
+fi

@@ -5,7 +5,11 @@
  * --bench`.  It also prints the checksum, so it is the independent path
  * that computed the known values in src/worker/bench.c.
  *
- * usage: bench_worker_ref N THREADS [light|full] [auto|thp|off] [CHECKPOINTS]
+ * usage: bench_worker_ref N THREADS [light|full] [auto|thp|thp-lib|off]
+ *        [CHECKPOINTS]
+ * thp: cache, dataset and the VMs' scratchpads on transparent huge pages,
+ * as xmrig and coopmine-worker put them; thp-lib: cache and dataset only,
+ * the scratchpads where librandomx puts them by itself (4 KiB pages).
  * CHECKPOINTS: comma-separated n < N whose checksums to print as well.
  */
 #define _GNU_SOURCE
@@ -15,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <randomx.h>
 
@@ -63,6 +69,37 @@ advise(void *p, size_t len)
 
 	if (b > a)
 		madvise((void *)a, b - a, MADV_HUGEPAGE);
+}
+
+/*
+ * Scratchpads on THP, as src/common/rx.c does it: VMs are created with
+ * RANDOMX_FLAG_LARGE_PAGES and librandomx's failed MAP_HUGETLB mmap is
+ * answered with 2 MiB-aligned memory advised MADV_HUGEPAGE.
+ */
+static int thp_scratchpads;
+
+void *
+mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+	uintptr_t q, a;
+
+	if (p != MAP_FAILED || !(flags & MAP_HUGETLB) || !thp_scratchpads ||
+	    addr != NULL || fd != -1)
+		return p;
+	flags = (int)((unsigned)flags & ~((unsigned)MAP_HUGETLB |
+	    (unsigned)MAP_POPULATE | (0x3fU << MAP_HUGE_SHIFT)));
+	q = (uintptr_t)syscall(SYS_mmap, NULL, len + HUGE_2M, prot, flags, -1, 0);
+	if ((void *)q == MAP_FAILED)
+		return MAP_FAILED;
+	a = (q + HUGE_2M - 1) & ~(HUGE_2M - 1);
+	if (a > q)
+		munmap((void *)q, a - q);
+	munmap((void *)(a + len), q + len + HUGE_2M - (a + len));
+	madvise((void *)a, len, MADV_HUGEPAGE);
+	for (size_t i = 0; i < len && (prot & PROT_WRITE); i += 4096)
+		((volatile uint8_t *)a)[i] = 0;
+	return (void *)a;
 }
 
 struct part {
@@ -203,10 +240,15 @@ main(int argc, char **argv)
 			pthread_join(parts[i].tid, NULL);
 		flags |= RANDOMX_FLAG_FULL_MEM;
 	}
+	if (thp && !large && strcmp(pages, "thp-lib") != 0) {
+		thp_scratchpads = 1;
+		flags |= RANDOMX_FLAG_LARGE_PAGES;
+	}
 	vm_flags = flags;
 	t1 = now();
 	printf("ref: %s mode, %s pages, init %.1f s\n", full ? "full" : "light",
-	    large ? "reserved huge" : thp ? "thp" : "4 KiB", t1 - t0);
+	    large ? "reserved huge" : thp_scratchpads ? "thp (scratchpads too)" :
+	    thp ? "thp (cache/dataset only)" : "4 KiB", t1 - t0);
 	for (int i = 0; i < nthreads; i++) {
 		parts[i].i = i;
 		pthread_create(&parts[i].tid, NULL, hash_part, &parts[i]);

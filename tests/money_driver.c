@@ -8,6 +8,11 @@
  *   block WORKER DIFF AT NETDIFF a block-candidate share and its block
  *                                row (status accepted, reward unknown)
  *   many N NWORKERS DIFF AT      N shares round-robin over w0..w(NW-1)
+ *   retain MS BATCH              reopens the ledger (which closes the
+ *                                leases and jobs left open) with [ledger]
+ *                                retention = MS, ranges of BATCH shares,
+ *                                and waits until retention finds nothing
+ *                                more to roll; prints "rolled SHARES RANGES"
  * and prints "ok SHARES BLOCKS" once everything has committed.
  *
  * usage: money_driver DB < PLAN
@@ -19,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/target.h"
 #include "coordinator/ledger.h"
@@ -76,6 +82,8 @@ job(struct state *s, int64_t at, uint64_t netdiff)
 	memset(bt, 0xff, sizeof(bt));
 	for (i = 0; i < 8; i++)
 		bt[24 + i] = (uint8_t)(t64 >> (8 * i));
+	/* distinct work per job, as a pool gives */
+	memcpy(blob, &at, sizeof(at));
 	j.session_id = s->session;
 	j.upstream_job_id = "money";
 	j.blob = blob;
@@ -141,6 +149,43 @@ block(struct state *s, int64_t share_id, int64_t at, uint64_t netdiff)
 	s->blocks++;
 }
 
+/* The retain step: reopen with retention on, wait for it to finish. */
+static int
+retain(struct state *s, struct ledger_opts *o, int64_t ms, int batch)
+{
+	struct ledger_stats st;
+	char err[512];
+	int64_t deadline;
+
+	if (ledger_flush(s->l, 600000) != LEDGER_COMMITTED)
+		return -1;
+	ledger_close(s->l);
+	o->share_retention_ms = ms;
+	o->retention_batch = batch;
+	if ((s->l = ledger_open(o, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	s->session = s->job = 0;
+	s->nworkers = 0;
+	deadline = clock_mono_ms() + 120000;
+	do {
+		ledger_stats_get(s->l, &st);
+		if (st.retention_idle)
+			break;
+		nanosleep(&(struct timespec){ 0, 20000000L }, NULL);
+	} while (clock_mono_ms() < deadline);
+	if (!st.retention_idle) {
+		fprintf(stderr, "money_driver: retention still rolling after "
+		    "120 s\n");
+		return -1;
+	}
+	printf("rolled %" PRIu64 " %" PRIu64 "\n", st.shares_rolled,
+	    st.ranges_rolled);
+	fflush(stdout);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -185,6 +230,11 @@ main(int argc, char **argv)
 				snprintf(w, sizeof(w), "w%llu", i % nw);
 				if (share(&s, w, d + i % 7, at, 0) < 0)
 					goto bad;
+			}
+		} else if (sscanf(line, "retain %lld %llu", &at, &n) == 2) {
+			if (retain(&s, &o, at, (int)n) != 0) {
+				ledger_close(s.l);
+				return 1;
 			}
 		} else if (line[0] != '\n' && line[0] != '#')
 			goto bad;

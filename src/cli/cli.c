@@ -593,10 +593,51 @@ report_violation(void *arg, const char *v)
 	printf("VIOLATION %s\n", v);
 }
 
+/* Epoch ms as UTC ISO 8601. */
+static void
+fmt_time(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%" PRId64 " ms", ms);
+}
+
+/* Says which share ranges retention rolled up, and whether each one's
+ * rollups still equal what it held (the checks below prove it too). */
+static void
+audit_ranges(struct ledger_reader *r)
+{
+	struct ledger_rollup_range *v;
+	char a[32], b[32];
+	size_t n, i;
+
+	if (ledger_read_rollup_ranges(r, &v, &n) != 0 || n == 0)
+		return;
+	for (i = 0; i < n; i++) {
+		fmt_time(v[i].first_created_at, a, sizeof(a));
+		fmt_time(v[i].last_created_at, b, sizeof(b));
+		printf("rolled up: range %" PRId64 ": shares %" PRId64 "..%" PRId64
+		    " created %s .. %s: %" PRIu64 " valid, %" PRIu64 " invalid, "
+		    "difficulty %" PRIu64 ", %" PRIu64 " workers, in %" PRIu64
+		    " rollup rows: %s\n", v[i].id, v[i].first_share_id,
+		    v[i].last_share_id, a, b, v[i].shares_valid,
+		    v[i].shares_invalid, v[i].difficulty_sum, v[i].workers,
+		    v[i].rows, v[i].matches && v[i].done ? "aggregates equal "
+		    "what was deleted" : "DIFFERS (see the violations)");
+	}
+	free(v);
+}
+
 static int
 cmd_audit(struct ledger_reader *r)
 {
-	int n = 0, rc = ledger_audit(r, report_violation, &n);
+	int n = 0, rc;
+
+	audit_ranges(r);
+	rc = ledger_audit(r, report_violation, &n);
 
 	if (rc < 0) {
 		fprintf(stderr, "coopmine-cli: audit could not run: %s\n",

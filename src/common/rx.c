@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <randomx.h>
@@ -593,6 +594,59 @@ rx_ctx_has_key(const struct rx_ctx *ctx, const uint8_t *key, size_t keylen)
 	return keylen == ctx->keylen && memcmp(key, ctx->key, keylen) == 0;
 }
 
+/*
+ * Scratchpads on transparent huge pages.  librandomx (1.1.x) puts a VM's
+ * 2 MiB scratchpad on reserved huge pages when asked (RANDOMX_FLAG_LARGE_
+ * PAGES: mmap with MAP_HUGETLB) and otherwise on whatever posix_memalign
+ * gives: 4 KiB pages, never 2 MiB-aligned, so no transparent huge page can
+ * back it and every hash walks 512 page-table entries of scratchpad beside
+ * the dataset's.  That was the whole gap to xmrig without reserved pages
+ * (issue 16).  So when our memory is on transparent huge pages, rx_vm_new()
+ * asks librandomx for large pages anyway, and while it creates the VM this
+ * thread's failed MAP_HUGETLB requests are answered here with anonymous
+ * memory aligned to 2 MiB and advised MADV_HUGEPAGE (populated as
+ * MAP_POPULATE asks); librandomx frees it with munmap as its own.  This
+ * mmap is the process's (the dynamic linker binds librandomx's calls to
+ * the executable's definition); outside that window it is the plain system
+ * call.
+ */
+static _Thread_local int thp_instead_of_hugetlb;
+
+static void *
+thp_map(size_t len, int prot, int flags)
+{
+	size_t span = len + HUGE_2M;
+	uintptr_t p, a;
+	size_t i;
+
+	flags = (int)((unsigned)flags & ~((unsigned)MAP_HUGETLB |
+	    (unsigned)MAP_POPULATE | (0x3fU << MAP_HUGE_SHIFT)));
+	p = (uintptr_t)syscall(SYS_mmap, NULL, span, prot, flags, -1, 0);
+	if ((void *)p == MAP_FAILED)
+		return MAP_FAILED;
+	a = (p + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1);
+	if (a > p)
+		munmap((void *)p, a - p);
+	if (p + span > a + len)
+		munmap((void *)(a + len), p + span - (a + len));
+	madvise((void *)a, len, MADV_HUGEPAGE);
+	if (prot & PROT_WRITE)
+		for (i = 0; i < len; i += 4096)
+			((volatile uint8_t *)a)[i] = 0;
+	return (void *)a;
+}
+
+void *
+mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+
+	if (p != MAP_FAILED || !(flags & MAP_HUGETLB) ||
+	    !thp_instead_of_hugetlb || addr != NULL || fd != -1)
+		return p;
+	return thp_map(len, prot, flags);
+}
+
 struct rx_vm *
 rx_vm_new(struct rx_ctx *ctx)
 {
@@ -601,8 +655,13 @@ rx_vm_new(struct rx_ctx *ctx)
 
 	if (vm == NULL)
 		return NULL;
+	if (ctx->info.pages_used == RX_PAGES_THP) {
+		flags |= RANDOMX_FLAG_LARGE_PAGES;
+		thp_instead_of_hugetlb = 1;
+	}
 	vm->vm = randomx_create_vm(flags, ctx->mode == RX_FULL ? NULL : ctx->cache,
 	    ctx->dataset);
+	thp_instead_of_hugetlb = 0;
 	if (vm->vm == NULL && (flags & RANDOMX_FLAG_LARGE_PAGES)) {
 		/* Scratchpads in large pages may not fit what is reserved. */
 		flags &= ~RANDOMX_FLAG_LARGE_PAGES;

@@ -233,6 +233,7 @@ struct ledger {
 	struct msg *retry, *retry_tail;	/* kept from a failed transaction */
 	int64_t retry_at;		/* mono ms of the next attempt */
 	int64_t housekeep_at;
+	int64_t retain_at;		/* mono ms of the next retention pass */
 	uint64_t max_pages;
 
 	pthread_mutex_t stats_lock;	/* guards stats */
@@ -360,6 +361,9 @@ ledger_opts_default(struct ledger_opts *o)
 	o->retry_ms = 1000;
 	o->close_timeout_ms = 5000;
 	o->heartbeat_retention_ms = 7LL * 24 * 3600 * 1000;
+	o->share_retention_ms = 0;
+	o->retention_batch = 5000;
+	o->retention_window_factor_milli = 2000;
 	o->queue_bound = 65536;
 }
 
@@ -1897,6 +1901,47 @@ housekeep(struct ledger *l)
 	}
 }
 
+/* One retention pass: rolls one range of old shares (its own
+ * transaction).  While ranges come, the next pass follows the next
+ * transaction of queued rows; otherwise in ten minutes (a pass reads the
+ * windows of the next split and of every block: not every minute). */
+static void
+retain_shares(struct ledger *l)
+{
+	struct ledger_retention rt = {
+		.retention_ms = l->o.share_retention_ms,
+		.batch = l->o.retention_batch,
+		.prop = l->o.retention_prop,
+		.window_factor_milli = l->o.retention_window_factor_milli,
+		.window_abs = l->o.retention_window_abs,
+	};
+	struct ledger_retain_result res;
+	int rc;
+
+	l->retain_at = clock_mono_ms() + 600000;
+	if (rt.retention_ms <= 0 || !atomic_load(&l->writable))
+		return;
+	rc = ledger_db_retain_once(l->db, &rt, clock_wall_ms(), &res);
+	pthread_mutex_lock(&l->stats_lock);
+	l->stats.retention_idle = rc == 0 && res.range_id == 0;
+	if (res.range_id != 0) {
+		l->stats.shares_rolled += (uint64_t)res.shares;
+		l->stats.ranges_rolled++;
+	}
+	pthread_mutex_unlock(&l->stats_lock);
+	if (rc != 0)
+		log_warnx("ledger %s: retention pass failed; next in ten minutes",
+		    l->path);
+	else if (res.range_id != 0) {
+		log_info("ledger: retention rolled shares %" PRId64 "..%" PRId64
+		    " (%" PRId64 " shares) into range %" PRId64 " (%" PRId64
+		    " rollup rows; PPLNS keeps shares from %" PRId64 ")",
+		    res.first_share_id, res.last_share_id, res.shares,
+		    res.range_id, res.rows, res.keep_from);
+		l->retain_at = clock_mono_ms();
+	}
+}
+
 /* Unwritable: fail shares and drop heartbeats as they come, keep the
  * rest, until the next attempt is due. */
 static void
@@ -1970,7 +2015,10 @@ writer_main(void *arg)
 		now = clock_mono_ms();
 		if (now >= l->housekeep_at)
 			housekeep(l);
-		wait = l->housekeep_at - now;
+		if (now >= l->retain_at)
+			retain_shares(l);
+		wait = (l->housekeep_at < l->retain_at ? l->housekeep_at :
+		    l->retain_at) - now;
 		if ((m = (struct msg *)mpscq_pop(&l->q, (int)(wait > 0 ?
 		    wait : 1))) == NULL) {
 			if (queue_done(l))

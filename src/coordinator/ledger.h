@@ -104,6 +104,15 @@ struct ledger_opts {
 	int close_timeout_ms;		/* keep retrying at close; default 5000 */
 	int64_t heartbeat_retention_ms;	/* older rows -> hourly; 0 keeps all;
 					 * default 7 days */
+	/* [ledger] retention: shares older than this, outside every PPLNS
+	 * window still needed, are rolled into share_rollups (docs/ledger.md,
+	 * "Retention"); 0 (default) keeps every share */
+	int64_t share_retention_ms;
+	int retention_batch;		/* shares per rolled range; default 5000 */
+	/* how the next income split takes its window ([pplns]) */
+	int retention_prop;
+	uint64_t retention_window_factor_milli;	/* default 2000 */
+	uint64_t retention_window_abs;
 	size_t queue_bound;		/* queued messages; default 65536 */
 	/* Called on the writer thread when writability changes. */
 	void (*on_writable)(void *arg, int writable);
@@ -313,6 +322,10 @@ struct ledger_stats {
 	/* cumulative counts, Prometheus style: bucket i counts commits that
 	 * took <= ledger_latency_bounds[i] */
 	uint64_t commit_bucket[LEDGER_LATENCY_BUCKETS];
+	uint64_t shares_rolled;		/* by retention, since open */
+	uint64_t ranges_rolled;
+	int retention_idle;		/* the last retention pass found nothing
+					 * (more) to roll */
 	size_t queued;			/* messages waiting now */
 	int writable;
 };
@@ -608,6 +621,20 @@ int ledger_compute_payouts(struct ledger_reader *r, int64_t block_id,
  */
 int ledger_audit(struct ledger_reader *r,
     void (*report)(void *arg, const char *violation), void *arg);
+
+/* A range of shares rolled up by [ledger] retention, with what it held
+ * before deletion. */
+struct ledger_rollup_range {
+	int64_t id, first_share_id, last_share_id;
+	int64_t first_created_at, last_created_at, rolled_at;
+	uint64_t shares_valid, shares_invalid, difficulty_sum, workers;
+	uint64_t rows;			/* its share_rollups rows */
+	int done;			/* closed (state 'done') */
+	int matches;			/* rollups = figures, no share left */
+};
+/* Every rolled range, oldest first.  0 or a negative errno. */
+int ledger_read_rollup_ranges(struct ledger_reader *r,
+    struct ledger_rollup_range **out, size_t *n);
 
 /* CSV of "shares" or "payouts" (header line first) to out; since_ms
  * filters shares.  0 or a negative errno. */

@@ -88,6 +88,63 @@ int ledger_db_checks(sqlite3 *db, const struct ledger_check *c, size_t n,
 sqlite3 *ledger_db_open_current(const char *path, int readonly, int busy_ms,
     char *err, size_t errlen);
 
+/* The network difficulty of the latest job received at or before `at`
+ * (0: none).  0 or -EIO. */
+int ledger_db_netdiff_at(sqlite3 *db, int64_t at, uint64_t *diff);
+
+/* --- share retention (ledger_retain.c) --- */
+
+/* An inclusive range of share ids. */
+struct ledger_span {
+	int64_t lo, hi;
+};
+
+/*
+ * The selection rule's id arithmetic: moves *start past every protected
+ * span (any order, may overlap) that holds it and returns the last id a
+ * range from *start may reach: the id before the next protected span, and
+ * below keep_from.  A result below *start: nothing from *start on.
+ */
+int64_t ledger_retain_limit(const struct ledger_span *protect, size_t n,
+    int64_t keep_from, int64_t *start);
+
+/* How share retention decides (a copy of the writer's options). */
+struct ledger_retention {
+	int64_t retention_ms;		/* 0: off */
+	int batch;			/* shares per range at most */
+	int prop;			/* the next split takes every share
+					 * since the previous one */
+	uint64_t window_factor_milli, window_abs;
+};
+
+/* What one call of ledger_db_retain_once() did. */
+struct ledger_retain_result {
+	int64_t range_id;		/* 0: nothing rolled */
+	int64_t first_share_id, last_share_id;
+	int64_t shares, rows;		/* shares deleted, rollup rows */
+	int64_t keep_from;
+};
+
+/*
+ * The oldest share id a PPLNS window may still need (every older share may
+ * go as far as PPLNS is concerned): the window the next split would take
+ * (twice its N, from the newest credited share; prop: every share after
+ * the last split) and the windows of every block (twice the larger of its
+ * window_n and the rules' N), gathered in *spans (malloc'd, *nspans).
+ * 0 or -EIO / -ENOMEM.
+ */
+int ledger_db_retain_bounds(sqlite3 *db, const struct ledger_retention *rt,
+    int64_t now, int64_t *keep_from, struct ledger_span **spans,
+    size_t *nspans);
+
+/*
+ * Rolls at most one range of shares (rt->batch at most) into share_rollups
+ * in its own transaction (the caller holds none).  0 (out->range_id 0:
+ * nothing to roll), or -EIO (logged; rolled back).
+ */
+int ledger_db_retain_once(sqlite3 *db, const struct ledger_retention *rt,
+    int64_t now, struct ledger_retain_result *out);
+
 /* The index of s in names[0..n), or -1 (the *_parse functions). */
 int ledger_name_parse(const char *s, const char *const *names, int n);
 

@@ -616,6 +616,51 @@ insert_header(sqlite3 *db, int64_t income_id, const struct window *w,
 	return exec1(st) == SQLITE_DONE ? 0 : MONEY_EIO;
 }
 
+/*
+ * Refuses a window that reaches into shares [ledger] retention rolled up:
+ * their rollups cannot say which of them the window's edge would cut.
+ * Retention keeps the window of the next split, so only income dated far
+ * back gets here.
+ */
+static int
+window_rolled(sqlite3 *db, const struct window *w,
+    const struct pplns_result *res, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int64_t lo, id = 0;
+	int found, rc;
+
+	if (w->last <= w->after)
+		return 0;
+	/* a full window stops at its oldest share; a short one read all */
+	lo = w->scheme == MONEY_PPLNS && res->window_difficulty >= w->n &&
+	    w->first > 0 ? w->first : w->after + 1;
+	st = prep(db, "SELECT max(id) FROM share_rollup_ranges WHERE "
+	    "first_share_id <= ?2 AND last_share_id >= ?1");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, lo);
+		sqlite3_bind_int64(st, 2, w->last);
+	}
+	if ((rc = query_i64(st, &id, &found)) != 0)
+		return errf(err, errlen, rc, "share_rollup_ranges: %s",
+		    sqlite3_errmsg(db));
+	if (id > 0)
+		return errf(err, errlen, MONEY_EREFUSED, "at: the window of "
+		    "this income (shares %" PRId64 " to %" PRId64 ") reaches "
+		    "shares rolled up by [ledger] retention (range %" PRId64
+		    "): record it at a later time, or split it by hand", lo,
+		    w->last, id);
+	return 0;
+}
+
+int
+ledger_db_netdiff_at(sqlite3 *db, int64_t at, uint64_t *diff)
+{
+	int64_t job = 0;
+
+	return netdiff_at(db, at, diff, &job) == 0 ? 0 : -EIO;
+}
+
 /* Splits a just-inserted income row (inside the caller's transaction). */
 static int
 split_income(sqlite3 *db, const struct money_rules *ru,
@@ -638,6 +683,10 @@ split_income(sqlite3 *db, const struct money_rules *ru,
 	    w.n, in->amount, ru->fee_bps, &res, &w.first)) != 0)
 		return errf(err, errlen, MONEY_EIO, "splitting income %" PRId64
 		    ": %s", income_id, strerror(-rc));
+	if ((rc = window_rolled(db, &w, &res, err, errlen)) != 0) {
+		pplns_result_free(&res);
+		return rc;
+	}
 	if (res.nparts == 0) {
 		res.fee = in->amount;
 		snprintf(w.warning, sizeof(w.warning), "no credited share in "

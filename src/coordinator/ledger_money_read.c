@@ -247,7 +247,7 @@ static const struct ledger_check money_checks[] = {
 	  "h.window_difficulty || ', ' || h.share_count || ' shares; the "
 	  "shares give ' || coalesce(w.d, 0) || ', ' || coalesce(w.n, 0) FROM "
 	  "income_splits h LEFT JOIN (SELECT income_id, sum(counted) AS d, "
-	  "count(*) AS n FROM income_window GROUP BY income_id) w ON "
+	  "sum(shares) AS n FROM income_window GROUP BY income_id) w ON "
 	  "w.income_id = h.income_id WHERE coalesce(w.d, 0) <> "
 	  "h.window_difficulty OR coalesce(w.n, 0) <> h.share_count" },
 	{ "income without its split",

@@ -897,6 +897,50 @@ static const struct ledger_check checks[] = {
 	{ "broken reference",
 	  "SELECT \"table\" || ' rowid ' || rowid || ' -> ' || parent "
 	  "FROM pragma_foreign_key_check" },
+	/* retention (sql/0007_retention.sql): what a range held before
+	 * deletion equals its rollups, and nothing of it remains */
+	{ "rolled range left open",
+	  "SELECT 'range ' || id || ' (shares ' || first_share_id || '..' || "
+	  "last_share_id || ') is ' || state FROM share_rollup_ranges WHERE "
+	  "state <> 'done'" },
+	{ "share inside a rolled range",
+	  "SELECT 'share ' || s.id || ' in range ' || r.id || ' (shares ' || "
+	  "r.first_share_id || '..' || r.last_share_id || ')' FROM "
+	  "share_rollup_ranges r JOIN shares s ON s.id BETWEEN "
+	  "r.first_share_id AND r.last_share_id" },
+	{ "rollups differ from what their range held",
+	  "SELECT 'range ' || r.id || ' (shares ' || r.first_share_id || '..' "
+	  "|| r.last_share_id || '): recorded ' || r.shares_valid || ' valid, ' "
+	  "|| r.shares_invalid || ' invalid, difficulty ' || r.difficulty_sum "
+	  "|| ', ' || r.workers || ' workers; rollups give ' || "
+	  "coalesce(x.v, 0) || ', ' || coalesce(x.i, 0) || ', ' || "
+	  "coalesce(x.d, 0) || ', ' || coalesce(x.w, 0) FROM "
+	  "share_rollup_ranges r LEFT JOIN (SELECT range_id, sum(shares_valid) "
+	  "AS v, sum(shares_invalid) AS i, sum(difficulty_sum) AS d, "
+	  "count(DISTINCT worker_id) AS w FROM share_rollups GROUP BY range_id) "
+	  "x ON x.range_id = r.id WHERE coalesce(x.v, 0) <> r.shares_valid OR "
+	  "coalesce(x.i, 0) <> r.shares_invalid OR coalesce(x.d, 0) <> "
+	  "r.difficulty_sum OR coalesce(x.w, 0) <> r.workers" },
+	{ "rollup row outside its range or its hour",
+	  "SELECT 'rollup of range ' || u.range_id || ', worker ' || "
+	  "u.worker_id || ', hour ' || u.hour_start_ms || ': shares ' || "
+	  "u.first_share_id || '..' || u.last_share_id || CASE WHEN r.id IS "
+	  "NULL THEN ', no such range' ELSE ', range ' || r.first_share_id || "
+	  "'..' || r.last_share_id || ' created ' || r.first_created_at || '..' "
+	  "|| r.last_created_at END FROM share_rollups u LEFT JOIN "
+	  "share_rollup_ranges r ON r.id = u.range_id WHERE r.id IS NULL OR "
+	  "u.first_share_id < r.first_share_id OR u.last_share_id > "
+	  "r.last_share_id OR u.hour_start_ms + 3600000 <= r.first_created_at "
+	  "OR u.hour_start_ms > r.last_created_at OR u.shares_credited > "
+	  "u.shares_valid OR u.shares_valid + u.shares_invalid = 0" },
+	{ "rolled range cuts an income window (its split cannot recompute)",
+	  "SELECT 'range ' || r.id || ' (shares ' || r.first_share_id || '..' "
+	  "|| r.last_share_id || ') holds share ' || CASE WHEN h.first_share_id "
+	  "BETWEEN r.first_share_id AND r.last_share_id THEN h.first_share_id "
+	  "ELSE h.last_share_id END || ', an end of the window of income ' || "
+	  "h.income_id FROM share_rollup_ranges r JOIN income_splits h ON "
+	  "h.first_share_id BETWEEN r.first_share_id AND r.last_share_id OR "
+	  "h.last_share_id BETWEEN r.first_share_id AND r.last_share_id" },
 };
 
 static int
@@ -984,6 +1028,46 @@ ledger_audit(struct ledger_reader *r,
 	}
 	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
 	return rc < 0 ? rc : n + rc;
+}
+
+static void
+fill_range(sqlite3_stmt *st, void *row)
+{
+	struct ledger_rollup_range *r = row;
+
+	r->id = sqlite3_column_int64(st, 0);
+	r->first_share_id = sqlite3_column_int64(st, 1);
+	r->last_share_id = sqlite3_column_int64(st, 2);
+	r->first_created_at = sqlite3_column_int64(st, 3);
+	r->last_created_at = sqlite3_column_int64(st, 4);
+	r->shares_valid = (uint64_t)sqlite3_column_int64(st, 5);
+	r->shares_invalid = (uint64_t)sqlite3_column_int64(st, 6);
+	r->difficulty_sum = (uint64_t)sqlite3_column_int64(st, 7);
+	r->workers = (uint64_t)sqlite3_column_int64(st, 8);
+	r->rolled_at = sqlite3_column_int64(st, 9);
+	r->done = sqlite3_column_int(st, 10);
+	r->rows = (uint64_t)sqlite3_column_int64(st, 11);
+	r->matches = sqlite3_column_int(st, 12);
+}
+
+int
+ledger_read_rollup_ranges(struct ledger_reader *r,
+    struct ledger_rollup_range **out, size_t *n)
+{
+	return ledger_db_collect(ledger_db_prepare(r->db, "SELECT r.id, "
+	    "r.first_share_id, r.last_share_id, r.first_created_at, "
+	    "r.last_created_at, r.shares_valid, r.shares_invalid, "
+	    "r.difficulty_sum, r.workers, r.rolled_at_ms, r.state = 'done', "
+	    "coalesce(x.n, 0), coalesce(x.v, 0) = r.shares_valid AND "
+	    "coalesce(x.i, 0) = r.shares_invalid AND coalesce(x.d, 0) = "
+	    "r.difficulty_sum AND coalesce(x.w, 0) = r.workers AND NOT EXISTS "
+	    "(SELECT 1 FROM shares s WHERE s.id BETWEEN r.first_share_id AND "
+	    "r.last_share_id) FROM share_rollup_ranges r LEFT JOIN (SELECT "
+	    "range_id, count(*) AS n, sum(shares_valid) AS v, "
+	    "sum(shares_invalid) AS i, sum(difficulty_sum) AS d, "
+	    "count(DISTINCT worker_id) AS w FROM share_rollups GROUP BY "
+	    "range_id) x ON x.range_id = r.id ORDER BY r.id"), sizeof(**out),
+	    fill_range, (void **)out, n);
 }
 
 /* --- export and backup --- */

@@ -42,6 +42,7 @@ static struct upstream_node node_cfg;
 static char *ledger_path, *ledger_sync, *verify_mode;
 static char *pplns_scheme, *pplns_fee_owner;
 static int64_t batch_rows, batch_ms, hb_retention, verify_threads, verify_queue;
+static int64_t share_retention;
 static double window_factor;
 static int64_t window_abs, fee_bps, block_reward;
 static int64_t share_interval, retarget, min_diff, max_diff;
@@ -116,6 +117,10 @@ static const struct conf_opt opts[] = {
 	{ "ledger", "heartbeat_retention", "ledger-heartbeat-retention", NULL,
 	  CONF_DURATION, &hb_retention, "7d", 0, 9e18, 0,
 	  "heartbeat rows older than this become hourly aggregates (0: keep)" },
+	{ "ledger", "retention", "ledger-retention", "COOPMINE_LEDGER_RETENTION",
+	  CONF_DURATION, &share_retention, "90d", 0, 9e18, 0,
+	  "shares older than this (and outside every PPLNS window still "
+	  "needed) become per-worker hourly rollups (0: keep every share)" },
 	{ "pplns", "window_factor", "pplns-window-factor", "COOPMINE_PPLNS_WINDOW_FACTOR",
 	  CONF_DOUBLE, &window_factor, "2", 0.001, 1000, 0,
 	  "PPLNS window N as a multiple of the block's network difficulty" },
@@ -362,6 +367,10 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 	cc->money.window_abs = cc->shares.window_abs;
 	cc->money.fee_bps = cc->shares.fee_bps;
 	cc->money.fee_owner = pplns_fee_owner;
+	cc->ledger.share_retention_ms = share_retention;
+	cc->ledger.retention_prop = cc->money.scheme == MONEY_PROP;
+	cc->ledger.retention_window_factor_milli = cc->money.window_factor_milli;
+	cc->ledger.retention_window_abs = cc->money.window_abs;
 	cc->shares.outbox_max = (size_t)outbox_max;
 	cc->limits.max_invalid = (unsigned)max_invalid;
 	cc->limits.window_ms = invalid_window;

@@ -26,6 +26,31 @@ load_vectors(void)
 	return json_load_file(path, 0, &jerr);
 }
 
+/* Mappings of exactly 2 MiB, 2 MiB-aligned, advised for huge pages (the
+ * kernel marks them "hg" in VmFlags): what a VM's scratchpad gets when
+ * the RandomX memory is on transparent huge pages (rx.c). */
+static int
+thp_2m_mappings(void)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	unsigned long a, b;
+	int cand = 0, n = 0;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
+			cand = b - a == 2UL << 20 && a % (2UL << 20) == 0;
+		else if (cand && strncmp(line, "VmFlags:", 8) == 0 &&
+		    strstr(line, " hg") != NULL)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
 static void
 check_reference(enum rx_mode mode)
 {
@@ -39,7 +64,21 @@ check_reference(enum rx_mode mode)
 	ok(ctx != NULL, "%s context for the reference key", rx_mode_name(mode));
 	if (ctx == NULL)
 		return;
-	vm = rx_vm_new(ctx);
+	{
+		struct rx_ctx_info info;
+		int before = thp_2m_mappings();
+
+		rx_ctx_get_info(ctx, &info);
+		vm = rx_vm_new(ctx);
+		if (info.pages_used == RX_PAGES_THP)
+			ok(thp_2m_mappings() > before, "%s: the VM's scratchpad "
+			    "is on 2 MiB-aligned memory advised for transparent "
+			    "huge pages", rx_mode_name(mode));
+		else
+			printf("# skip scratchpad check: RandomX memory is on %s, "
+			    "not transparent huge pages\n",
+			    rx_pages_name(info.pages_used));
+	}
 	rx_ctx_unref(ctx);	/* the VM keeps its own reference */
 	rx_hash(vm, input, strlen(input), out);
 	hex_encode(out, 32, hex, sizeof(hex));
