@@ -186,6 +186,36 @@ retain(struct state *s, struct ledger_opts *o, int64_t ms, int batch)
 	return 0;
 }
 
+/* The history step: every worker's accepted shares and credited
+ * difficulty per hour since ms, as ledger_worker_history() reads them
+ * (the dashboard's charts): "history WORKER HOUR SHARES DIFFICULTY". */
+static int
+history(struct state *s, const char *path, int64_t ms)
+{
+	struct ledger_reader *r;
+	struct ledger_history_row *rows = NULL;
+	size_t n = 0;
+	char err[512];
+	int rc;
+
+	if (ledger_flush(s->l, 600000) != LEDGER_COMMITTED)
+		return -1;
+	if ((r = ledger_reader_open(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	rc = ledger_worker_history(r, NULL, ms, &rows, &n);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (rows[i].reason == LEDGER_REASON_OK)
+			printf("history %s %" PRId64 " %" PRIu64 " %" PRIu64 "\n",
+			    rows[i].worker_id, rows[i].hour, rows[i].shares,
+			    rows[i].difficulty);
+	fflush(stdout);
+	free(rows);
+	ledger_reader_close(r);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -236,6 +266,9 @@ main(int argc, char **argv)
 				ledger_close(s.l);
 				return 1;
 			}
+		} else if (sscanf(line, "history %lld", &at) == 1) {
+			if (history(&s, argv[1], at) != 0)
+				goto bad;
 		} else if (line[0] != '\n' && line[0] != '#')
 			goto bad;
 	}

@@ -517,12 +517,20 @@ ledger_worker_history(struct ledger_reader *r, const char *worker_id,
     int64_t since_ms, struct ledger_history_row **out, size_t *n)
 {
 	/* created_at (indexed) bounds the scan; ?2 NULL means every worker.
-	 * Integer division keeps the hour exact in both SQL engines. */
-	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT worker_id, "
-	    "(created_at / 3600000) * 3600000 AS hour, reason, count(*), "
-	    "coalesce(sum(difficulty), 0) FROM shares WHERE created_at >= ?1 "
-	    "AND (?2 IS NULL OR worker_id = ?2) GROUP BY worker_id, hour, "
-	    "reason ORDER BY worker_id, hour, reason");
+	 * Integer division keeps the hour exact in both SQL engines.  Hours
+	 * that retention rolled up (share_rollups, sql/0007_retention.sql)
+	 * count their accepted shares and credited difficulty as 'ok'; a
+	 * rollup keeps no rejection reasons, so rolled invalid shares are
+	 * not in the breakdown (retention is days, the history at most 7). */
+	sqlite3_stmt *st = ledger_db_prepare(r->db, "SELECT worker_id, hour, "
+	    "reason, sum(n), sum(d) FROM (SELECT worker_id, "
+	    "(created_at / 3600000) * 3600000 AS hour, reason, count(*) AS n, "
+	    "coalesce(sum(difficulty), 0) AS d FROM shares WHERE created_at >= "
+	    "?1 AND (?2 IS NULL OR worker_id = ?2) GROUP BY worker_id, hour, "
+	    "reason UNION ALL SELECT worker_id, hour_start_ms, 'ok', "
+	    "shares_valid, difficulty_sum FROM share_rollups WHERE "
+	    "hour_start_ms >= ?1 AND (?2 IS NULL OR worker_id = ?2)) AS h "
+	    "GROUP BY worker_id, hour, reason ORDER BY worker_id, hour, reason");
 
 	if (since_ms < 0)
 		since_ms = 0;

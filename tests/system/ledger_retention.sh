@@ -46,6 +46,8 @@ snap() {	# snap NAME: what must not change
 	q "SELECT * FROM pplns_window_workers ORDER BY 1, 2" >"$T/$1.blockwin"
 }
 snap before
+# The dashboard's per-hour history (ledger_worker_history) before and after.
+echo "history 0" | "$DRIVER" "$DB" 2>>"$T/driver.err" | grep '^history' >"$T/before.history"
 recent=$(q "SELECT count(*) FROM shares WHERE created_at >= $((NOW - 2 * H))")
 
 # 100 days, ranges of at most 700 shares
@@ -67,7 +69,10 @@ ok $([ "$(q 'SELECT count(*) FROM share_rollup_ranges r JOIN income_splits h ON 
 	"a rolled range lies inside an income window (its split now reads rollups)"
 
 snap after
-for f in splits stored totals hours blockwin; do
+echo "history 0" | "$DRIVER" "$DB" 2>>"$T/driver.err" | grep '^history' >"$T/after.history"
+ok $([ "$(wc -l <"$T/before.history")" -gt 20 ]; echo $?) \
+	"the per-hour history has rows ($(wc -l <"$T/before.history"))"
+for f in splits stored totals hours blockwin history; do
 	ok $(cmp -s "$T/before.$f" "$T/after.$f"; echo $?) "unchanged by retention: $f"
 done
 "$CLI" --db "$DB" audit >"$T/audit.out" 2>&1
