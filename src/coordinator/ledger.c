@@ -1461,20 +1461,6 @@ apply_income(struct ledger *l, struct msg *m)
 	return rc != 0 ? 1 : 0;
 }
 
-/* Runs one ad-hoc statement with its bindings done by the caller:
- * SQLITE_DONE or the error. */
-static int
-chain_exec(sqlite3_stmt *st)
-{
-	int rc;
-
-	if (st == NULL)
-		return SQLITE_ERROR;
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /*
  * A node block's place in the chain (ledger_block_chain), in a savepoint:
  * the block row, then for an orphaned or rejected block the reversal of
@@ -1510,7 +1496,7 @@ apply_block_chain(struct ledger *l, struct msg *m)
 		sqlite3_bind_int(st, 6, m->u.chain.has_answer);
 		bind_text(st, 7, m->u.chain.answer);
 	}
-	if ((rc = chain_exec(st)) != SQLITE_DONE)
+	if ((rc = ledger_db_step_once(st)) != SQLITE_DONE)
 		goto fail;
 	reverse = m->u.chain.status == LEDGER_BLOCK_ORPHANED ||
 	    m->u.chain.status == LEDGER_BLOCK_REJECTED;
@@ -1542,7 +1528,7 @@ apply_block_chain(struct ledger *l, struct msg *m)
 			    "block orphaned by a reorganisation" :
 			    "block rejected by the node");
 		}
-		if ((rc = chain_exec(st)) != SQLITE_DONE)
+		if ((rc = ledger_db_step_once(st)) != SQLITE_DONE)
 			goto fail;
 		rev = sqlite3_last_insert_rowid(l->db);
 		st = NULL;
@@ -1556,7 +1542,7 @@ apply_block_chain(struct ledger *l, struct msg *m)
 			sqlite3_bind_int64(st, 1, income_id);
 			sqlite3_bind_int64(st, 2, rev);
 		}
-		if ((rc = chain_exec(st)) != SQLITE_DONE)
+		if ((rc = ledger_db_step_once(st)) != SQLITE_DONE)
 			goto fail;
 		log_info("ledger: income %" PRId64 " (%s) reversed by income %"
 		    PRId64 ": block %s", income_id, ref, rev,

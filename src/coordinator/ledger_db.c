@@ -305,6 +305,18 @@ ledger_db_prepare(sqlite3 *db, const char *sql)
 	return st;
 }
 
+int
+ledger_db_step_once(sqlite3_stmt *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return SQLITE_ERROR;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 void
 ledger_col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
 {

@@ -66,6 +66,9 @@ int ledger_db_collect(sqlite3_stmt *st, size_t size,
     void (*fill)(sqlite3_stmt *st, void *row), void **out, size_t *n);
 /* A prepared statement, or NULL (logged). */
 sqlite3_stmt *ledger_db_prepare(sqlite3 *db, const char *sql);
+/* Steps a statement without results once and finalizes it (NULL: a
+ * failed prepare): SQLite's result code, SQLITE_DONE when it ran. */
+int ledger_db_step_once(sqlite3_stmt *st);
 /* A text column into dst ("" for NULL), truncated to len. */
 void ledger_col_text(sqlite3_stmt *st, int i, char *dst, size_t len);
 

@@ -110,19 +110,6 @@ prep(sqlite3 *db, const char *sql)
 	return st;
 }
 
-/* Runs a statement without results; SQLite's result code. */
-static int
-exec1(sqlite3_stmt *st)
-{
-	int rc;
-
-	if (st == NULL)
-		return SQLITE_ERROR;
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* A single int64 from a query ("not found" -> *found 0). */
 static int
 query_i64(sqlite3_stmt *st, int64_t *out, int *found)
@@ -249,7 +236,7 @@ owner_ensure(sqlite3 *db, const char *name, int64_t now, int64_t *id)
 		return MONEY_EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	if (exec1(st) != SQLITE_DONE)
+	if (ledger_db_step_once(st) != SQLITE_DONE)
 		return MONEY_EIO;
 	*id = sqlite3_last_insert_rowid(db);
 	log_info("ledger money: owner %s created (id %" PRId64 ")", name, *id);
@@ -284,7 +271,7 @@ money_owner_add(struct money *m, const char *name, const char *address,
 			    SQLITE_STATIC);
 			sqlite3_bind_int64(st, 3, clock_wall_ms());
 		}
-		if (exec1(st) != SQLITE_DONE)
+		if (ledger_db_step_once(st) != SQLITE_DONE)
 			rc = errf(err, errlen, MONEY_EIO, "owners: %s",
 			    sqlite3_errmsg(m->db));
 		else if (id != NULL)
@@ -310,7 +297,7 @@ money_owner_set(struct money *m, const char *name, const char *address,
 		sqlite3_bind_text(st, 1, name ? name : "", -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, address, -1, SQLITE_STATIC);
 	}
-	if (exec1(st) != SQLITE_DONE)
+	if (ledger_db_step_once(st) != SQLITE_DONE)
 		rc = errf(err, errlen, MONEY_EIO, "owners: %s",
 		    sqlite3_errmsg(m->db));
 	else if (sqlite3_changes(m->db) == 0)
@@ -374,7 +361,7 @@ money_assign(struct money *m, const char *worker,
 			sqlite3_bind_int(st, 3, (int)owners[i].bps);
 			sqlite3_bind_int64(st, 4, valid_from);
 		}
-		if ((found = exec1(st)) != SQLITE_DONE)
+		if ((found = ledger_db_step_once(st)) != SQLITE_DONE)
 			rc = errf(err, errlen, (found & 0xff) == SQLITE_CONSTRAINT ?
 			    MONEY_EEXIST : MONEY_EIO, "from: worker %s already has "
 			    "owners from this time (%s)", worker,
@@ -537,7 +524,7 @@ insert_split(sqlite3 *db, int64_t income_id, const char *worker,
 	ledger_bind_u64(st, 9, amount);
 	sqlite3_bind_int(st, 10, wextra);
 	sqlite3_bind_int(st, 11, oextra);
-	return exec1(st) == SQLITE_DONE ? 0 : MONEY_EIO;
+	return ledger_db_step_once(st) == SQLITE_DONE ? 0 : MONEY_EIO;
 }
 
 #define OWNERS_MAX	64	/* co-owners of one worker */
@@ -613,7 +600,7 @@ insert_header(sqlite3 *db, int64_t income_id, const struct window *w,
 	sqlite3_bind_int(st, 11, (int)fee_bps);
 	sqlite3_bind_int64(st, 12, fee_owner);
 	sqlite3_bind_text(st, 13, w->warning, -1, SQLITE_STATIC);
-	return exec1(st) == SQLITE_DONE ? 0 : MONEY_EIO;
+	return ledger_db_step_once(st) == SQLITE_DONE ? 0 : MONEY_EIO;
 }
 
 /*
@@ -800,7 +787,7 @@ record_one(sqlite3 *db, const struct money_rules *ru,
 	if (in->source == MONEY_SRC_BLOCK)
 		sqlite3_bind_int64(st, 6, in->block_id);
 	sqlite3_bind_int64(st, 7, now);
-	if (exec1(st) != SQLITE_DONE)
+	if (ledger_db_step_once(st) != SQLITE_DONE)
 		return errf(err, errlen, MONEY_EIO, "income: %s",
 		    sqlite3_errmsg(db));
 	*id = sqlite3_last_insert_rowid(db);
@@ -964,10 +951,10 @@ money_income_reverse(struct money *m, int64_t income_id, const char *ref,
 	if ((rc = reversal_begin(m, "income", "income", income_id, ref, &at, err,
 	    errlen)) != 0)
 		return rc;
-	if (exec1(reversal_stmt(m->db, "INSERT INTO income (amount, at, source, "
-	    "ref, note, block_id, reverses, recorded_at) SELECT amount, ?2, "
-	    "source, ?3, ?4, block_id, id, ?5 FROM income WHERE id = ?1",
-	    income_id, at, ref, note, now)) != SQLITE_DONE)
+	if (ledger_db_step_once(reversal_stmt(m->db, "INSERT INTO income "
+	    "(amount, at, source, ref, note, block_id, reverses, recorded_at) "
+	    "SELECT amount, ?2, source, ?3, ?4, block_id, id, ?5 FROM income "
+	    "WHERE id = ?1", income_id, at, ref, note, now)) != SQLITE_DONE)
 		rc = MONEY_EIO;
 	rev = sqlite3_last_insert_rowid(m->db);
 	if (rc == 0) {
@@ -981,7 +968,7 @@ money_income_reverse(struct money *m, int64_t income_id, const char *ref,
 			sqlite3_bind_int64(st, 1, income_id);
 			sqlite3_bind_int64(st, 2, rev);
 		}
-		if (exec1(st) != SQLITE_DONE)
+		if (ledger_db_step_once(st) != SQLITE_DONE)
 			rc = MONEY_EIO;
 	}
 	if (rc == MONEY_EIO)
@@ -998,7 +985,7 @@ static int
 payment_insert(sqlite3 *db, sqlite3_stmt *st, int64_t *id, char *err,
     size_t errlen)
 {
-	if (exec1(st) != SQLITE_DONE)
+	if (ledger_db_step_once(st) != SQLITE_DONE)
 		return errf(err, errlen, MONEY_EIO, "payments: %s",
 		    sqlite3_errmsg(db));
 	if (id != NULL)
