@@ -93,33 +93,47 @@ head(struct buf *b, const char *name, const char *type, const char *help)
 	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A family of one sample without labels. */
+static void
+metric_int(struct buf *b, const char *name, const char *type,
+    const char *help, unsigned long long v)
+{
+	head(b, name, type, help);
+	buf_printf(b, "%s %llu\n", name, v);
+}
+
+static void
+metric_num(struct buf *b, const char *name, const char *type,
+    const char *help, double v, int decimals)
+{
+	head(b, name, type, help);
+	buf_printf(b, "%s %.*f\n", name, decimals, v);
+}
+
 static void
 seed_metrics(struct buf *b, const struct dash_stats *st)
 {
 	/* Prometheus would type these three gauge/counter, but the seed's
 	 * names end (or fail to end) in _total against its conventions, and
 	 * promtool refuses that: they stay untyped under the seed's names. */
-	head(b, "coopmine_workers_total", "untyped",
-	    "Total number of registered workers");
-	buf_printf(b, "coopmine_workers_total %d\n", st->workers_total);
-	head(b, "coopmine_workers_online", "gauge",
-	    "Number of online workers");
-	buf_printf(b, "coopmine_workers_online %d\n", st->workers_online);
-	head(b, "coopmine_hashrate_total", "untyped",
-	    "Total cluster hashrate in H/s");
-	buf_printf(b, "coopmine_hashrate_total %.3f\n", st->total_hashrate);
+	metric_int(b, "coopmine_workers_total", "untyped",
+	    "Total number of registered workers",
+	    (unsigned long long)(st->workers_total));
+	metric_int(b, "coopmine_workers_online", "gauge",
+	    "Number of online workers",
+	    (unsigned long long)(st->workers_online));
+	metric_num(b, "coopmine_hashrate_total", "untyped",
+	    "Total cluster hashrate in H/s", st->total_hashrate, 3);
 	head(b, "coopmine_shares_total", "counter", "Total shares submitted");
 	buf_printf(b, "coopmine_shares_total{status=\"valid\"} %llu\n",
 	    (unsigned long long)st->shares_valid);
 	buf_printf(b, "coopmine_shares_total{status=\"invalid\"} %llu\n",
 	    (unsigned long long)st->shares_invalid);
-	head(b, "coopmine_blocks_found", "untyped", "Total blocks found");
-	buf_printf(b, "coopmine_blocks_found %llu\n",
-	    (unsigned long long)st->blocks_found);
-	head(b, "coopmine_blocks_found_total", "counter",
-	    "Total blocks found (the same count, typed counter for rate())");
-	buf_printf(b, "coopmine_blocks_found_total %llu\n",
-	    (unsigned long long)st->blocks_found);
+	metric_int(b, "coopmine_blocks_found", "untyped", "Total blocks found",
+	    (unsigned long long)(st->blocks_found));
+	metric_int(b, "coopmine_blocks_found_total", "counter",
+	    "Total blocks found (the same count, typed counter for rate())",
+	    (unsigned long long)(st->blocks_found));
 }
 
 static void
@@ -136,74 +150,63 @@ cluster_metrics(struct buf *b, const struct dash_stats *st)
 		    "%llu\n", lv,
 		    (unsigned long long)st->rejections[i].count);
 	}
-	head(b, "coopmine_uptime_seconds", "gauge",
-	    "Seconds since the coordinator started");
-	buf_printf(b, "coopmine_uptime_seconds %.3f\n",
-	    (double)st->uptime_ms / 1000.0);
-	head(b, "coopmine_upstream_connected", "gauge",
-	    "1 when the upstream pool connection is up");
-	buf_printf(b, "coopmine_upstream_connected %d\n",
-	    st->pool_connected ? 1 : 0);
-	head(b, "coopmine_upstream_latency_seconds", "gauge",
-	    "Recent round-trip time to the upstream pool");
-	buf_printf(b, "coopmine_upstream_latency_seconds %.6f\n",
-	    st->pool_latency_ms / 1000.0);
-	head(b, "coopmine_upstream_switches_total", "counter",
-	    "Times the coordinator switched or reconnected upstream");
-	buf_printf(b, "coopmine_upstream_switches_total %llu\n",
-	    (unsigned long long)st->pool_switches);
+	metric_num(b, "coopmine_uptime_seconds", "gauge",
+	    "Seconds since the coordinator started",
+	    (double)st->uptime_ms / 1000.0, 3);
+	metric_int(b, "coopmine_upstream_connected", "gauge",
+	    "1 when the upstream pool connection is up",
+	    (unsigned long long)(st->pool_connected ? 1 : 0));
+	metric_num(b, "coopmine_upstream_latency_seconds", "gauge",
+	    "Recent round-trip time to the upstream pool",
+	    st->pool_latency_ms / 1000.0, 6);
+	metric_int(b, "coopmine_upstream_switches_total", "counter",
+	    "Times the coordinator switched or reconnected upstream",
+	    (unsigned long long)(st->pool_switches));
 	if (st->node) {
 		head(b, "coopmine_node_height", "gauge",
 		    "Height of the node's current block template");
 		buf_printf(b, "coopmine_node_height %lld\n",
 		    (long long)st->node_height);
-		head(b, "coopmine_node_tip_age_seconds", "gauge",
-		    "Seconds since the node's tip block's time (-1: unknown)");
-		buf_printf(b, "coopmine_node_tip_age_seconds %.3f\n",
-		    st->node_tip_age_ms >= 0 ? (double)st->node_tip_age_ms / 1000.0 :
-		    -1.0);
-		head(b, "coopmine_node_template_age_seconds", "gauge",
-		    "Seconds since the current block template came (-1: none)");
-		buf_printf(b, "coopmine_node_template_age_seconds %.3f\n",
+		metric_num(b, "coopmine_node_tip_age_seconds", "gauge",
+		    "Seconds since the node's tip block's time (-1: unknown)",
+		    st->node_tip_age_ms >= 0 ?
+		    (double)st->node_tip_age_ms / 1000.0 : -1.0,
+		    3);
+		metric_num(b, "coopmine_node_template_age_seconds", "gauge",
+		    "Seconds since the current block template came (-1: none)",
 		    st->node_template_age_ms >= 0 ?
-		    (double)st->node_template_age_ms / 1000.0 : -1.0);
+		    (double)st->node_template_age_ms / 1000.0 : -1.0,
+		    3);
 		head(b, "coopmine_node_connections", "gauge",
 		    "The node's peer connections (-1: unknown)");
 		buf_printf(b, "coopmine_node_connections %lld\n",
 		    (long long)st->node_connections);
-		head(b, "coopmine_node_ibd", "gauge",
-		    "1 while the node is in initial block download");
-		buf_printf(b, "coopmine_node_ibd %d\n", st->node_ibd ? 1 : 0);
+		metric_int(b, "coopmine_node_ibd", "gauge",
+		    "1 while the node is in initial block download",
+		    (unsigned long long)(st->node_ibd ? 1 : 0));
 	}
-	head(b, "coopmine_verify_queue_depth", "gauge",
-	    "Shares waiting for verification");
-	buf_printf(b, "coopmine_verify_queue_depth %llu\n",
-	    (unsigned long long)st->verify_queue_depth);
-	head(b, "coopmine_verify_latency_seconds", "gauge",
-	    "Recent mean time from share arrival to verdict");
-	buf_printf(b, "coopmine_verify_latency_seconds %.6f\n",
-	    st->verify_latency_ms / 1000.0);
-	head(b, "coopmine_ledger_writable", "gauge",
-	    "1 when the ledger accepts writes");
-	buf_printf(b, "coopmine_ledger_writable %d\n",
-	    st->ledger_writable ? 1 : 0);
-	head(b, "coopmine_upstream_pool_index", "gauge",
-	    "Pool of the failover list in use: 0 the primary, more a backup");
-	buf_printf(b, "coopmine_upstream_pool_index %u\n", st->pool_index);
+	metric_int(b, "coopmine_verify_queue_depth", "gauge",
+	    "Shares waiting for verification",
+	    (unsigned long long)(st->verify_queue_depth));
+	metric_num(b, "coopmine_verify_latency_seconds", "gauge",
+	    "Recent mean time from share arrival to verdict",
+	    st->verify_latency_ms / 1000.0, 6);
+	metric_int(b, "coopmine_ledger_writable", "gauge",
+	    "1 when the ledger accepts writes",
+	    (unsigned long long)(st->ledger_writable ? 1 : 0));
+	metric_int(b, "coopmine_upstream_pool_index", "gauge",
+	    "Pool of the failover list in use: 0 the primary, more a backup",
+	    (unsigned long long)(st->pool_index));
 	if (st->ledger_disk_size > 0) {
-		head(b, "coopmine_ledger_disk_free_bytes", "gauge",
-		    "Bytes still free on the ledger's filesystem");
-		buf_printf(b, "coopmine_ledger_disk_free_bytes %llu\n",
-		    (unsigned long long)st->ledger_disk_free);
-		head(b, "coopmine_ledger_disk_size_bytes", "gauge",
-		    "Size of the ledger's filesystem");
-		buf_printf(b, "coopmine_ledger_disk_size_bytes %llu\n",
-		    (unsigned long long)st->ledger_disk_size);
+		metric_int(b, "coopmine_ledger_disk_free_bytes", "gauge",
+		    "Bytes still free on the ledger's filesystem",
+		    (unsigned long long)(st->ledger_disk_free));
+		metric_int(b, "coopmine_ledger_disk_size_bytes", "gauge",
+		    "Size of the ledger's filesystem",
+		    (unsigned long long)(st->ledger_disk_size));
 	}
-	head(b, "coopmine_ledger_commit_latency_seconds", "gauge",
-	    "Recent mean ledger commit time");
-	buf_printf(b, "coopmine_ledger_commit_latency_seconds %.6f\n",
-	    st->ledger_commit_ms / 1000.0);
+	metric_num(b, "coopmine_ledger_commit_latency_seconds", "gauge",
+	    "Recent mean ledger commit time", st->ledger_commit_ms / 1000.0, 6);
 }
 
 /* A worker keeps its series while online and for the retention after
@@ -416,15 +419,14 @@ pool_metrics(struct buf *b, const struct dash_stats *st)
 		    (double)(se->nonce_space - se->nonces_left) /
 		    (double)se->nonce_space : 0.0);
 	}
-	head(b, "coopmine_outbox_shares", "gauge",
-	    "Shares waiting to be sent to the pool");
-	buf_printf(b, "coopmine_outbox_shares %llu\n",
-	    (unsigned long long)st->outbox);
-	head(b, "coopmine_outbox_oldest_age_seconds", "gauge",
-	    "How long the oldest waiting share has waited");
-	buf_printf(b, "coopmine_outbox_oldest_age_seconds %.3f\n",
-	    st->outbox_oldest_at > 0 ? (double)(clock_wall_ms() -
-	    st->outbox_oldest_at) / 1000.0 : 0.0);
+	metric_int(b, "coopmine_outbox_shares", "gauge",
+	    "Shares waiting to be sent to the pool",
+	    (unsigned long long)(st->outbox));
+	metric_num(b, "coopmine_outbox_oldest_age_seconds", "gauge",
+	    "How long the oldest waiting share has waited",
+	    st->outbox_oldest_at > 0 ?
+	    (double)(clock_wall_ms() - st->outbox_oldest_at) / 1000.0 : 0.0,
+	    3);
 	head(b, "coopmine_verify_latency_p99_seconds", "gauge",
 	    "99th percentile of share arrival to verdict, recent shares");
 	buf_printf(b, "coopmine_verify_latency_p99_seconds %.6f\n",
@@ -449,18 +451,15 @@ pool_metrics(struct buf *b, const struct dash_stats *st)
 static void
 live_metrics(struct buf *b, const struct live_counters *lc)
 {
-	head(b, "coopmine_dashboard_live_clients", "gauge",
-	    "WebSocket clients of the live feed");
-	buf_printf(b, "coopmine_dashboard_live_clients %llu\n",
-	    (unsigned long long)lc->clients);
-	head(b, "coopmine_dashboard_live_dropped_total", "counter",
-	    "Live feed clients dropped for reading too slowly");
-	buf_printf(b, "coopmine_dashboard_live_dropped_total %llu\n",
-	    (unsigned long long)lc->dropped);
-	head(b, "coopmine_dashboard_live_refused_total", "counter",
-	    "Live feed connections refused at the client limit");
-	buf_printf(b, "coopmine_dashboard_live_refused_total %llu\n",
-	    (unsigned long long)lc->refused);
+	metric_int(b, "coopmine_dashboard_live_clients", "gauge",
+	    "WebSocket clients of the live feed",
+	    (unsigned long long)(lc->clients));
+	metric_int(b, "coopmine_dashboard_live_dropped_total", "counter",
+	    "Live feed clients dropped for reading too slowly",
+	    (unsigned long long)(lc->dropped));
+	metric_int(b, "coopmine_dashboard_live_refused_total", "counter",
+	    "Live feed connections refused at the client limit",
+	    (unsigned long long)(lc->refused));
 }
 
 char *
@@ -486,10 +485,10 @@ metrics_render(const struct dash_source *src, const struct live_counters *lc,
 	seed_metrics(&b, &st);
 	cluster_metrics(&b, &st);
 	if (ledger_durable >= 0) {
-		head(&b, "coopmine_ledger_durable", "gauge", "1 when a share is on "
-		    "disk before it is acknowledged ([ledger] synchronous full or "
-		    "extra)");
-		buf_printf(&b, "coopmine_ledger_durable %d\n", ledger_durable);
+		metric_int(&b, "coopmine_ledger_durable", "gauge",
+		    "1 when a share is on disk before it is acknowledged "
+		    "([ledger] synchronous full or extra)",
+		    (unsigned long long)(ledger_durable));
 	}
 	pool_metrics(&b, &st);
 	worker_metrics(&b, w, n, retention_ms > 0 ? retention_ms :
