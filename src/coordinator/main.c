@@ -561,7 +561,16 @@ reload_config(struct core *core, int argc, char **argv)
 		    rc > 0 ? "--help or --version on the command line" : err);
 		return;
 	}
-	retired[nretired++] = old;
+	if (changed[0] == '\0') {
+		/* Nothing live changed (a logrotate's SIGHUP): the table
+		 * gets its running values back and the copies go, so such
+		 * reloads never count against retired[]. */
+		for (size_t i = 0; i < spec.nopts; i++)
+			if (!kept[i])
+				conf_values_swap(&spec, old, i);
+		conf_values_free(&spec, old);
+	} else
+		retired[nretired++] = old;
 	if (log_changed) {
 		if (log_level_parse(log_level, &level) == 0)
 			log_set_level(level);

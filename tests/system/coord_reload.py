@@ -235,6 +235,16 @@ ok("reloaded" in line and "[dashboard] token" in line and
    "[log] level" in line, "a good file is taken again")
 ok(http_call(dport, "POST", "/api/workers/%s/resume" % W, OLD)[0] == 200,
    "and its token works")
+# --- a daily logrotate's SIGHUP changes nothing: never a limit on reloads ------
+lines = [hup(coord, "unchanged %d" % i) or "" for i in range(70)]
+ok(all("reloaded: changed: nothing" in l for l in lines),
+   "70 SIGHUPs with nothing changed: each reloaded, nothing changed")
+write_conf("fifth-token", backup="stratum+tcp://127.0.0.1:%d" % portB, diff=40,
+           level="info", hosts="coop.example, 127.0.0.1", batch_ms=9)
+line = hup(coord, "after 70") or ""
+ok("reloaded" in line and "[dashboard] token" in line and
+   http_call(dport, "POST", "/api/workers/%s/pause" % W, "fifth-token")[0] == 200,
+   "and a change after them is still applied (%s)" % line.strip()[-60:])
 feed.close()
 ok(coord.stop() == 0, "coordinator stops cleanly")
 done()
