@@ -74,6 +74,7 @@ static int64_t connect_jitter_ms = 2000, backoff_min_ms = 1000,
     backoff_max_ms = 30000;
 static double kill_at = -1;	/* seconds into the run; < 0: no restart */
 static long coord_pid = -1;
+static double report_every;	/* seconds; 0: no periodic report */
 
 /* ---- latency samples: fixed rings, one per kind, shared by threads ------ */
 
@@ -468,7 +469,9 @@ on_register(struct lw *w, grpc_completion_queue *cq)
 	if (rr->current_job != NULL)
 		lw_work(w, rr->current_job, 0);
 	protobuf_c_message_free_unpacked(&rr->base, NULL);
-	w->next_hb = clock_mono_ms() + (int64_t)(uniform(w) * (double)w->hb_interval_ms);
+	/* The first report within a second, as the worker's client does:
+	 * until it comes the coordinator sizes difficulty from its guess. */
+	w->next_hb = clock_mono_ms() + (int64_t)(uniform(w) * 1000.0);
 	w->next_share = clock_mono_ms() + (int64_t)(-log(1 - uniform(w)) *
 	    (double)w->diff / hashrate * 1000.0);
 	stream_open(w, cq);
@@ -800,7 +803,7 @@ usage(void)
 	fprintf(stderr, "usage: loadgen --target HOST:PORT --ca-cert CA.crt --ca-key "
 	    "CA.key --cert-dir DIR [--workers N] [--threads T] [--seconds S] "
 	    "[--hashrate H] [--invalid F] [--connect-jitter MS] [--prefix ID] "
-	    "[--coord-pid PID] [--kill-at S --restart-cmd CMD]\n");
+	    "[--coord-pid PID [--report-every S]] [--kill-at S --restart-cmd CMD]\n");
 	exit(2);
 }
 
@@ -822,6 +825,7 @@ main(int argc, char **argv)
 		{ "coord-pid", required_argument, NULL, 'P' },
 		{ "kill-at", required_argument, NULL, 'k' },
 		{ "restart-cmd", required_argument, NULL, 'r' },
+		{ "report-every", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct rlimit rl;
@@ -846,6 +850,7 @@ main(int argc, char **argv)
 		case 'P': coord_pid = atol(optarg); break;
 		case 'k': kill_at = atof(optarg); break;
 		case 'r': restart_cmd = optarg; break;
+		case 'R': report_every = atof(optarg); break;
 		default: usage();
 		}
 	}
@@ -946,7 +951,9 @@ main(int argc, char **argv)
 	fflush(stdout);
 	proc_stat(coord_pid, &p0);
 	{
-		int64_t t0 = clock_mono_ms();
+		int64_t t0 = clock_mono_ms(), next_report = t0;
+		double rss_first = -1, rss_min = 0, rss_max = 0;
+
 		while (clock_mono_ms() - t0 < (int64_t)(seconds * 1000)) {
 			if (kill_at >= 0 && !killed &&
 			    clock_mono_ms() - t0 >= (int64_t)(kill_at * 1000)) {
@@ -954,8 +961,28 @@ main(int argc, char **argv)
 				killed = 1;
 				break;
 			}
+			if (report_every > 0 && coord_pid > 0 &&
+			    clock_mono_ms() >= next_report) {
+				struct pstat pr;
+				proc_stat(coord_pid, &pr);
+				if (rss_first < 0)
+					rss_first = rss_min = rss_max = pr.rss_mib;
+				rss_min = pr.rss_mib < rss_min ? pr.rss_mib : rss_min;
+				rss_max = pr.rss_mib > rss_max ? pr.rss_mib : rss_max;
+				printf("t=%5.0f s  coordinator RSS %.1f MiB  fds %ld  CPU "
+				    "%.1f s  workers with work %ld\n",
+				    (double)(clock_mono_ms() - t0) / 1000.0, pr.rss_mib,
+				    pr.fds, pr.cpu_s, count_with_work(0));
+				fflush(stdout);
+				next_report += (int64_t)(report_every * 1000);
+			}
 			usleep(50000);
 		}
+		if (report_every > 0 && rss_first > 0)
+			printf("RSS over the run: first %.1f MiB, min %.1f, max %.1f: "
+			    "%s within 5 %% of the first\n", rss_first, rss_min, rss_max,
+			    rss_max <= rss_first * 1.05 && rss_min >= rss_first * 0.95 ?
+			    "stayed" : "did NOT stay");
 	}
 	t_end = clock_mono_ms();
 	if (!killed)
