@@ -866,10 +866,10 @@ main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 		if (rl.rlim_cur != RLIM_INFINITY &&
-		    rl.rlim_cur < (rlim_t)nworkers * 2 + 256) {
+		    rl.rlim_cur < (rlim_t)nworkers + 1024) {
 			fprintf(stderr, "loadgen: %d workers need about %d descriptors; "
 			    "the limit is %lu (raise ulimit -Hn)\n", nworkers,
-			    nworkers * 2 + 256, (unsigned long)rl.rlim_cur);
+			    nworkers + 1024, (unsigned long)rl.rlim_cur);
 			return 1;
 		}
 	}
