@@ -659,8 +659,13 @@ thread_main(void *arg)
 			case TAG_HB: on_heartbeat(w); break;
 			case TAG_SHARE: on_share(w); break;
 			}
-			/* a reply may have made this worker due now */
-			next = clock_mono_ms();
+			/* a reply may have made this worker due now: poll it
+			 * alone (a scan of all per event would be O(N^2)) */
+			{
+				int64_t n = lw_poll(w, t->cq, clock_mono_ms());
+				if (n < next)
+					next = n;
+			}
 		}
 	}
 	return NULL;
@@ -874,6 +879,7 @@ main(int argc, char **argv)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* progress shows in a log file */
 	fanout_ms.v = calloc(SAMPLES_MAX, sizeof(double));
 	share_ms.v = calloc(SAMPLES_MAX, sizeof(double));
 	pthread_mutex_init(&fanout_ms.lock, NULL);
