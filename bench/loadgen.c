@@ -9,7 +9,8 @@
  * TLS connection).  It registers, opens StreamJobs, heartbeats at the
  * interval the coordinator asks for (reporting --hashrate H/s) and submits
  * shares at its vardiff rate, hashrate / difficulty, on the lease of its
- * latest work.  Connections open spread over --connect-jitter; a lost one
+ * latest work.  Connections open spread over --connect-jitter, at most
+ * --max-connecting handshakes at once per thread; a lost one
  * is reopened with the same jittered exponential backoff the real worker
  * uses (common/backoff.c).
  *
@@ -69,6 +70,10 @@
 static const char *target, *cert_dir, *ca_cert, *ca_key, *prefix = "lg";
 static const char *restart_cmd;
 static int nworkers = 100, nthreads = 2;
+/* Connections being set up at once per thread: TLS handshakes on a busy
+ * machine take long, and a client that starts thousands at once makes all
+ * of them miss their deadline and start over (a collapse, not a load). */
+static int max_connecting = 64;
 static double seconds = 10, hashrate = 1000, invalid_frac = 0.1;
 static int64_t connect_jitter_ms = 2000, backoff_min_ms = 1000,
     backoff_max_ms = 30000;
@@ -227,8 +232,11 @@ struct unary {
 
 enum lw_state { LW_IDLE, LW_REGISTERING, LW_STREAMING };
 
+struct lthread;
+
 struct lw {
 	char id[64];
+	struct lthread *t;
 	grpc_channel_credentials *creds;
 	grpc_channel *ch;
 	enum lw_state state;
@@ -257,6 +265,7 @@ struct lthread {
 	grpc_completion_queue *cq;
 	struct lw *ws;
 	int n;
+	int connecting;		/* its workers between connect and Register's end */
 };
 
 static struct lw *workers;
@@ -286,11 +295,14 @@ static int
 unary_start(struct unary *u, struct lw *w, grpc_completion_queue *cq,
     const char *method, grpc_byte_buffer *req, struct tag *t)
 {
+	/* Register includes the connection's TLS handshake. */
+	int64_t deadline = t->kind == TAG_REG ? 60000 : 20000;
+
 	grpc_op ops[6];
 
 	memset(u, 0, sizeof(*u));
 	u->call = grpc_channel_create_call(w->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-	    grpc_slice_from_static_string(method), NULL, deadline_ms(20000), NULL);
+	    grpc_slice_from_static_string(method), NULL, deadline_ms(deadline), NULL);
 	u->req = req;
 	grpc_metadata_array_init(&u->md);
 	grpc_metadata_array_init(&u->trailing);
@@ -358,6 +370,7 @@ lw_connect(struct lw *w, grpc_completion_queue *cq)
 	Coopmine__RegisterRequest r = COOPMINE__REGISTER_REQUEST__INIT;
 
 	w->ch = grpc_channel_create(target, w->creds, &ca);
+	w->t->connecting++;
 	r.worker_id = w->id;
 	r.worker_name = w->id;
 	r.threads = 1;
@@ -450,6 +463,7 @@ on_register(struct lw *w, grpc_completion_queue *cq)
 	grpc_status_code st = unary_end(&w->reg, &resp);
 	Coopmine__RegisterResponse *rr = NULL;
 
+	w->t->connecting--;
 	if (st == GRPC_STATUS_OK && resp != NULL)
 		rr = (Coopmine__RegisterResponse *)rpc_unpack(
 		    &coopmine__register_response__descriptor, resp);
@@ -596,10 +610,12 @@ lw_poll(struct lw *w, grpc_completion_queue *cq, int64_t now)
 	if (atomic_load(&stopping))
 		return next;
 	if (w->state == LW_IDLE && w->scall == NULL && !w->reg.busy) {
-		if (now >= w->reconnect_at)
+		if (now < w->reconnect_at)
+			next = w->reconnect_at;
+		else if (w->t->connecting < max_connecting)
 			lw_connect(w, cq);
 		else
-			next = w->reconnect_at;
+			next = now + 50;	/* a slot frees soon */
 		return next;
 	}
 	if (w->state != LW_STREAMING)
@@ -808,7 +824,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: loadgen --target HOST:PORT --ca-cert CA.crt --ca-key "
 	    "CA.key --cert-dir DIR [--workers N] [--threads T] [--seconds S] "
-	    "[--hashrate H] [--invalid F] [--connect-jitter MS] [--prefix ID] "
+	    "[--hashrate H] [--invalid F] [--connect-jitter MS] [--max-connecting N] "
+	    "[--prefix ID] "
 	    "[--coord-pid PID [--report-every S]] [--kill-at S --restart-cmd CMD]\n");
 	exit(2);
 }
@@ -832,6 +849,7 @@ main(int argc, char **argv)
 		{ "kill-at", required_argument, NULL, 'k' },
 		{ "restart-cmd", required_argument, NULL, 'r' },
 		{ "report-every", required_argument, NULL, 'R' },
+		{ "max-connecting", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct rlimit rl;
@@ -857,6 +875,7 @@ main(int argc, char **argv)
 		case 'k': kill_at = atof(optarg); break;
 		case 'r': restart_cmd = optarg; break;
 		case 'R': report_every = atof(optarg); break;
+		case 'M': max_connecting = atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -937,6 +956,8 @@ main(int argc, char **argv)
 		threads[t].ws = &workers[(size_t)nworkers * t / nthreads];
 		threads[t].n = nworkers * (t + 1) / nthreads - nworkers * t / nthreads;
 		threads[t].cq = grpc_completion_queue_create_for_next(NULL);
+		for (int i = 0; i < threads[t].n; i++)
+			threads[t].ws[i].t = &threads[t];
 		pthread_create(&threads[t].tid, NULL, thread_main, &threads[t]);
 	}
 
@@ -944,12 +965,25 @@ main(int argc, char **argv)
 	 * handshakes cost the coordinator a few ms each: give a large
 	 * cluster time in proportion. */
 	wait_all_ms = 60000 + (int64_t)nworkers * 40;
-	while (clock_mono_ms() - t_start < wait_all_ms) {
-		if (count_with_work(0) == nworkers) {
-			t_all = clock_mono_ms() - t_start;
-			break;
+	{
+		int64_t progress = t_start + 10000;
+
+		while (clock_mono_ms() - t_start < wait_all_ms) {
+			if (count_with_work(0) == nworkers) {
+				t_all = clock_mono_ms() - t_start;
+				break;
+			}
+			if (clock_mono_ms() >= progress) {
+				progress += 10000;
+				printf("  %3.0f s: %ld with work, %ld registrations, %ld "
+				    "refused or failed, %ld streams ended\n",
+				    (double)(clock_mono_ms() - t_start) / 1000.0,
+				    count_with_work(0), atomic_load(&n_registered),
+				    atomic_load(&n_reg_failed),
+				    atomic_load(&n_streams_ended));
+			}
+			usleep(20000);
 		}
-		usleep(20000);
 	}
 	if (t_all < 0)
 		printf("connect: only %ld of %d workers got work within %lld s\n",
