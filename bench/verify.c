@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <randomx.h>
@@ -142,12 +143,33 @@ run_bare(int threads, int n)
 	return n / ((double)(clock_mono_us() - t0) / 1e6);
 }
 
+#define HUGE_2M ((uintptr_t)2 << 20)
+
+static void
+advise(void *p, size_t len)
+{
+	uintptr_t a = ((uintptr_t)p + HUGE_2M - 1) & ~(HUGE_2M - 1);
+	uintptr_t b = ((uintptr_t)p + len) & ~(HUGE_2M - 1);
+
+	if (b > a)
+		madvise((void *)a, b - a, MADV_HUGEPAGE);
+}
+
 static int
 bare_setup(int full, int threads)
 {
+	/* The pages the pool's contexts get (common/rx.c, RX_PAGES_AUTO):
+	 * reserved huge pages when there are, else transparent ones advised
+	 * before the memory is first touched. */
 	flags = randomx_get_flags();
-	if ((cache = randomx_alloc_cache(flags)) == NULL)
-		return -1;
+	if ((cache = randomx_alloc_cache(flags | RANDOMX_FLAG_LARGE_PAGES)) != NULL) {
+		flags |= RANDOMX_FLAG_LARGE_PAGES;
+	} else {
+		if ((cache = randomx_alloc_cache(flags)) == NULL)
+			return -1;
+		/* Its memory pointer is randomx_cache's first member. */
+		advise(*(void **)cache, (size_t)256 << 20);
+	}
 	randomx_init_cache(cache, seed, sizeof(seed));
 	if (full) {
 		unsigned long items = randomx_dataset_item_count();
@@ -155,8 +177,12 @@ bare_setup(int full, int threads)
 		struct init_part *p = calloc((size_t)threads, sizeof(*p));
 
 		flags |= RANDOMX_FLAG_FULL_MEM;
-		if ((dataset = randomx_alloc_dataset(flags)) == NULL)
-			return -1;
+		if ((dataset = randomx_alloc_dataset(RANDOMX_FLAG_LARGE_PAGES)) == NULL) {
+			if ((dataset = randomx_alloc_dataset(RANDOMX_FLAG_DEFAULT)) == NULL)
+				return -1;
+			advise(randomx_get_dataset_memory(dataset),
+			    items * RANDOMX_DATASET_ITEM_SIZE);
+		}
 		for (int i = 0; i < threads; i++) {
 			p[i].start = items * (unsigned long)i / (unsigned long)threads;
 			p[i].count = items * (unsigned long)(i + 1) /
@@ -225,6 +251,7 @@ main(int argc, char **argv)
 	}
 	printf("verification, %s mode, %d thread(s), %d hashes a run, %d rounds "
 	    "alternating:\n", argv[1], threads, n, rounds);
+	run_bare(threads, n / 4 + 1);	/* first touch of its pages */
 	for (int r = 0; r < rounds; r++) {
 		double b = run_bare(threads, n), p = run_pool(v, jobs, n);
 		printf("  round %d: bare librandomx %8.1f hashes/s, coordinator pool "
