@@ -392,6 +392,12 @@ lw_work(struct lw *w, const Coopmine__JobMessage *j, int count_fanout)
 	w->nonce_start = j->nonce_start;
 	w->nonce_end = j->nonce_end;
 	w->next_nonce = j->nonce_start;
+	if ((j->difficulty ? j->difficulty : 1) != w->diff && w->diff != 0) {
+		/* New target: the next share comes from it (memoryless). */
+		w->diff = j->difficulty ? j->difficulty : 1;
+		w->next_share = clock_mono_ms() + (int64_t)(-log(1 - uniform(w)) *
+		    (double)w->diff / hashrate * 1000.0);
+	}
 	w->diff = j->difficulty ? j->difficulty : 1;
 	w->has_work = 1;
 	w->work_wall_ms = now;
