@@ -860,7 +860,7 @@ main(int argc, char **argv)
 	};
 	struct rlimit rl;
 	struct pstat p0, p1, pe;
-	int64_t t_start, t_all = -1, t_end, wait_all_ms;
+	int64_t t_start, t_all = -1, t_end, t_p0, wait_all_ms;
 	int ch, killed = 0;
 	char err[512];
 
@@ -1000,6 +1000,7 @@ main(int argc, char **argv)
 		    (long long)t_all, (long long)connect_jitter_ms);
 	fflush(stdout);
 	proc_stat(coord_pid, &p0);
+	t_p0 = clock_mono_ms();
 	{
 		int64_t t0 = clock_mono_ms(), next_report = t0;
 		double rss_first = -1, rss_min = 0, rss_max = 0;
@@ -1048,13 +1049,12 @@ main(int argc, char **argv)
 	    atomic_load(&n_shares_error), atomic_load(&n_hb_ok),
 	    atomic_load(&n_hb_error), atomic_load(&n_jobs));
 	if (coord_pid > 0) {
-		double wall = (double)(t_end - t_start) / 1000.0;
+		double wall = (double)(t_end - t_p0) / 1000.0;
+
 		printf("coordinator: CPU %.2f s over %.1f s steady (%.0f %% of a core), "
 		    "RSS %.1f MiB, fds %ld (%ld before the workers)\n",
-		    p1.cpu_s - p0.cpu_s, (double)(t_end - t_start) / 1000.0 -
-		    (double)t_all / 1000.0, 100.0 * (p1.cpu_s - p0.cpu_s) /
-		    (wall - (double)t_all / 1000.0 > 0 ? wall - (double)t_all / 1000.0 : 1),
-		    p1.rss_mib, p1.fds, pe.fds);
+		    p1.cpu_s - p0.cpu_s, wall, 100.0 * (p1.cpu_s - p0.cpu_s) /
+		    (wall > 0 ? wall : 1), p1.rss_mib, p1.fds, pe.fds);
 	}
 	fflush(stdout);
 
