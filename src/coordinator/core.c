@@ -24,6 +24,7 @@
 #include "coordinator/http.h"
 #include "coordinator/live.h"
 #include "coordinator/registry.h"
+#include "coordinator/vardiff.h"
 
 /* Work leased within this long before the newest job is remembered at a
  * restart (a pool resends its current work, not yesterday's). */
@@ -710,6 +711,7 @@ tick_thread(void *arg)
 	struct core *c = arg;
 	struct shares_stats st;
 	int64_t last_sample = 0;
+	double budget, logged_budget = 0;
 
 	pthread_mutex_lock(&c->tick_lock);
 	while (!c->stopping) {
@@ -722,7 +724,16 @@ tick_thread(void *arg)
 		access_poll(c);
 		ledger_watch(c);
 		shares_get_stats(c->shares, &st);
-		jobs_set_verify_capacity(c->jobs, st.verify.capacity);
+		budget = vardiff_budget(st.verify.capacity, c->cfg.verify_budget);
+		jobs_set_verify_budget(c->jobs, budget);
+		if (budget > 0 && (budget > logged_budget * 1.1 ||
+		    budget < logged_budget * 0.9)) {
+			log_info("vardiff: verification budget %.1f shares/s (%s): "
+			    "share difficulties rise as workers join to stay "
+			    "within it", budget, c->cfg.verify_budget > 0 ?
+			    "[verify] budget" : "half the measured capacity");
+			logged_budget = budget;
+		}
 		jobs_tick(c->jobs, clock_wall_ms());
 		if (clock_mono_ms() - last_sample >= 5000) {
 			last_sample = clock_mono_ms();
@@ -1051,7 +1062,8 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start [alerts] exec");
 		goto fail;
 	}
-	if ((c->reg = registry_new(cfg->rpc.heartbeat_ms, 0)) == NULL ||
+	if ((c->reg = registry_new(cfg->rpc.heartbeat_ms,
+	    cfg->max_workers)) == NULL ||
 	    (c->jobs = jobs_new(&cfg->jobs, &jev, c)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;

@@ -31,6 +31,9 @@ struct core_config {
 	struct registry_limits limits;	/* what one worker identity may cost */
 	double hashrate_per_thread;	/* a new worker's guess until it reports */
 	unsigned max_sessions;		/* pool sessions when nonce spaces run out */
+	size_t max_workers;		/* worker identities known at once */
+	double verify_budget;		/* shares/s verification may take (0:
+					 * half the measured capacity) */
 	/* the dashboard: empty listen disables it */
 	const char *dash_listen, *dash_ws_listen, *dash_static_dir, *dash_token;
 	const char *dash_ws_url;	/* the feed's public URL (proxies) */

@@ -63,7 +63,7 @@ struct jobs {
 	uint64_t next_extranonce;	/* node work: never goes back */
 	struct wstate *workers;
 	size_t nworkers, capworkers;
-	double verify_capacity;
+	double verify_budget;		/* shares/s verification may take */
 	unsigned nsources;		/* sources that ever sent a job */
 	int64_t down_since[JOBS_SOURCES_MAX];	/* 0: that source is fine */
 	int paused;
@@ -417,7 +417,7 @@ static struct vardiff_config
 effective_vardiff(struct jobs *j, const struct wstate *w)
 {
 	struct vardiff_config c = j->cfg.vardiff;
-	uint64_t floor = vardiff_floor(w->hashrate, j->verify_capacity,
+	uint64_t floor = vardiff_floor(w->hashrate, j->verify_budget,
 	    (unsigned)(j->nworkers ? j->nworkers : 1));
 
 	if (floor > c.min_diff)
@@ -1015,7 +1015,8 @@ jobs_share_credited(struct jobs *j, const char *worker_id, uint64_t difficulty,
 			w->credited += difficulty;	/* the first opens the clock */
 		struct vardiff_config vc = effective_vardiff(j, w);
 		uint64_t before = w->vd.diff;
-		if (vardiff_on_share(&w->vd, &vc, now_ms)) {
+		if (vardiff_apply_floor(&w->vd, &vc, now_ms) ||
+		    vardiff_on_share(&w->vd, &vc, now_ms)) {
 			log_info("jobs: worker %s difficulty %" PRIu64 " -> %" PRIu64,
 			    w->id, before, w->vd.diff);
 			issue_work(j, w, now_ms, NULL);
@@ -1068,8 +1069,16 @@ jobs_tick(struct jobs *j, int64_t now_ms)
 	for (size_t i = 0; i < j->nworkers; i++) {
 		struct wstate *w = &j->workers[i];
 		struct vardiff_config vc = effective_vardiff(j, w);
-		if (vardiff_tick(&w->vd, &vc, now_ms) && !j->paused)
+		uint64_t before = w->vd.diff;
+		if (vardiff_apply_floor(&w->vd, &vc, now_ms)) {
+			log_debug("jobs: worker %s difficulty %" PRIu64 " -> %"
+			    PRIu64 " (verification budget)", w->id, before,
+			    w->vd.diff);
+			if (!j->paused)
+				issue_work(j, w, now_ms, NULL);
+		} else if (vardiff_tick(&w->vd, &vc, now_ms) && !j->paused) {
 			issue_work(j, w, now_ms, NULL);
+		}
 	}
 	if (!j->paused && j->nsources > 0 && all_down_for(j, now_ms) >=
 	    j->cfg.job_timeout_ms) {
@@ -1084,10 +1093,10 @@ jobs_tick(struct jobs *j, int64_t now_ms)
 }
 
 void
-jobs_set_verify_capacity(struct jobs *j, double hashes_per_second)
+jobs_set_verify_budget(struct jobs *j, double shares_per_second)
 {
 	pthread_mutex_lock(&j->jobs_lock);
-	j->verify_capacity = hashes_per_second;
+	j->verify_budget = shares_per_second;
 	pthread_mutex_unlock(&j->jobs_lock);
 }
 

@@ -212,8 +212,10 @@ void jobs_set_vardiff(struct jobs *j, const struct vardiff_config *vc,
     int64_t now_ms);
 /* Periodic: vardiff for quiet workers, upstream timeout. */
 void jobs_tick(struct jobs *j, int64_t now_ms);
-/* Lowest difficulty the verifier can sustain for the cluster (0: none). */
-void jobs_set_verify_capacity(struct jobs *j, double hashes_per_second);
+/* Shares/s the coordinator's verification may take (vardiff_budget; 0:
+ * no bound): each worker's difficulty is kept at or above its equal part
+ * of it (vardiff_floor), raised at the next tick when workers join. */
+void jobs_set_verify_budget(struct jobs *j, double shares_per_second);
 
 struct jobs_stats {
 	uint64_t current_seq;

@@ -21,6 +21,7 @@
 #include <grpc/grpc.h>
 
 #include "common/conf.h"
+#include "common/fdlimit.h"
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "common/privdrop.h"
@@ -41,6 +42,8 @@ static struct node_settings ns;
 static struct upstream_node node_cfg;
 static char *ledger_path, *ledger_sync, *verify_mode;
 static char *pplns_scheme, *pplns_fee_owner;
+static int64_t max_workers;
+static double verify_budget;
 static int64_t batch_rows, batch_ms, hb_retention, verify_threads, verify_queue;
 static int64_t share_retention;
 static double window_factor;
@@ -143,6 +146,11 @@ static const struct conf_opt opts[] = {
 	{ "verify", "queue", "verify-queue", NULL, CONF_INT, &verify_queue, "1024",
 	  1, 1000000, 0, "shares waiting for verification before workers are "
 	  "asked to retry" },
+	{ "verify", "budget", "verify-budget", "COOPMINE_VERIFY_BUDGET",
+	  CONF_DOUBLE, &verify_budget, "0", 0, 1e9, 0, "shares/s the cluster may "
+	  "send to verification; share difficulties rise with the number of "
+	  "workers to stay within it (0: half of what the verification threads "
+	  "were measured to hash)" },
 	{ "vardiff", "share_interval", "share-interval", "COOPMINE_SHARE_INTERVAL",
 	  CONF_DURATION, &share_interval, "15s", 100, 3600000, 0,
 	  "wanted time between one worker's shares" },
@@ -168,6 +176,9 @@ static const struct conf_opt opts[] = {
 	{ "workers", "invalid_window", "invalid-window", NULL, CONF_DURATION,
 	  &invalid_window, "10m", 1000, 86400000, 0,
 	  "the window max_invalid counts in" },
+	{ "workers", "max", "max-workers", "COOPMINE_MAX_WORKERS", CONF_INT,
+	  &max_workers, "10000", 1, 10000000, 0, "worker identities the "
+	  "coordinator keeps at once (a new one beyond this is refused)" },
 	{ "workers", "share_rate", "worker-share-rate", NULL, CONF_DOUBLE,
 	  &share_rate, "20", 0.01, 1000000, 0, "shares per second one worker may "
 	  "send to verification (more are told to retry)" },
@@ -355,6 +366,8 @@ build_config(struct core_config *cc, struct upstream_pool *pools, char *err,
 	cc->jobs.job_timeout_ms = job_timeout_ms;
 	cc->jobs.keep_jobs = 16;
 
+	cc->max_workers = (size_t)max_workers;
+	cc->verify_budget = verify_budget;
 	cc->shares.verify_threads = (int)verify_threads;
 	cc->shares.verify_queue = (size_t)verify_queue;
 	cc->shares.retry_ms = 1000;
@@ -630,6 +643,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	conf_log(&spec);
+	/* One descriptor per worker connection: the soft default (1024)
+	 * would cap the cluster long before anything else does. */
+	fdlimit_raise("coordinator");
 
 	/* Signals are taken synchronously by this thread; every other thread
 	 * (gRPC's included) inherits the blocked mask. */

@@ -1116,7 +1116,7 @@ rpc_server_new(const struct rpc_server_config *cfg, struct registry *reg)
 	char addr[256], err[512];
 	int64_t keepalive = cfg->keepalive_ms > 0 ? cfg->keepalive_ms :
 	    cfg->heartbeat_ms;
-	grpc_arg args[9];
+	grpc_arg args[12];
 	grpc_channel_args chargs = { 0, args };
 
 	if (cfg->listen == NULL || *cfg->listen == '\0') {
@@ -1181,7 +1181,24 @@ rpc_server_new(const struct rpc_server_config *cfg, struct registry *reg)
 	/* One connection cannot open calls without bound. */
 	args[8] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MAX_CONCURRENT_STREAMS,
 	    { .integer = RPC_STREAMS_PER_CONNECTION } };
-	chargs.num_args = 9;
+	/* Replies are small (a JobMessage is well under 1 KiB): anything
+	 * near the cap is a bug, not a reason to buffer megabytes per call. */
+	args[9] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
+	    { .integer = RPC_MAX_MESSAGE } };
+	/* Workers send no metadata of their own; 8 KiB of headers is plenty
+	 * and bounds what one peer can make us hold before a call starts. */
+	args[10] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MAX_METADATA_SIZE,
+	    { .integer = 8192 } };
+	/* A peer that sends nothing for a long while holds a descriptor and
+	 * transport buffers: close connections idle (no call open) for an
+	 * hour.  A live worker always has its StreamJobs call open. */
+	args[11] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+	    { .integer = 3600 * 1000 } };
+	/* gRPC 1.51 (Debian 12) has no bound on incoming connections
+	 * (GRPC_ARG_MAX_ALLOWED_INCOMING_CONNECTIONS came later): the number
+	 * of workers is bounded by the registry (registry_new's max_workers)
+	 * and the descriptors by RLIMIT_NOFILE (fdlimit_raise at start). */
+	chargs.num_args = 12;
 
 	srv->cq = grpc_completion_queue_create_for_next(NULL);
 	srv->server = grpc_server_create(&chargs, NULL);

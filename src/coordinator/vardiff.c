@@ -89,15 +89,45 @@ vardiff_tick(struct vardiff *v, const struct vardiff_config *cfg,
 	return retarget(v, cfg, now_ms, (double)v->window_shares);
 }
 
-uint64_t
-vardiff_floor(double worker_hashrate, double verify_rate, unsigned nworkers)
+double
+vardiff_budget(double capacity, double configured)
 {
-	double budget, floor;
+	if (configured > 0)
+		return configured;
+	/* Half of what the pool can hash: room for bursts, for shares that
+	 * fail cheap checks after queueing, and for a slow machine. */
+	return capacity > 0 ? capacity * 0.5 : 0;
+}
 
-	if (!(worker_hashrate > 0) || !(verify_rate > 0) || nworkers == 0)
+uint64_t
+vardiff_floor(double worker_hashrate, double budget, unsigned nworkers)
+{
+	double per_worker, floor;
+
+	if (!(worker_hashrate > 0) || !(budget > 0) || nworkers == 0)
 		return 1;
-	budget = verify_rate * 0.5 / (double)nworkers;	/* shares/s per worker */
-	floor = ceil(worker_hashrate / budget);
+	per_worker = budget / (double)nworkers;		/* shares/s */
+	floor = ceil(worker_hashrate / per_worker);
+	if (floor < 1)
+		return 1;
 	/* A hashrate nobody has (or +Inf) must not overflow the cast. */
 	return floor < 1.8e19 ? (uint64_t)floor : UINT64_MAX;
+}
+
+int
+vardiff_apply_floor(struct vardiff *v, const struct vardiff_config *cfg,
+    int64_t now_ms)
+{
+	double up;
+
+	if (v->diff >= cfg->min_diff)
+		return 0;
+	/* Above the floor by a quarter: a cluster that keeps growing moves
+	 * each worker's difficulty (and sends it new work) once per 25 %
+	 * of growth, not once per worker that joins. */
+	up = (double)cfg->min_diff * VARDIFF_FLOOR_HEADROOM;
+	v->diff = clamp_diff(cfg, up);
+	v->window_start_ms = now_ms;
+	v->window_shares = 0;
+	return 1;
 }

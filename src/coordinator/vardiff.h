@@ -33,10 +33,22 @@ int vardiff_on_share(struct vardiff *v, const struct vardiff_config *cfg,
  * few shares for a long time.  Returns 1 when v->diff changed. */
 int vardiff_tick(struct vardiff *v, const struct vardiff_config *cfg,
     int64_t now_ms);
-/* The lowest difficulty the coordinator can afford for one worker: with
- * verify_rate hashes/s of verification and nworkers sharing it, keep the
- * cluster's share rate under half the verification capacity. */
-uint64_t vardiff_floor(double worker_hashrate, double verify_rate,
+/* Shares per second the coordinator's verification may take: the
+ * configured `[verify] budget` when > 0, else half the measured capacity
+ * (hashes/s of the verification pool); 0 when neither is known. */
+double vardiff_budget(double capacity, double configured);
+/* The lowest difficulty one worker of this hashrate may have so that
+ * nworkers of them together send at most `budget` shares/s: each gets an
+ * equal part, budget / nworkers, so the sum over the cluster of
+ * hashrate / difficulty stays within the budget.  1 when a figure is
+ * missing. */
+uint64_t vardiff_floor(double worker_hashrate, double budget,
     unsigned nworkers);
+/* Where the floor (cfg->min_diff) has risen above v->diff: raises v->diff
+ * to VARDIFF_FLOOR_HEADROOM x the floor at once (not at the next retarget)
+ * and restarts the window.  Returns 1 when v->diff changed. */
+#define VARDIFF_FLOOR_HEADROOM 1.25
+int vardiff_apply_floor(struct vardiff *v, const struct vardiff_config *cfg,
+    int64_t now_ms);
 
 #endif

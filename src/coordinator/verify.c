@@ -48,6 +48,8 @@ struct verifier {
 	double lat_ms[LAT_RING];
 	size_t lat_n;
 	double hash_ms_avg;
+	const struct rx_ctx *calibrated_ctx;	/* the context last timed */
+	uint64_t calibrated_gen;
 };
 
 int
@@ -234,6 +236,46 @@ record(struct verifier *v, struct verify_job *vj, double hash_ms)
 	pthread_mutex_unlock(&v->stats_lock);
 }
 
+/* A short timing on a context that has just become usable (the first
+ * seed's light cache, a full dataset once it is ready): sets the hash time
+ * from which the verification budget, and so every worker's lowest share
+ * difficulty, is computed, before real shares have given an average.  One
+ * thread times each context; three hashes cost ~0.1 s in light mode. */
+#define CALIBRATE_HASHES 3
+
+static void
+calibrate(struct verifier *v, struct rx_vm *vm, const struct rx_ctx *ctx,
+    uint64_t gen)
+{
+	uint8_t in[80] = { 0 }, out[RX_HASH_SIZE];
+	struct rx_ctx_info info;
+	int64_t t0;
+	double ms;
+
+	pthread_mutex_lock(&v->stats_lock);
+	if (v->calibrated_ctx == ctx && v->calibrated_gen == gen) {
+		pthread_mutex_unlock(&v->stats_lock);
+		return;
+	}
+	v->calibrated_ctx = ctx;
+	v->calibrated_gen = gen;
+	pthread_mutex_unlock(&v->stats_lock);
+	rx_hash(vm, in, sizeof(in), out);	/* warm: JIT, caches */
+	t0 = clock_mono_us();
+	for (int i = 0; i < CALIBRATE_HASHES; i++) {
+		in[76] = (uint8_t)i;
+		rx_hash(vm, in, sizeof(in), out);
+	}
+	ms = (double)(clock_mono_us() - t0) / 1000.0 / CALIBRATE_HASHES;
+	pthread_mutex_lock(&v->stats_lock);
+	v->hash_ms_avg = ms;
+	pthread_mutex_unlock(&v->stats_lock);
+	rx_ctx_get_info(ctx, &info);
+	log_info("verify: measured %.2f ms a hash (%s mode): %d thread(s) verify "
+	    "about %.0f shares/s", ms, rx_mode_name(info.mode), v->nthreads,
+	    ms > 0 ? 1000.0 / ms * v->nthreads : 0.0);
+}
+
 static void *
 verify_thread(void *arg)
 {
@@ -250,19 +292,20 @@ verify_thread(void *arg)
 		int64_t t0;
 
 		vj->status = -1;
-		if (vj->input_len == 0) {	/* verifier_prepare: context only */
-			rx_ctx_unref(ctx);
-			vj->done(vj, vj->arg);
-			continue;
-		}
 		if (ctx != NULL) {
 			if (vm == NULL || vm_ctx != ctx || vm_gen != gen) {
 				rx_vm_free(vm);
 				vm = rx_vm_new(ctx);
 				vm_ctx = ctx;
 				vm_gen = gen;
+				if (vm != NULL)
+					calibrate(v, vm, ctx, gen);
 			}
 			rx_ctx_unref(ctx);	/* the VM holds its own */
+		}
+		if (vj->input_len == 0) {	/* verifier_prepare: context only */
+			vj->done(vj, vj->arg);
+			continue;
 		}
 		t0 = clock_mono_us();
 		if (vm != NULL && ctx != NULL) {

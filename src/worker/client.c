@@ -18,12 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "common/backoff.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/mpscq.h"
@@ -144,13 +146,12 @@ struct client {
 	grpc_channel *chan;
 	uint64_t conn;
 	size_t idx;
-	unsigned attempt;
+	struct backoff bo;		/* reconnect delays */
 	int64_t reconnect_at, hb_interval, hb_due, hb_sent, connected_at;
 	int64_t started_ms;
 	int got_job;
 	struct rpc *rpcs, *hb_rpc, *stream_rpc, *unreg_rpc;
 	struct share *wait_head;
-	uint64_t rng;
 	char valid_jobs[VALID_JOBS][CLIENT_JOB_ID_MAX];
 	int nvalid;
 	struct lease_rec leases[LEASE_HISTORY];
@@ -592,31 +593,6 @@ rpc_describe(const struct rpc *r, char *buf, size_t sz)
 
 /* ---- connection ---- */
 
-static int64_t
-backoff_next(struct client *c)
-{
-	int64_t base = c->backoff_min;
-	double jitter;
-
-	for (unsigned i = 0; i < c->attempt && base < c->backoff_max; i++)
-		base *= 2;
-	if (base > c->backoff_max)
-		base = c->backoff_max;
-	if (c->attempt < 64)
-		c->attempt++;
-	/* xorshift: jitter only, no need for a good generator. */
-	c->rng ^= c->rng << 13;
-	c->rng ^= c->rng >> 7;
-	c->rng ^= c->rng << 17;
-	jitter = ((double)(c->rng % 10001) / 10000.0 - 0.5) * 0.4;	/* +-20% */
-	base += (int64_t)((double)base * jitter);
-	if (base < c->backoff_min)
-		base = c->backoff_min;
-	if (base > c->backoff_max)
-		base = c->backoff_max;
-	return base;
-}
-
 /* Cancels every call (their completions still arrive and free them) and
  * drops the channel; calls keep what they need of it alive. */
 static void
@@ -640,10 +616,10 @@ conn_retry(struct client *c)
 	int64_t delay;
 
 	c->idx = (c->idx + 1) % c->ncoord;
-	delay = backoff_next(c);
+	delay = backoff_next(&c->bo);
 	c->reconnect_at = clock_mono_ms() + delay;
 	log_info("client: connecting to %s in %" PRId64 " ms (attempt %u)",
-	    coord_addr(c), delay, c->attempt);
+	    coord_addr(c), delay, c->bo.attempt);
 }
 
 static void
@@ -722,7 +698,7 @@ registered(struct client *c, const Coopmine__RegisterResponse *resp)
 		return;
 	}
 	c->state = ST_CONNECTED;
-	c->attempt = 0;
+	backoff_reset(&c->bo);
 	c->connected_at = clock_mono_ms();
 	c->hb_due = c->connected_at + c->hb_interval;
 	log_info("client: registered with %s as %s (cluster %s), heartbeat "
@@ -1346,9 +1322,11 @@ client_new(const struct client_config *cfg, const struct client_callbacks *cb,
 	if (cb != NULL)
 		c->cb = *cb;
 	c->arg = arg;
-	c->rng = (uint64_t)clock_mono_us() ^ (uint64_t)(uintptr_t)c;
-	if (c->rng == 0)
-		c->rng = 1;
+	/* A different jitter sequence in every process, so that workers
+	 * restarted together do not reconnect in step. */
+	backoff_init(&c->bo, c->backoff_min, c->backoff_max,
+	    (uint64_t)clock_mono_us() ^ ((uint64_t)getpid() << 32) ^
+	    (uint64_t)(uintptr_t)c);
 	mpscq_init(&c->q, 0);
 	pthread_mutex_init(&c->stats_lock, NULL);
 	pthread_mutex_init(&c->held_lock, NULL);

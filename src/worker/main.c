@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/conf.h"
+#include "common/fdlimit.h"
 #include "common/log.h"
 #include "common/rx.h"
 #include "common/sdnotify.h"
@@ -255,6 +256,7 @@ main(int argc, char **argv)
 		rc = bench_run(&mc, (uint64_t)bench_n);
 	} else {
 		conf_log(&spec);
+		fdlimit_raise("worker");
 		rc = run_online(&mc);
 	}
 	conf_free(&spec);

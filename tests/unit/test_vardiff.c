@@ -89,10 +89,57 @@ main(void)
 		vardiff_on_share(&v, &cfg, now + 15000 * (i + 1));
 	ok(v.diff == 1000, "on target: unchanged (within tolerance)");
 
-	/* 30 verifications/s (light mode, one thread), 10 workers at 600 H/s:
-	 * each may send 1.5 shares/s at most, so difficulty >= 400. */
-	ok(vardiff_floor(600, 30, 10) == 400, "floor from verification capacity");
-	ok(vardiff_floor(600, 0, 10) == 1 && vardiff_floor(0, 30, 10) == 1,
-	    "no floor without figures");
+	/* 30 verifications/s (light mode, one thread): a budget of half that,
+	 * 15 shares/s; 10 workers at 600 H/s may each send 1.5 shares/s, so
+	 * difficulty >= 400. */
+	ok(vardiff_budget(30, 0) == 15, "budget: half the measured capacity");
+	ok(vardiff_budget(30, 4) == 4 && vardiff_budget(0, 4) == 4,
+	    "budget: [verify] budget wins when set");
+	ok(vardiff_budget(0, 0) == 0, "budget: none without figures");
+	ok(vardiff_floor(600, 15, 10) == 400, "floor from the budget");
+	ok(vardiff_floor(600, 0, 10) == 1 && vardiff_floor(0, 15, 10) == 1 &&
+	    vardiff_floor(600, 15, 0) == 1, "no floor without figures");
+	ok(vardiff_floor(1, 1e6, 1) == 1, "floor never below 1");
+	ok(vardiff_floor(1e300, 1e-300, 1) == UINT64_MAX, "floor saturates");
+	{
+		/* Mixed hashrates: the cluster's expected share rate, the sum of
+		 * hashrate / floor, stays within the budget at any size. */
+		static const double rates[] = { 50, 600, 1234.5, 9000, 1e5 };
+		const double budget = 4;
+		int within = 1;
+
+		for (unsigned n = 1; n <= 20000; n = n * 3 + 1) {
+			double sum = 0;
+			for (unsigned i = 0; i < n; i++) {
+				double hr = rates[i % 5];
+				sum += hr / (double)vardiff_floor(hr, budget, n);
+			}
+			if (sum > budget * (1 + 1e-9))
+				within = 0;
+		}
+		ok(within, "sum of hashrate / floor <= budget, 1..20000 workers");
+	}
+	{
+		/* The floor is applied at once, with headroom, and only when it
+		 * is above the current difficulty. */
+		struct vardiff_config fc = cfg;
+		vardiff_init(&v, &cfg, 1000, now);
+		fc.min_diff = 800;
+		ok(vardiff_apply_floor(&v, &fc, now) == 0 && v.diff == 1000,
+		    "floor below the difficulty: unchanged");
+		fc.min_diff = 4000;
+		ok(vardiff_apply_floor(&v, &fc, now + 5) == 1 && v.diff == 5000 &&
+		    v.window_start_ms == now + 5 && v.window_shares == 0,
+		    "floor above: raised to 1.25 x the floor, window restarted");
+		fc.min_diff = 4500;
+		ok(vardiff_apply_floor(&v, &fc, now + 6) == 0 && v.diff == 5000,
+		    "a floor that grows within the headroom sends no new work");
+		fc.min_diff = 4000;
+		fc.max_diff = 4200;
+		vardiff_init(&v, &fc, 1000, now);
+		v.diff = 1000;
+		ok(vardiff_apply_floor(&v, &fc, now) == 1 && v.diff == 4200,
+		    "raised no further than max_difficulty");
+	}
 	return tap_done();
 }
