@@ -491,9 +491,11 @@ def test_failover(creds_a):
            "reconnects to the second coordinator", d.diag())
         delays = [int(x) for x in re.findall(r"connecting to \S+ in (\d+) ms",
                                              d.stderr())]
-        ok(len(delays) >= 3 and all(150 <= x <= 1500 for x in delays) and
+        # Equal jitter (common/backoff.h): each delay in [base/2, base],
+        # base doubling from min (200) up to max (1500).
+        ok(len(delays) >= 3 and all(100 <= x <= 1500 for x in delays) and
            max(delays) >= 2 * min(delays),
-           "reconnect delays back off within [min, max] (%s)" % delays)
+           "reconnect delays back off within [min/2, max] (%s)" % delays)
         ok(d.wait(r"^SHARE 3 1 ", 5) and d.wait(r"^SHARE 1 1 ") and
            d.wait(r"^SHARE 2 1 "),
            "queued shares sent after reconnect (job still current)",
