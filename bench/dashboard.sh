@@ -9,6 +9,10 @@
 set -eu
 B=${COOPMINE_BUILDDIR:?run through make bench}
 S=${COOPMINE_SRCDIR:?run through make bench}
+[ -x "$B/bench/bench_rpc" ] || {
+	echo "dashboard.sh: $B/bench/bench_rpc is not built: run it through make bench" >&2
+	exit 1
+}
 T=$(mktemp -d "${TMPDIR:-/tmp}/coopmine-bench-dash.XXXXXX")
 ROUNDS=${COOPMINE_BENCH_ROUNDS:-5}
 SECONDS_RUN=${COOPMINE_BENCH_SECONDS:-5}
