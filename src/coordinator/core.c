@@ -1048,8 +1048,9 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 		free(c);
 		return NULL;
 	}
-	memcpy(c->pools, cfg->upstream.pools, cfg->upstream.npools *
-	    sizeof(c->pools[0]));
+	if (cfg->upstream.npools > 0)	/* the node backend has none */
+		memcpy(c->pools, cfg->upstream.pools, cfg->upstream.npools *
+		    sizeof(c->pools[0]));
 	c->cfg.upstream.pools = c->pools;
 	pthread_mutex_init(&c->session_lock, NULL);
 	pthread_mutex_init(&c->tick_lock, NULL);
