@@ -73,6 +73,19 @@ opensy_key_height(int64_t h)
 	return k > 0 ? k : 0;
 }
 
+int64_t
+opensy_blocks_to_key_change(int64_t h)
+{
+	int64_t next;
+
+	if (h < 0)
+		h = 0;
+	next = (h / OPENSY_KEY_INTERVAL + 1) * OPENSY_KEY_INTERVAL;
+	if (next < 2 * OPENSY_KEY_INTERVAL)
+		next = 2 * OPENSY_KEY_INTERVAL;
+	return next - h;
+}
+
 int
 opensy_bits_to_target(uint32_t bits, uint8_t target[32])
 {

@@ -36,6 +36,9 @@ void opensy_sha256d(const void *data, size_t len, uint8_t out[32]);
 /* Height of the block whose hash keys RandomX for a block at height h:
  * max(0, floor(h/32)*32 - 32).  Heights 0..63 -> 0, 64..95 -> 32, ... */
 int64_t opensy_key_height(int64_t h);
+/* Blocks from height h to the next height whose key differs from h's
+ * (heights 0..63 share one key, then every 32): 63 -> 1, 64 -> 32. */
+int64_t opensy_blocks_to_key_change(int64_t h);
 
 /* Compact nBits -> 256-bit little-endian target.  -1 on a negative,
  * zero or overflowing encoding, 0 otherwise. */

@@ -395,9 +395,8 @@ out:
 	free(started);
 }
 
-/* Whether a full dataset fits; if not, says why (the caller logs it). */
-static int
-full_mode_fits(char *why, size_t len)
+int
+rx_full_mode_fits(char *why, size_t len)
 {
 	size_t avail = mem_available_mib();
 
@@ -445,7 +444,7 @@ rx_ctx_new_cancel(const uint8_t *key, size_t keylen, enum rx_mode mode,
 		log_warnx("rx: key length %zu outside 1..%d", keylen, RX_KEY_MAX);
 		return NULL;
 	}
-	if (mode == RX_FULL && !full_mode_fits(why, sizeof(why))) {
+	if (mode == RX_FULL && !rx_full_mode_fits(why, sizeof(why))) {
 		log_warnx("rx: using light mode: %s", why);
 		mode = RX_LIGHT;
 	}

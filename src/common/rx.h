@@ -47,6 +47,9 @@ struct rx_ctx *rx_ctx_new(const uint8_t *key, size_t keylen, enum rx_mode mode,
 struct rx_ctx *rx_ctx_new_cancel(const uint8_t *key, size_t keylen,
     enum rx_mode mode, enum rx_pages pages, int init_threads,
     atomic_int *cancel);
+/* Whether MemAvailable leaves room for one more full context (dataset,
+ * cache, scratchpads); if not, says why.  rx_ctx_new asks it too. */
+int rx_full_mode_fits(char *why, size_t len);
 struct rx_ctx *rx_ctx_ref(struct rx_ctx *ctx);
 void rx_ctx_unref(struct rx_ctx *ctx);
 void rx_ctx_get_info(const struct rx_ctx *ctx, struct rx_ctx_info *info);

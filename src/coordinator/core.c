@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/hex.h"
 #include "common/log.h"
+#include "common/opensy.h"
 #include "common/target.h"
 #include "coordinator/core.h"
 #include "coordinator/dash_allow.h"
@@ -36,6 +37,10 @@
  * costs the share thread and the machine does not grow with the share
  * rate times its clients. */
 #define CORE_LIVE_SHARES_PER_S 20
+/* Node work this many blocks (or fewer) before a RandomX key change names
+ * the next key, so workers prepare it (~16 min at OpenSY's 2 min blocks:
+ * ample for a one-thread dataset build, not long with two datasets). */
+#define CORE_NEXT_KEY_BLOCKS 8
 
 /* One upstream connection (a pool session) and its ledger bookkeeping. */
 struct upslot {
@@ -127,6 +132,10 @@ work_to_msg(const struct work *w, Coopmine__JobMessage *m, uint8_t target[8])
 		 * the blob already carries it) */
 		m->extra_nonce = (uint32_t)w->extranonce;
 		m->extra_nonce_size = (uint32_t)w->extranonce_size;
+	}
+	if (w->has_next_seed) {
+		m->next_seed_hash.data = (uint8_t *)w->next_seed;
+		m->next_seed_hash.len = 32;
 	}
 }
 
@@ -439,6 +448,14 @@ up_job(void *arg, const struct upstream_job *uj)
 	 * now so the first share after the boundary does not wait for it */
 	if (uj->has_next_seed)
 		shares_prepare(c->shares, uj->next_seed_hash, 32);
+	/* ...and the workers get it a few blocks before the boundary, to
+	 * prepare it in the background (no sooner: in full mode it is a
+	 * second 2 GiB dataset). */
+	if (uj->has_next_seed && uj->height >= 0 &&
+	    opensy_blocks_to_key_change(uj->height) <= CORE_NEXT_KEY_BLOCKS) {
+		memcpy(t.next_seed, uj->next_seed_hash, 32);
+		t.has_next_seed = 1;
+	}
 	seq = jobs_add(c->jobs, &t, clock_wall_ms());
 	/* The session's first job: now the pool knows which of the waiting
 	 * shares' jobs are still valid. */
@@ -1042,8 +1059,9 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 		free(c);
 		return NULL;
 	}
-	memcpy(c->pools, cfg->upstream.pools, cfg->upstream.npools *
-	    sizeof(c->pools[0]));
+	if (cfg->upstream.npools > 0)	/* the node backend has none */
+		memcpy(c->pools, cfg->upstream.pools, cfg->upstream.npools *
+		    sizeof(c->pools[0]));
 	c->cfg.upstream.pools = c->pools;
 	pthread_mutex_init(&c->session_lock, NULL);
 	pthread_mutex_init(&c->tick_lock, NULL);

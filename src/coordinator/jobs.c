@@ -456,6 +456,8 @@ work_fill(const struct job *jb, const struct lease *l, struct work *w,
 	w->nonce_end = l->end;
 	w->clean = jb->tpl.clean;
 	w->timestamp_ms = now_ms;
+	memcpy(w->next_seed, jb->tpl.next_seed, 32);
+	w->has_next_seed = jb->tpl.has_next_seed;
 }
 
 /* Hands the worker a fresh lease on a current job: source 0's, else the

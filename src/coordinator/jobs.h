@@ -51,6 +51,9 @@ struct job_template {
 	size_t extranonce_size;		/* > 0: node work, each lease gets its
 					 * own extranonce and blob (make_blob) */
 	int64_t reward;			/* node work: the block's coinbasevalue */
+	uint8_t next_seed[32];		/* node work near a key boundary: the
+					 * key after it, for workers to prepare */
+	int has_next_seed;
 };
 
 /* One worker's work: maps one-to-one onto a JobMessage. */
@@ -72,6 +75,8 @@ struct work {
 	int64_t timestamp_ms;
 	uint64_t extranonce;		/* node work: the lease's */
 	size_t extranonce_size;		/* 0: pool work */
+	uint8_t next_seed[32];		/* valid if has_next_seed */
+	int has_next_seed;
 };
 
 /* Everything the rest of the share path needs, copied out under the lock. */

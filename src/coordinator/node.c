@@ -70,6 +70,7 @@ struct node {
 	uint8_t script[OPENSY_SCRIPT_MAX];
 	size_t script_len;
 	int64_t poll_ms, fee_threshold, follow_ms, maturity;
+	enum opensy_net net;		/* the payout address's network */
 	struct upstream_callbacks cb;
 	struct node_rpc *rpc, *lp, *sub;
 
@@ -103,6 +104,8 @@ struct node {
 	uint8_t key_v[NODE_KEYS][32];
 	size_t key_next;
 	char last_wait[UPSTREAM_MSG_MAX];
+	int chain_ok;		/* the node's chain is [node] network's, checked
+				 * at every (re)connect */
 };
 
 static const struct upstream_ops node_ops;
@@ -177,6 +180,7 @@ node_backend_new(const struct upstream_config *cfg,
 	n->fee_threshold = c->fee_threshold;
 	n->follow_ms = c->follow_ms > 0 ? c->follow_ms : 10000;
 	n->maturity = c->maturity > 0 ? c->maturity : 100;
+	n->net = (enum opensy_net)c->network;
 	n->cb = *cb;
 	n->run_id = clock_wall_ms();
 	n->st.node = 1;
@@ -334,6 +338,7 @@ node_waits(struct node *n, const struct node_rpc_error *e)
 	int ibd, was;
 
 	wait_reason(e, why, sizeof(why), &ibd);
+	n->chain_ok = 0;	/* whatever comes back is checked again */
 	pthread_mutex_lock(&n->lock);
 	was = n->connected;
 	n->connected = 0;
@@ -352,6 +357,45 @@ node_waits(struct node *n, const struct node_rpc_error *e)
 		ch.msg = why;
 		n->cb.on_state(n->cb.arg, &ch);
 	}
+}
+
+/*
+ * At connect: the chain the node reports (getblockchaininfo) must be the
+ * network the payout address was checked against, or every block found
+ * would pay an address of another network.  0, or -1 with e filled in
+ * (the node's own error, or the mismatch as our reason).  I/O thread.
+ */
+static int
+check_chain(struct node *n, struct node_rpc_error *e)
+{
+	json_t *res;
+	const char *chain;
+	enum opensy_net net;
+
+	if (node_rpc_call(n->rpc, "getblockchaininfo", NULL, NODE_RPC_TIMEOUT_MS,
+	    &res, e) != 0)
+		return -1;
+	chain = json_string_value(json_object_get(res, "chain"));
+	memset(e, 0, sizeof(*e));
+	e->status = NODE_RPC_OK;	/* no RPC failure: a reason of ours */
+	if (chain == NULL)
+		snprintf(e->msg, sizeof(e->msg), "the node's getblockchaininfo "
+		    "has no chain: cannot check the payout address's network");
+	else if (opensy_net_parse(chain, &net) != 0)
+		snprintf(e->msg, sizeof(e->msg), "node is on chain '%.24s', "
+		    "unknown here: cannot check the payout address's network",
+		    chain);
+	else if (net != n->net)
+		snprintf(e->msg, sizeof(e->msg), "node is on chain '%.24s' but "
+		    "[node] network is %s: not mining to a payout address of "
+		    "another network", chain, opensy_net_name(n->net));
+	else {
+		json_decref(res);
+		n->chain_ok = 1;
+		return 0;
+	}
+	json_decref(res);
+	return -1;
 }
 
 static void
@@ -399,6 +443,12 @@ template_in(struct node *n, json_t *res, int force)
 	uint8_t prev[32], next[32];
 	int has_next = 0;
 
+	if (!n->chain_ok) {
+		/* a long-poll answer from before a reconnect: the chain is
+		 * checked first */
+		json_decref(res);
+		return;
+	}
 	if (opensy_template_parse(res, &t, err, sizeof(err)) != 0) {
 		json_decref(res);
 		log_warnx("node %s: template refused: %s", n->url, err);
@@ -890,8 +940,13 @@ io_thread(void *arg)
 		} else if (now >= next_poll) {
 			struct node_rpc_error e;
 			json_t *res;
-			if (node_rpc_call(n->rpc, "getblocktemplate", gbt_params(NULL),
-			    NODE_RPC_TIMEOUT_MS, &res, &e) == 0) {
+			if (!n->chain_ok && check_chain(n, &e) != 0) {
+				if (!atomic_load(&n->running))
+					break;
+				node_waits(n, &e);
+				next_poll = clock_mono_ms() + NODE_RETRY_MS;
+			} else if (node_rpc_call(n->rpc, "getblocktemplate",
+			    gbt_params(NULL), NODE_RPC_TIMEOUT_MS, &res, &e) == 0) {
 				template_in(n, res, 0);
 				next_poll = clock_mono_ms() + n->poll_ms;
 			} else {

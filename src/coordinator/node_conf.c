@@ -76,5 +76,6 @@ node_conf_build(struct node_settings *ns, const char *pool_address,
 	node->fee_threshold = ns->fee_threshold;
 	node->follow_ms = ns->follow;
 	node->maturity = ns->maturity;
+	node->network = (int)net;
 	return 0;
 }

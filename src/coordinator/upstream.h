@@ -59,6 +59,9 @@ struct upstream_node {
 	int64_t fee_threshold;		/* satoshis more in fees: fresh work */
 	int64_t follow_ms;		/* how often found blocks are looked at */
 	int64_t maturity;		/* confirmations that make a block mature */
+	int network;			/* enum opensy_net of [node] network (the
+					 * payout address's): the node's chain
+					 * must be it */
 };
 
 /* Times in milliseconds; 0 picks the default: connect 10 s, response 30 s,

@@ -353,6 +353,11 @@ client_job_from_msg(const Coopmine__JobMessage *m, struct client_job *j, char *w
 		    m->block_target.len);
 		return -1;
 	}
+	if (m->next_seed_hash.len > sizeof(j->next_seed)) {
+		snprintf(why, whysz, "next seed of %zu bytes (want 0..%zu)",
+		    m->next_seed_hash.len, sizeof(j->next_seed));
+		return -1;
+	}
 	if (m->algo != NULL && strlen(m->algo) >= sizeof(j->algo)) {
 		snprintf(why, whysz, "algorithm name too long");
 		return -1;
@@ -375,6 +380,11 @@ client_job_from_msg(const Coopmine__JobMessage *m, struct client_job *j, char *w
 	j->nonce_start = m->nonce_start;
 	j->nonce_end = m->nonce_end;
 	j->clean_jobs = m->clean_jobs ? 1 : 0;
+	if (m->next_seed_hash.len > 0) {
+		memcpy(j->next_seed, m->next_seed_hash.data,
+		    m->next_seed_hash.len);
+		j->next_seed_len = m->next_seed_hash.len;
+	}
 	return 0;
 }
 

@@ -37,6 +37,9 @@ struct client_job {
 	uint64_t lease_id;
 	uint64_t nonce_start, nonce_end;	/* lease [start, end), <= 2^32 */
 	int clean_jobs;			/* drop work on older jobs at once */
+	uint8_t next_seed[32];		/* the key after the next boundary, to
+					 * prepare ahead; next_seed_len 0: none */
+	size_t next_seed_len;
 };
 
 /* Checks a JobMessage from the network and converts it: 0, or -1 with

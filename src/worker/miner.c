@@ -5,6 +5,9 @@
  * thread (re)builds the dataset when the seed changes, only after every VM
  * of the old one is gone.  A generation counter, read before every hash,
  * makes threads drop work that a new job, a pause or a stop made stale.
+ * A prepare thread builds the key a job names as next (node work, near a
+ * key boundary) in the background, one at a time, so that the job with
+ * that seed switches contexts at once instead of re-initialising.
  */
 #include "config.h"
 
@@ -93,6 +96,20 @@ struct miner {
 	int parked;
 	int paused, stopping;
 	int64_t ready_ms;
+	uint64_t rx_inits, rx_prepared, rx_switched_ahead;
+
+	/* The next key, prepared ahead by prep_thread (also under lock). */
+	pthread_t prep_tid;
+	int prep_started;
+	pthread_cond_t prep_cv;		/* prep_thread: a key is wanted */
+	uint8_t want_seed[32];		/* the latest job's next key */
+	size_t want_seed_len;		/* 0: none */
+	uint8_t prep_seed[32];		/* being built now */
+	size_t prep_seed_len;		/* 0: nothing being built */
+	uint8_t skip_seed[32];		/* could not be prepared: not again */
+	size_t skip_seed_len;
+	struct rx_ctx *next_ctx;	/* ready, for a key no job uses yet */
+	atomic_int prep_cancel;		/* the key being built is not wanted */
 };
 
 enum take_rc { TAKE_OK, TAKE_RELOAD, TAKE_NONE, TAKE_STOP };
@@ -190,6 +207,90 @@ need_build(const struct miner *m)
 	    !rx_ctx_has_key(m->ctx, m->job.seed, m->job.seed_len)) &&
 	    !(m->failed_seed_len == m->job.seed_len &&
 	    memcmp(m->failed_seed, m->job.seed, m->job.seed_len) == 0);
+}
+
+static int
+seed_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	return alen > 0 && alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* The prepare thread is building the current job's seed: wait for it. */
+static int
+prep_serves_job(const struct miner *m)
+{
+	return m->have_job && seed_eq(m->prep_seed, m->prep_seed_len, m->job.seed,
+	    m->job.seed_len);
+}
+
+/* The control thread has a context to build (or to take prepared). */
+static int
+ctl_has_work(const struct miner *m)
+{
+	return need_build(m) && !prep_serves_job(m);
+}
+
+/*
+ * The current job's seed was prepared ahead: it becomes the context now,
+ * without a pause; hashing threads make new VMs when they next take work.
+ * Lock held.  Returns the old context for the caller to release outside
+ * the lock (VMs still on it keep their own references until they go).
+ */
+static struct rx_ctx *
+switch_prepared(struct miner *m)
+{
+	struct rx_ctx *old;
+
+	if (!m->have_job || m->building || m->next_ctx == NULL ||
+	    !rx_ctx_has_key(m->next_ctx, m->job.seed, m->job.seed_len))
+		return NULL;
+	old = m->ctx;
+	m->ctx = m->next_ctx;
+	m->next_ctx = NULL;
+	m->failed_seed_len = 0;
+	m->ready_ms = clock_mono_ms();
+	m->rx_switched_ahead++;
+	bump_gen(m);
+	log_info("miner: job %s: seed %02x%02x%02x%02x... was prepared ahead, "
+	    "switched without re-initialising", m->job.job_id, m->job.seed[0],
+	    m->job.seed[1], m->job.seed[2], m->job.seed[3]);
+	pthread_cond_broadcast(&m->work_cv);
+	pthread_cond_broadcast(&m->idle_cv);
+	return old;
+}
+
+/*
+ * A new job names the key to prepare next, or none.  A prepared context
+ * that neither the job nor its next key uses is dropped (returned for the
+ * caller to release outside the lock); a build of such a key is cancelled.
+ * Lock held.
+ */
+static struct rx_ctx *
+want_next(struct miner *m, const struct client_job *j)
+{
+	struct rx_ctx *drop = NULL;
+
+	m->want_seed_len = 0;
+	if (j->next_seed_len > 0 && j->next_seed_len <= sizeof(m->want_seed) &&
+	    !seed_eq(j->next_seed, j->next_seed_len, j->seed, j->seed_len)) {
+		memcpy(m->want_seed, j->next_seed, j->next_seed_len);
+		m->want_seed_len = j->next_seed_len;
+	}
+	if (m->next_ctx != NULL &&
+	    !rx_ctx_has_key(m->next_ctx, m->want_seed, m->want_seed_len) &&
+	    !rx_ctx_has_key(m->next_ctx, j->seed, j->seed_len)) {
+		log_info("miner: dropping the RandomX context prepared ahead: "
+		    "job %s does not name its key", j->job_id);
+		drop = m->next_ctx;
+		m->next_ctx = NULL;
+	}
+	if (m->prep_seed_len > 0 &&
+	    !seed_eq(m->prep_seed, m->prep_seed_len, m->want_seed,
+	    m->want_seed_len) &&
+	    !seed_eq(m->prep_seed, m->prep_seed_len, j->seed, j->seed_len))
+		atomic_store(&m->prep_cancel, 1);
+	pthread_cond_signal(&m->prep_cv);
+	return drop;
 }
 
 static int
@@ -475,10 +576,19 @@ ctl_thread(void *arg)
 		uint8_t seed[32];
 		size_t seedlen;
 
-		while (!m->stopping && !need_build(m))
+		while (!m->stopping && !ctl_has_work(m))
 			pthread_cond_wait(&m->ctl_cv, &m->lock);
 		if (m->stopping)
 			break;
+		if (m->next_ctx != NULL &&
+		    rx_ctx_has_key(m->next_ctx, m->job.seed, m->job.seed_len)) {
+			old = switch_prepared(m);
+			pthread_mutex_unlock(&m->lock);
+			rx_ctx_unref(old);
+			pthread_mutex_lock(&m->lock);
+			continue;
+		}
+		m->rx_inits++;
 		/* Every VM of the old dataset stops before it is released. */
 		m->building = 1;
 		bump_gen(m);
@@ -517,6 +627,114 @@ ctl_thread(void *arg)
 		m->ready_ms = clock_mono_ms();
 		pthread_cond_broadcast(&m->work_cv);
 		pthread_cond_broadcast(&m->idle_cv);
+		pthread_cond_signal(&m->prep_cv);	/* a next key may wait */
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+/* Builds the next key's context, in the mode the current one got, with one
+ * initialisation thread: the hashing threads keep the other CPUs.  In full
+ * mode only when memory leaves room for a second dataset.  NULL when it
+ * cannot (logged) or was cancelled. */
+static struct rx_ctx *
+prep_build(struct miner *m, const uint8_t *seed, size_t len, enum rx_mode mode)
+{
+	struct rx_ctx *ctx;
+	struct rx_ctx_info info;
+	char why[160];
+
+	if (mode == RX_FULL && !rx_full_mode_fits(why, sizeof(why))) {
+		log_warnx("miner: not preparing the next seed %02x%02x%02x%02x... "
+		    "ahead: %s for a second dataset; it is initialised at the "
+		    "key boundary", seed[0], seed[1], seed[2], seed[3], why);
+		return NULL;
+	}
+	log_info("miner: preparing RandomX (%s) for the next seed "
+	    "%02x%02x%02x%02x... in the background", rx_mode_name(mode),
+	    seed[0], seed[1], seed[2], seed[3]);
+	ctx = rx_ctx_new_cancel(seed, len, mode, m->cfg.pages, 1,
+	    &m->prep_cancel);
+	if (ctx == NULL) {
+		if (!atomic_load(&m->prep_cancel))
+			log_warnx("miner: cannot prepare the next seed ahead; it is "
+			    "initialised at the key boundary");
+		return NULL;
+	}
+	rx_ctx_get_info(ctx, &info);
+	if (info.mode != mode) {
+		log_warnx("miner: the next seed's dataset did not fit beside the "
+		    "current one; it is initialised at the key boundary");
+		rx_ctx_unref(ctx);
+		return NULL;
+	}
+	log_info("miner: next seed %02x%02x%02x%02x... prepared ahead in %.1f s",
+	    seed[0], seed[1], seed[2], seed[3], (double)info.init_ms / 1000.0);
+	return ctx;
+}
+
+/* A key is wanted that has no context yet, and the current one is ready
+ * (never two dataset builds at once). */
+static int
+prep_wanted(const struct miner *m)
+{
+	return m->want_seed_len > 0 && m->ctx != NULL && !m->building &&
+	    !rx_ctx_has_key(m->ctx, m->want_seed, m->want_seed_len) &&
+	    !(m->next_ctx != NULL &&
+	    rx_ctx_has_key(m->next_ctx, m->want_seed, m->want_seed_len)) &&
+	    !seed_eq(m->skip_seed, m->skip_seed_len, m->want_seed,
+	    m->want_seed_len);
+}
+
+/* Prepares the key the latest job names as next, one at a time. */
+static void *
+prep_thread(void *arg)
+{
+	struct miner *m = arg;
+
+	pthread_mutex_lock(&m->lock);
+	for (;;) {
+		struct rx_ctx *ctx, *drop = NULL;
+		struct rx_ctx_info info;
+		enum rx_mode mode;
+		uint8_t seed[32];
+		size_t len;
+
+		while (!m->stopping && !prep_wanted(m))
+			pthread_cond_wait(&m->prep_cv, &m->lock);
+		if (m->stopping)
+			break;
+		len = m->want_seed_len;
+		memcpy(seed, m->want_seed, len);
+		memcpy(m->prep_seed, seed, len);
+		m->prep_seed_len = len;
+		rx_ctx_get_info(m->ctx, &info);
+		mode = info.mode;
+		atomic_store(&m->prep_cancel, 0);
+		pthread_mutex_unlock(&m->lock);
+
+		ctx = prep_build(m, seed, len, mode);
+
+		pthread_mutex_lock(&m->lock);
+		m->prep_seed_len = 0;
+		if (ctx == NULL && !m->stopping && !atomic_load(&m->prep_cancel)) {
+			memcpy(m->skip_seed, seed, len);
+			m->skip_seed_len = len;
+		} else if (ctx != NULL && (seed_eq(seed, len, m->want_seed,
+		    m->want_seed_len) || (m->have_job &&
+		    seed_eq(seed, len, m->job.seed, m->job.seed_len)))) {
+			drop = m->next_ctx;
+			m->next_ctx = ctx;
+			m->rx_prepared++;
+			ctx = NULL;
+		}
+		/* The control thread may be waiting for this very key. */
+		pthread_cond_broadcast(&m->ctl_cv);
+		pthread_cond_broadcast(&m->idle_cv);
+		pthread_mutex_unlock(&m->lock);
+		rx_ctx_unref(ctx);
+		rx_ctx_unref(drop);
+		pthread_mutex_lock(&m->lock);
 	}
 	pthread_mutex_unlock(&m->lock);
 	return NULL;
@@ -541,7 +759,9 @@ miner_new(const struct miner_config *cfg, const struct miner_callbacks *cb,
 	atomic_init(&m->blocks_found, 0);
 	atomic_init(&m->jobs_rejected, 0);
 	atomic_init(&m->cancel, 0);
+	atomic_init(&m->prep_cancel, 0);
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->prep_cv, NULL);
 	pthread_cond_init(&m->work_cv, NULL);
 	pthread_cond_init(&m->ctl_cv, NULL);
 	pthread_cond_init(&m->idle_cv, NULL);
@@ -550,6 +770,9 @@ miner_new(const struct miner_config *cfg, const struct miner_callbacks *cb,
 	if (pthread_create(&m->ctl_tid, NULL, ctl_thread, m) != 0)
 		goto fail;
 	m->ctl_started = 1;
+	if (pthread_create(&m->prep_tid, NULL, prep_thread, m) != 0)
+		goto fail;
+	m->prep_started = 1;
 	for (int i = 0; i < m->nthreads; i++) {
 		struct mthread *t = &m->th[i];
 		t->m = m;
@@ -576,11 +799,13 @@ miner_free(struct miner *m)
 	if (m == NULL)
 		return;
 	atomic_store(&m->cancel, 1);
+	atomic_store(&m->prep_cancel, 1);
 	pthread_mutex_lock(&m->lock);
 	m->stopping = 1;
 	bump_gen(m);
 	pthread_cond_broadcast(&m->work_cv);
 	pthread_cond_broadcast(&m->ctl_cv);
+	pthread_cond_broadcast(&m->prep_cv);
 	pthread_cond_broadcast(&m->idle_cv);
 	pthread_mutex_unlock(&m->lock);
 	if (m->th != NULL)
@@ -589,10 +814,14 @@ miner_free(struct miner *m)
 				pthread_join(m->th[i].tid, NULL);
 	if (m->ctl_started)
 		pthread_join(m->ctl_tid, NULL);
+	if (m->prep_started)
+		pthread_join(m->prep_tid, NULL);
+	rx_ctx_unref(m->next_ctx);
 	rx_ctx_unref(m->ctx);
 	free(m->th);
 	pthread_cond_destroy(&m->idle_cv);
 	pthread_cond_destroy(&m->ctl_cv);
+	pthread_cond_destroy(&m->prep_cv);
 	pthread_cond_destroy(&m->work_cv);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -602,6 +831,7 @@ int
 miner_set_job(struct miner *m, const struct client_job *j)
 {
 	char why[160];
+	struct rx_ctx *old = NULL, *drop = NULL;
 
 	if (miner_job_check(j, why, sizeof(why)) != 0) {
 		atomic_fetch_add_explicit(&m->jobs_rejected, 1, memory_order_relaxed);
@@ -637,10 +867,14 @@ miner_set_job(struct miner *m, const struct client_job *j)
 		    " [%" PRIu64 ", %" PRIu64 "), share difficulty %" PRIu64,
 		    j->job_id, j->height, j->lease_id, j->nonce_start,
 		    j->nonce_end, target_to_difficulty(j->share_target));
+		old = switch_prepared(m);
+		drop = want_next(m, j);
 	}
 	pthread_cond_broadcast(&m->work_cv);
 	pthread_cond_broadcast(&m->ctl_cv);
 	pthread_mutex_unlock(&m->lock);
+	rx_ctx_unref(old);
+	rx_ctx_unref(drop);
 	return 0;
 }
 
@@ -725,6 +959,9 @@ miner_get_stats(struct miner *m, struct miner_stats *st)
 		st->lease_hashes_done = m->cur.next - m->cur.start;
 	}
 	st->ready_ms = m->ready_ms;
+	st->rx_inits = m->rx_inits;
+	st->rx_prepared = m->rx_prepared;
+	st->rx_switched_ahead = m->rx_switched_ahead;
 	if (m->ctx != NULL) {
 		st->have_ctx = 1;
 		rx_ctx_get_info(m->ctx, &st->rx);

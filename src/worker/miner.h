@@ -48,6 +48,11 @@ struct miner_stats {
 	uint64_t lease_id;		/* the lease being worked on */
 	uint64_t lease_hashes_done;	/* nonces of it handed to threads */
 	int64_t ready_ms;		/* monotonic ms the dataset got ready */
+	uint64_t rx_inits;		/* seed changes that re-initialised
+					 * RandomX while hashing waited */
+	uint64_t rx_prepared;		/* next keys prepared in the background */
+	uint64_t rx_switched_ahead;	/* seed changes served by one of them,
+					 * without a pause */
 	int threads;
 	int have_ctx;			/* a dataset/cache is ready */
 	struct rx_ctx_info rx;		/* valid when have_ctx */
@@ -66,7 +71,11 @@ int miner_job_check(const struct client_job *job, char *why, size_t len);
 /*
  * Installs a job, or the next lease of the current job (same job id, seed
  * and blob): that one is queued and taken when the current lease is used
- * up.  A new seed rebuilds the dataset once the old VMs have stopped.
+ * up.  A new seed rebuilds the dataset once the old VMs have stopped,
+ * unless an earlier job named it as its next seed and it was prepared in
+ * the background meanwhile: then the switch is immediate.  Only the
+ * latest job's next seed is prepared, one at a time, with one thread, and
+ * in full mode only when memory leaves room for a second dataset.
  * Returns 0, or -EINVAL for a job that fails miner_job_check (logged with
  * the reason; nothing of it is hashed).
  */

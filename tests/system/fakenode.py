@@ -639,7 +639,7 @@ class Node:
         with self.cv:
             tip = self.blocks[self.tip()]["block"]
             return {
-                "chain": "regtest", "blocks": self.height(),
+                "chain": self.args.chain, "blocks": self.height(),
                 "headers": self.height(), "bestblockhash": disp(self.tip()),
                 "difficulty": 1.0, "time": tip.time,
                 "mediantime": self.mtp(self.tip()),
@@ -933,6 +933,9 @@ def main():
                     help="a mempool change also ends a long-poll")
     ap.add_argument("--blocks", type=int, default=0,
                     help="blocks another miner finds at start")
+    ap.add_argument("--chain", default="regtest",
+                    help="the chain getblockchaininfo reports (the blocks "
+                    "stay regtest's)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
 

@@ -66,6 +66,18 @@ check_key_rule(void)
 		   "key rule: height %lld -> key block %lld (got %lld)",
 		   (long long)cases[i].h, (long long)cases[i].k,
 		   (long long)opensy_key_height(cases[i].h));
+	/* The distance to the next change agrees with the rule itself. */
+	for (int64_t h = 0; h < 200; h++) {
+		int64_t d = opensy_blocks_to_key_change(h);
+		int good = d >= 1 && opensy_key_height(h + d) !=
+		    opensy_key_height(h);
+		for (int64_t x = h; good && x < h + d; x++)
+			good = opensy_key_height(x) == opensy_key_height(h);
+		if (!good || h == 0 || h == 63 || h == 64) {
+			ok(good, "height %lld: the key changes %lld blocks on",
+			    (long long)h, (long long)d);
+		}
+	}
 }
 
 static void
