@@ -11,12 +11,10 @@
 # verify none: an all-zero result meets any target, so the simulated
 # shares cost nothing to make; the budget does not depend on the mode.
 import os
-import struct
-import threading
 import time
 
-from rpc_lib import T, channel, code_of, diag, done, gen_certs, ok, pb, stub
-from itest_lib import JobFeed, coordinator, testpool, watchdog
+from rpc_lib import T, diag, done, gen_certs, ok
+from itest_lib import SimWorker, coordinator, testpool, watchdog
 
 watchdog(150)
 RATE, BUDGET, MEASURE = 1000.0, 2.0, 24.0
@@ -38,66 +36,9 @@ if not ok(pool is not None and port is not None, "a test pool and the coordinato
     done()
 
 
-class SimWorker(threading.Thread):
-    """Submits a share whenever its simulated hashrate has done difficulty
-    hashes since the last one, on the latest work it was sent."""
-
-    def __init__(self, wid):
-        super().__init__(daemon=True)
-        self.wid = wid
-        self.st = stub(channel(port, certs, wid))
-        self.stop = threading.Event()
-        self.sent = []          # (time, difficulty) of each accepted share
-        self.rejected = []
-        self.diffs = []         # (time, difficulty) of each work received
-        self.job = None
-
-    def register(self):
-        end = time.time() + 20
-        while time.time() < end:
-            reg, code, _ = code_of(self.st.Register, pb.RegisterRequest(
-                worker_id=self.wid, worker_name=self.wid, threads=1), timeout=5)
-            if reg is not None and reg.HasField("current_job"):
-                self.job = reg.current_job
-                self.diffs.append((time.time(), self.job.difficulty))
-                self.feed = JobFeed(self.st, self.wid)
-                return True
-            time.sleep(0.1)
-        return False
-
-    def latest(self):
-        with self.feed.lock:
-            if self.feed.jobs:
-                j = self.feed.jobs[-1][1]
-                if j.job_id != self.job.job_id or j.lease_id != self.job.lease_id \
-                        or j.difficulty != self.job.difficulty:
-                    self.job = j
-                    self.diffs.append((time.time(), j.difficulty))
-        return self.job
-
-    def run(self):
-        last = time.time()
-        nonce = {}
-        while not self.stop.is_set():
-            j = self.latest()
-            due = last + j.difficulty / RATE
-            if time.time() < due:
-                time.sleep(min(0.02, max(0.0, due - time.time())))
-                continue
-            key = (j.job_id, j.lease_id)
-            n = nonce.get(key, j.nonce_start)
-            nonce[key] = n + 1
-            r, code, det = code_of(self.st.SubmitShare, pb.ShareRequest(
-                worker_id=self.wid, job_id=j.job_id, nonce=struct.pack("<I", n),
-                result=bytes(32), lease_id=j.lease_id), timeout=5)
-            last = due
-            if r is not None and r.accepted:
-                self.sent.append((time.time(), j.difficulty))
-            else:
-                self.rejected.append((code, r.reason if r is not None else det))
 
 
-sims = [SimWorker(w) for w in IDS]
+sims = [SimWorker(port, certs, w, RATE) for w in IDS]
 first = sims[0]
 ok(first.register(), "%s registered alone (difficulty %d)"
    % (first.wid, first.job.difficulty if first.job else -1))

@@ -11,6 +11,7 @@ import sqlite3
 import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -212,3 +213,65 @@ def dash_port(proc, timeout=10):
     127.0.0.1:0 reports, or None."""
     m = proc.wait_log(r"http: dashboard on \S+ \(port (\d+)\)", timeout)
     return int(m.group(1)) if m else None
+
+
+class SimWorker(threading.Thread):
+    """A simulated worker of `rate` H/s: submits a share (zero result: for a
+    coordinator with verify = none) whenever it has done difficulty hashes
+    since the last one, on the latest work it was sent."""
+
+    def __init__(self, port, certs, wid, rate, threads=1):
+        super().__init__(daemon=True)
+        self.wid, self.rate, self.threads = wid, rate, threads
+        self.st = rpc_lib.stub(rpc_lib.channel(port, certs, wid))
+        self.stop = threading.Event()
+        self.sent = []          # (time, difficulty) of each accepted share
+        self.rejected = []
+        self.diffs = []         # (time, difficulty) of each work received
+        self.job = None
+        self.feed = None
+
+    def register(self):
+        end = time.time() + 20
+        while time.time() < end:
+            reg, code, _ = rpc_lib.code_of(self.st.Register, rpc_lib.pb.RegisterRequest(
+                worker_id=self.wid, worker_name=self.wid, threads=self.threads),
+                timeout=5)
+            if reg is not None and reg.HasField("current_job"):
+                self.job = reg.current_job
+                self.diffs.append((time.time(), self.job.difficulty))
+                self.feed = JobFeed(self.st, self.wid)
+                return True
+            time.sleep(0.1)
+        return False
+
+    def latest(self):
+        with self.feed.lock:
+            if self.feed.jobs:
+                j = self.feed.jobs[-1][1]
+                if j.job_id != self.job.job_id or j.lease_id != self.job.lease_id \
+                        or j.difficulty != self.job.difficulty:
+                    self.job = j
+                    self.diffs.append((time.time(), j.difficulty))
+        return self.job
+
+    def run(self):
+        last = time.time()
+        nonce = {}
+        while not self.stop.is_set():
+            j = self.latest()
+            due = last + j.difficulty / self.rate
+            if time.time() < due:
+                time.sleep(min(0.02, max(0.0, due - time.time())))
+                continue
+            key = (j.job_id, j.lease_id)
+            n = nonce.get(key, j.nonce_start)
+            nonce[key] = n + 1
+            r, code, det = rpc_lib.code_of(self.st.SubmitShare, rpc_lib.pb.ShareRequest(
+                worker_id=self.wid, job_id=j.job_id, nonce=struct.pack("<I", n),
+                result=bytes(32), lease_id=j.lease_id), timeout=5)
+            last = due
+            if r is not None and r.accepted:
+                self.sent.append((time.time(), j.difficulty))
+            else:
+                self.rejected.append((code, r.reason if r is not None else det))
