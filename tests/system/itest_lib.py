@@ -126,6 +126,31 @@ def http_json(port, path):
         return str(e), None
 
 
+def health(port):
+    """GET /health: (status, JSON body), the body of a 503 too."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/health" % port,
+                                    timeout=5) as f:
+            return f.status, json.loads(f.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def wait_for(pred, timeout, step=0.2):
+    """pred() until it is true or timeout seconds pass: its value, or None.
+    A pred that raises (a node or port not up yet) counts as not yet."""
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            v = pred()
+        except (OSError, RuntimeError, ValueError):
+            v = None
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
 def testpool(name, port, *args):
     """coopmine-testpool named name (log T/name.log) on 127.0.0.1:port (0:
     any free port), for tests that run several pools or restart one on the

@@ -5,16 +5,13 @@
 # (no job in the ledger), /health is 503 and says why, the log says it
 # once.  The same node restarted as regtest: mining starts (the chain is
 # checked again on reconnect) and /health is 200.  Prints TAP.
-import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 
 import rpc_lib
 from rpc_lib import B, S, T, Proc, diag, ok
-from itest_lib import free_port, q, watchdog
+from itest_lib import free_port, health, q, wait_for, watchdog
 
 watchdog(150)
 FAKENODE = os.path.join(S, "tests", "system", "fakenode.py")
@@ -33,26 +30,6 @@ def start_node(name, chain):
     return p
 
 
-def health():
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/health" % dash,
-                                    timeout=5) as f:
-            return f.status, json.loads(f.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
-
-
-def wait(pred, timeout, step=0.2):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            v = pred()
-        except (OSError, ValueError):
-            v = None
-        if v:
-            return v
-        time.sleep(step)
-    return None
 
 
 certs = rpc_lib.gen_certs(os.path.join(T, "certs"))
@@ -75,11 +52,11 @@ if not ok(coord.wait_log(r"gRPC port (\d+)", 30) is not None,
     diag(coord.text()[-3000:])
     rpc_lib.done()
 
-h = wait(lambda: (lambda r: r if r[1] and MISMATCH in
-                  r[1].get("reason", "") else None)(health()), 20)
+h = wait_for(lambda: (lambda r: r if r[1] and MISMATCH in
+                  r[1].get("reason", "") else None)(health(dash)), 20)
 ok(h is not None and h[0] == 503 and h[1]["status"] == "unhealthy",
    "node on another chain: /health is 503 and says why (%s)" %
-   ((h or health())[1].get("reason"),))
+   ((h or health(dash))[1].get("reason"),))
 ok(coord.wait_log(r"not mining: " + r"node is on chain 'main' but \[node\] "
                   r"network is regtest", 5) is not None,
    "the log says why mining stopped")
@@ -94,10 +71,10 @@ ok(coord.text().count(MISMATCH) == 1,
 node.stop()
 rpc_lib._procs.remove(node.p)
 node = start_node("fakenode-regtest", "regtest")
-ok(wait(lambda: q(db, "select count(*) from jobs")[0][0] > 0, 30)
+ok(wait_for(lambda: q(db, "select count(*) from jobs")[0][0] > 0, 30)
    is not None, "the node back on regtest: work again")
-h = wait(lambda: (lambda r: r if r[0] == 200 else None)(health()), 20) or \
-    health()
+h = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(health(dash)), 20) or \
+    health(dash)
 ok(h[0] == 200 and "reason" not in h[1],
    "/health is healthy again (%s)" % (h[1].get("status"),))
 

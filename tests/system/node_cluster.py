@@ -28,7 +28,8 @@ import base64
 
 import rpc_lib
 from rpc_lib import B, S, T, Proc, diag, ok
-from itest_lib import audit, cli, free_port, http_json, q, watchdog
+from itest_lib import (audit, cli, free_port, health, http_json, q, wait_for,
+                       watchdog)
 
 watchdog(420)
 FAKENODE = os.path.join(S, "tests", "system", "fakenode.py")
@@ -70,27 +71,6 @@ def rpc(method, *params, auth=None):
     return r["result"]
 
 
-def health():
-    """GET /health: (status, JSON body), the body of a 503 too."""
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/health" % dash,
-                                    timeout=5) as f:
-            return f.status, json.loads(f.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
-
-
-def wait(pred, timeout, step=0.2):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            v = pred()
-        except (OSError, RuntimeError, ValueError):
-            v = None
-        if v:
-            return v
-        time.sleep(step)
-    return None
 
 
 node = start_node("fakenode")
@@ -133,11 +113,11 @@ if not ok(m is not None, "the coordinator starts on the node backend"):
 grpc_port = int(m.group(1))
 
 # --- IBD: no work, the reason shown ---------------------------------------
-h = wait(lambda: (lambda r: r if r[1] and "initial block download" in
-                  r[1].get("reason", "") else None)(health()), 15)
+h = wait_for(lambda: (lambda r: r if r[1] and "initial block download" in
+                  r[1].get("reason", "") else None)(health(dash)), 15)
 ok(h is not None and h[0] == 503 and h[1]["node"]["ibd"],
    "node in IBD: /health is 503 and says why (%s)" %
-   (h[1].get("reason") if h else str(health()),))
+   (h[1].get("reason") if h else str(health(dash)),))
 st, metrics = None, ""
 try:
     with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % dash,
@@ -166,7 +146,7 @@ ok(q(db, "select count(*) from shares")[0][0] == 0, "workers wait: no share "
    "while the node is in IBD")
 t_ibd_end = time.time()
 rpc("fake_ibd", False)
-ok(wait(lambda: q(db, "select count(*) from jobs")[0][0] > 0, 15) is not None,
+ok(wait_for(lambda: q(db, "select count(*) from jobs")[0][0] > 0, 15) is not None,
    "IBD over: work within %.1f s" % (time.time() - t_ibd_end))
 
 # --- blocks from both workers ---------------------------------------------
@@ -177,7 +157,7 @@ def ours_by(worker):
              "and b.confirmations >= 1", worker)[0][0]
 
 
-ok(wait(lambda: ours_by("worker-1") > 0 and ours_by("worker-2") > 0, 120, 1)
+ok(wait_for(lambda: ours_by("worker-1") > 0 and ours_by("worker-2") > 0, 120, 1)
    is not None, "blocks found by both workers are accepted (%d, %d)" %
    (ours_by("worker-1"), ours_by("worker-2")))
 subs = rpc("fake_submitted")
@@ -223,10 +203,10 @@ def reversed_rows():
     return rows[0] if rows else None
 
 
-ok(wait(lambda: q(db, "select status from blocks where lower(hex(hash)) = ?",
+ok(wait_for(lambda: q(db, "select status from blocks where lower(hex(hash)) = ?",
                   target_hash)[0][0] == "orphaned", 20) is not None,
    "the ledger's block row is orphaned")
-pair = wait(reversed_rows, 20)
+pair = wait_for(reversed_rows, 20)
 ok(pair is not None, "its income has a reversal row (income %s)" % (pair,))
 if pair:
     orig, rev = pair
@@ -240,7 +220,7 @@ ok(q(db, "select count(*) from income where ref = ?", "block:" +
      target_hash)[0][0] == 1, "nothing deleted: the original row stays")
 
 # --- maturity -------------------------------------------------------------
-ok(wait(lambda: q(db, "select count(*) from blocks where matured_at is not "
+ok(wait_for(lambda: q(db, "select count(*) from blocks where matured_at is not "
                   "null")[0][0] > 0, 90, 1) is not None,
    "blocks with 5 confirmations are mature")
 bal = cli(db, "balances")
@@ -259,8 +239,8 @@ node = start_node("fakenode-401", "--rpcuser", "someone", "--rpcpassword",
                   "else")
 with open(cookie, "w") as f:
     f.write("__cookie__:wrong")
-h = wait(lambda: (lambda r: r if r[1] and "HTTP 401" in r[1].get("reason", "")
-                  else None)(health()), 20)
+h = wait_for(lambda: (lambda r: r if r[1] and "HTTP 401" in r[1].get("reason", "")
+                  else None)(health(dash)), 20)
 ok(h is not None and h[0] == 503, "a wrong cookie: /health says the node "
    "answered 401 (%s)" %
    (h[1].get("reason") if h else None,))
@@ -270,18 +250,18 @@ node.stop()
 rpc_lib._procs.remove(node.p)
 before = accepted_count()
 node = start_node("fakenode-2")
-ok(wait(lambda: accepted_count() > before + 1, 120, 1) is not None,
+ok(wait_for(lambda: accepted_count() > before + 1, 120, 1) is not None,
    "after the node's restart (new cookie, same chain) blocks are accepted "
    "again (%d -> %d)" % (before, accepted_count()))
-h = wait(lambda: (lambda r: r if r[0] == 200 else None)(health()), 30) or \
-    health()
+h = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(health(dash)), 30) or \
+    health(dash)
 ok(h[0] == 200 and h[1]["node"]["height"] > 0, "/health is healthy again "
    "with the node's height (%s)" % (h[1].get("node") if h[1] else str(h),))
 
 # --- the end --------------------------------------------------------------
 for w in workers:
     w.stop()
-wait(lambda: q(db, "select count(*) from shares where upstream in "
+wait_for(lambda: q(db, "select count(*) from shares where upstream in "
                "('pending', 'submitted')")[0][0] == 0, 30)
 ok(coord.stop(60) == 0, "the coordinator stops cleanly")
 rc, out = audit(db)
@@ -311,7 +291,7 @@ else:
                             "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1",
                             "-listen=0", "-server=1"])
     rcookie = os.path.join(rdir, "regtest", ".cookie")
-    ok(wait(lambda: os.path.exists(rcookie), 60, 0.5) is not None,
+    ok(wait_for(lambda: os.path.exists(rcookie), 60, 0.5) is not None,
        "opensyd writes its cookie")
     db2 = os.path.join(T, "ledger2.db")
     argv = [a for a in coord_argv]
@@ -331,7 +311,7 @@ else:
             "--tls-cert", os.path.join(certs, "worker-%d.crt" % n),
             "--tls-key", os.path.join(certs, "worker-%d.key" % n),
             "--threads", "1", "--mode", "light"]))
-    ok(wait(lambda: q(db2, "select count(*) from blocks where status = "
+    ok(wait_for(lambda: q(db2, "select count(*) from blocks where status = "
                       "'accepted'")[0][0] >= 2, 180, 1) is not None,
        "the real regtest node accepts our blocks")
     for w in ws:
