@@ -23,6 +23,8 @@
 #include "rpc/codec.h"
 #include "rpc/tls.h"
 
+#include "unary.h"
+
 static const char *target, *worker = "bench";
 static grpc_channel_credentials *creds;
 /* Against the real coordinator each stream must be its own worker (a
@@ -60,69 +62,22 @@ channel_new(void)
 
 /* ---- unary calls -------------------------------------------------------- */
 
-struct unary {
-	grpc_call *call;
-	grpc_byte_buffer *req, *resp;
-	grpc_metadata_array md, trailing;
-	grpc_status_code status;
-	grpc_slice details;
-};
-
+/* bench_unary with the request copied: the caller keeps its own. */
 static int
-unary_start(struct unary *u, grpc_channel *ch, grpc_completion_queue *cq,
+unary_start(struct bench_unary *u, grpc_channel *ch, grpc_completion_queue *cq,
     const char *method, const grpc_byte_buffer *req)
 {
-	grpc_slice m = grpc_slice_from_static_string(method);
-	grpc_op ops[6];
-
-	memset(u, 0, sizeof(*u));
-	u->call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, m,
-	    NULL, gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
-	    gpr_time_from_seconds(10, GPR_TIMESPAN)), NULL);
-	u->req = grpc_byte_buffer_copy((grpc_byte_buffer *)req);
-	grpc_metadata_array_init(&u->md);
-	grpc_metadata_array_init(&u->trailing);
-	memset(ops, 0, sizeof(ops));
-	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-	ops[1].op = GRPC_OP_SEND_MESSAGE;
-	ops[1].data.send_message.send_message = u->req;
-	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-	ops[3].data.recv_initial_metadata.recv_initial_metadata = &u->md;
-	ops[4].op = GRPC_OP_RECV_MESSAGE;
-	ops[4].data.recv_message.recv_message = &u->resp;
-	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-	ops[5].data.recv_status_on_client.trailing_metadata = &u->trailing;
-	ops[5].data.recv_status_on_client.status = &u->status;
-	ops[5].data.recv_status_on_client.status_details = &u->details;
-	return grpc_call_start_batch(u->call, ops, 6, u, NULL) == GRPC_CALL_OK ? 0 : -1;
-}
-
-/* Frees the call; returns its status. */
-static grpc_status_code
-unary_end(struct unary *u, grpc_byte_buffer **resp)
-{
-	grpc_status_code st = u->status;
-
-	if (resp != NULL) {
-		*resp = u->resp;
-		u->resp = NULL;
-	}
-	if (u->resp != NULL)
-		grpc_byte_buffer_destroy(u->resp);
-	grpc_byte_buffer_destroy(u->req);
-	grpc_metadata_array_destroy(&u->md);
-	grpc_metadata_array_destroy(&u->trailing);
-	grpc_slice_unref(u->details);
-	grpc_call_unref(u->call);
-	return st;
+	return bench_unary_start(u, ch, cq, method,
+	    grpc_byte_buffer_copy((grpc_byte_buffer *)req),
+	    gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+	    gpr_time_from_seconds(10, GPR_TIMESPAN)), u);
 }
 
 static grpc_status_code
 unary_sync(grpc_channel *ch, grpc_completion_queue *cq, const char *method,
     const grpc_byte_buffer *req, grpc_byte_buffer **resp)
 {
-	struct unary u;
+	struct bench_unary u;
 	grpc_event ev;
 
 	if (unary_start(&u, ch, cq, method, req) != 0)
@@ -132,7 +87,7 @@ unary_sync(grpc_channel *ch, grpc_completion_queue *cq, const char *method,
 		fprintf(stderr, "bench_rpc: unexpected completion\n");
 		exit(1);
 	}
-	return unary_end(&u, resp);
+	return bench_unary_end(&u, resp);
 }
 
 static int
@@ -195,7 +150,7 @@ bench_heartbeats(double seconds)
 	Coopmine__HeartbeatRequest h = COOPMINE__HEARTBEAT_REQUEST__INIT;
 	grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
 	grpc_channel *ch = channel_new();
-	struct unary *slots;
+	struct bench_unary *slots;
 	grpc_byte_buffer *req;
 	int64_t t0, t1;
 	long n, errors = 0;
@@ -226,13 +181,13 @@ bench_heartbeats(double seconds)
 		unary_start(&slots[i], ch, cq, RPC_METHOD_HEARTBEAT, req);
 	for (int live = inflight; live > 0;) {
 		grpc_event ev = grpc_completion_queue_next(cq, in_ms(15000), NULL);
-		struct unary *u = ev.tag;
+		struct bench_unary *u = ev.tag;
 
 		if (ev.type != GRPC_OP_COMPLETE) {
 			fprintf(stderr, "bench_rpc: timeout with %d in flight\n", live);
 			exit(1);
 		}
-		if (unary_end(u, NULL) != GRPC_STATUS_OK)
+		if (bench_unary_end(u, NULL) != GRPC_STATUS_OK)
 			errors++;
 		n++;
 		if (clock_mono_us() - t0 < (int64_t)(seconds * 1e6))
@@ -512,7 +467,7 @@ bench_shares(int nworkers, double seconds)
 	grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
 	grpc_channel *ch = channel_new();
 	struct bench_worker *ws = calloc((size_t)nworkers, sizeof(*ws));
-	struct unary *slots;
+	struct bench_unary *slots;
 	long accepted = 0, rejected = 0, retry = 0, errors = 0, k = 0;
 	int inflight = 64, live;
 	int64_t t0, t1;
@@ -533,14 +488,14 @@ bench_shares(int nworkers, double seconds)
 	}
 	while (live > 0) {
 		grpc_event ev = grpc_completion_queue_next(cq, in_ms(30000), NULL);
-		struct unary *u = ev.tag;
+		struct bench_unary *u = ev.tag;
 		grpc_byte_buffer *resp = NULL;
 
 		if (ev.type != GRPC_OP_COMPLETE) {
 			fprintf(stderr, "bench_rpc: shares timed out with %d in flight\n", live);
 			exit(1);
 		}
-		if (unary_end(u, &resp) != GRPC_STATUS_OK) {
+		if (bench_unary_end(u, &resp) != GRPC_STATUS_OK) {
 			errors++;
 		} else {
 			Coopmine__ShareResponse *r = (Coopmine__ShareResponse *)rpc_unpack(

@@ -65,6 +65,8 @@
 #include "rpc/codec.h"
 #include "rpc/tls.h"
 
+#include "unary.h"
+
 /* ---- options ------------------------------------------------------------ */
 
 static const char *target, *cert_dir, *ca_cert, *ca_key, *prefix = "lg";
@@ -220,12 +222,9 @@ struct tag {
 	struct lw *w;
 };
 
+/* A unary call of one worker, and whether it is under way. */
 struct unary {
-	grpc_call *call;
-	grpc_byte_buffer *req, *resp;
-	grpc_metadata_array md, trailing;
-	grpc_status_code status;
-	grpc_slice details;
+	struct bench_unary u;
 	int busy;
 	int64_t t0_us;
 };
@@ -298,30 +297,10 @@ unary_start(struct unary *u, struct lw *w, grpc_completion_queue *cq,
 	/* Register includes the connection's TLS handshake. */
 	int64_t deadline = t->kind == TAG_REG ? 60000 : 20000;
 
-	grpc_op ops[6];
-
-	memset(u, 0, sizeof(*u));
-	u->call = grpc_channel_create_call(w->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-	    grpc_slice_from_static_string(method), NULL, deadline_ms(deadline), NULL);
-	u->req = req;
-	grpc_metadata_array_init(&u->md);
-	grpc_metadata_array_init(&u->trailing);
-	memset(ops, 0, sizeof(ops));
-	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-	ops[1].op = GRPC_OP_SEND_MESSAGE;
-	ops[1].data.send_message.send_message = u->req;
-	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-	ops[3].data.recv_initial_metadata.recv_initial_metadata = &u->md;
-	ops[4].op = GRPC_OP_RECV_MESSAGE;
-	ops[4].data.recv_message.recv_message = &u->resp;
-	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-	ops[5].data.recv_status_on_client.trailing_metadata = &u->trailing;
-	ops[5].data.recv_status_on_client.status = &u->status;
-	ops[5].data.recv_status_on_client.status_details = &u->details;
 	u->busy = 1;
 	u->t0_us = clock_mono_us();
-	if (grpc_call_start_batch(u->call, ops, 6, t, NULL) != GRPC_CALL_OK) {
+	if (bench_unary_start(&u->u, w->ch, cq, method, req,
+	    deadline_ms(deadline), t) != 0) {
 		fprintf(stderr, "loadgen: %s: cannot start %s\n", w->id, method);
 		abort();
 	}
@@ -332,17 +311,8 @@ unary_start(struct unary *u, struct lw *w, grpc_completion_queue *cq,
 static grpc_status_code
 unary_end(struct unary *u, grpc_byte_buffer **resp)
 {
-	grpc_status_code st = u->status;
-
-	*resp = u->resp;
-	u->resp = NULL;
-	grpc_byte_buffer_destroy(u->req);
-	grpc_metadata_array_destroy(&u->md);
-	grpc_metadata_array_destroy(&u->trailing);
-	grpc_slice_unref(u->details);
-	grpc_call_unref(u->call);
 	u->busy = 0;
-	return st;
+	return bench_unary_end(&u->u, resp);
 }
 
 static void
@@ -704,11 +674,11 @@ thread_drain(struct lthread *t)
 		if (w->scall != NULL)
 			grpc_call_cancel(w->scall, NULL);
 		if (w->reg.busy)
-			grpc_call_cancel(w->reg.call, NULL);
+			grpc_call_cancel(w->reg.u.call, NULL);
 		if (w->hb.busy)
-			grpc_call_cancel(w->hb.call, NULL);
+			grpc_call_cancel(w->hb.u.call, NULL);
 		if (w->share.busy)
-			grpc_call_cancel(w->share.call, NULL);
+			grpc_call_cancel(w->share.u.call, NULL);
 	}
 	do {
 		grpc_event ev = grpc_completion_queue_next(t->cq, deadline_ms(200), NULL);
