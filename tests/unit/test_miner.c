@@ -21,6 +21,7 @@
 #include "common/target.h"
 #include "worker/bench.h"
 #include "worker/miner.h"
+#include "log_capture.h"
 #include "tap.h"
 
 #define SLOTS 64
@@ -147,35 +148,6 @@ base_job(struct client_job *j, const char *id, uint64_t start, uint64_t end)
 	j->height = 1;
 }
 
-/* stderr goes to a file so that the log lines can be checked. */
-static char logpath[] = "/tmp/coopmine-test-miner.XXXXXX";
-static int saved_stderr = -1;
-
-static void
-log_capture(void)
-{
-	int fd = mkstemp(logpath);
-
-	saved_stderr = dup(2);
-	dup2(fd, 2);
-	close(fd);
-}
-
-static int
-log_has(const char *needle)
-{
-	FILE *f = fopen(logpath, "r");
-	char line[1024];
-	int found = 0;
-
-	if (f == NULL)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = strstr(line, needle) != NULL;
-	fclose(f);
-	return found;
-}
-
 static void
 check_bad_input(struct miner *m)
 {
@@ -211,7 +183,7 @@ check_bad_input(struct miner *m)
 		case 9: snprintf(j.algo, sizeof(j.algo), "rx/wow"); break;
 		}
 		ok(miner_job_check(&j, why, sizeof(why)) == -1 &&
-		    miner_set_job(m, &j) == -EINVAL && log_has(cases[i].log),
+		    miner_set_job(m, &j) == -EINVAL && log_count(cases[i].log),
 		    "bad job refused with a log line: %s (%s)", cases[i].name, why);
 	}
 	base_job(&j, "edge", 0xfffffffcULL, (uint64_t)1 << 32);
@@ -360,14 +332,12 @@ main(void)
 	ok(n == 6 && nhashes == 6, "all %zu hashes after the seed change use "
 	    "the new seed", n);
 	pthread_mutex_unlock(&rec_lock);
-	ok(log_has("RandomX light mode ready") && log_has("huge pages:"),
+	ok(log_count("RandomX light mode ready") && log_count("huge pages:"),
 	    "the new dataset's readiness and pages are logged");
 	rx_vm_free(vm);
 	rx_ctx_unref(vctx);
 	miner_free(m);
 
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-	unlink(logpath);
+	log_release();
 	return tap_done();
 }

@@ -19,6 +19,7 @@
 #include "common/target.h"
 #include "worker/bench.h"
 #include "worker/miner.h"
+#include "log_capture.h"
 #include "tap.h"
 
 #define WAIT_MS 120000
@@ -147,34 +148,6 @@ share_valid(const struct client_job *j)
 	return good;
 }
 
-static char logpath[] = "/tmp/coopmine-test-nextkey.XXXXXX";
-static int saved_stderr = -1;
-
-static void
-log_capture(void)
-{
-	int fd = mkstemp(logpath);
-
-	saved_stderr = dup(2);
-	dup2(fd, 2);
-	close(fd);
-}
-
-static int
-log_count(const char *needle)
-{
-	FILE *f = fopen(logpath, "r");
-	char line[1024];
-	int n = 0;
-
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		n += strstr(line, needle) != NULL;
-	fclose(f);
-	return n;
-}
-
 /* Sets job j and returns how long its first share took, in ms (-1: none). */
 static int64_t
 time_to_first_share(struct miner *m, const struct client_job *j)
@@ -269,8 +242,6 @@ main(void)
 	    "seed 4 after the drop is initialised as usual");
 
 	miner_free(m);
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-	unlink(logpath);
+	log_release();
 	return tap_done();
 }
