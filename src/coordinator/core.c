@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/hex.h"
@@ -22,6 +23,7 @@
 #include "coordinator/core.h"
 #include "coordinator/dash_allow.h"
 #include "coordinator/dashsrc.h"
+#include "coordinator/fanout.h"
 #include "coordinator/http.h"
 #include "coordinator/live.h"
 #include "coordinator/registry.h"
@@ -60,6 +62,7 @@ struct core {
 	struct registry *reg;
 	struct rpc_server *rpc;
 	struct jobs *jobs;
+	struct fanout *fan;		/* sends a new job's work in parallel */
 	struct shares *shares;
 	struct ledger *ledger;
 	struct dashsrc *dash;
@@ -139,7 +142,8 @@ work_to_msg(const struct work *w, Coopmine__JobMessage *m, uint8_t target[8])
 	}
 }
 
-/* jobs event (jobs_lock held): queue work on the worker's stream. */
+/* jobs event (jobs_lock held, or a fan-out's sender): queue work on the
+ * worker's stream. */
 static void
 ev_send_work(void *arg, const char *worker_id, const struct work *w)
 {
@@ -152,10 +156,34 @@ ev_send_work(void *arg, const char *worker_id, const struct work *w)
 	if (s == NULL)
 		return;
 	work_to_msg(w, &m, target);
-	if ((rc = rpc_stream_send(s, &m)) != 0 && rc != -EPIPE)
+	if ((rc = rpc_stream_send(s, &m, w->order)) != 0 && rc != -EPIPE)
 		log_warnx("job %s for worker %s not sent: %s", w->job_id, worker_id,
 		    strerror(-rc));
 	rpc_stream_unref(s);
+}
+
+struct batch_arg {
+	struct core *c;
+	const struct jobs_outgoing *o;
+};
+
+static void
+send_one(void *arg, size_t i)
+{
+	const struct batch_arg *b = arg;
+
+	ev_send_work(b->c, b->o[i].worker_id, &b->o[i].wk);
+}
+
+/* jobs event (no lock held): a new job's work to every worker, spread
+ * over the fan-out threads. */
+static void
+ev_send_batch(void *arg, const struct jobs_outgoing *o, size_t n)
+{
+	struct core *c = arg;
+	struct batch_arg b = { c, o };
+
+	fanout_run(c->fan, n, send_one, &b);
 }
 
 static void
@@ -1042,7 +1070,7 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 {
 	static const struct jobs_events jev = { ev_send_work, ev_job_added,
 		ev_lease_issued, ev_lease_released, ev_space_exhausted, ev_paused,
-		ev_make_blob };
+		ev_make_blob, ev_send_batch };
 	struct rpc_hooks hooks = { hook_register, hook_stream_open,
 		hook_stream_close, hook_submit_share, hook_heartbeat,
 		hook_worker_status };
@@ -1082,6 +1110,8 @@ core_new(const struct core_config *cfg, char *err, size_t errlen)
 	}
 	if ((c->reg = registry_new(cfg->rpc.heartbeat_ms,
 	    cfg->max_workers)) == NULL ||
+	    (c->fan = fanout_new(fanout_threads_for(
+	    sysconf(_SC_NPROCESSORS_ONLN)))) == NULL ||
 	    (c->jobs = jobs_new(&cfg->jobs, &jev, c)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -1186,6 +1216,7 @@ core_free(struct core *c)
 	for (unsigned i = 0; i < JOBS_SOURCES_MAX; i++)
 		upstream_free(c->slots[i].up);
 	jobs_free(c->jobs);
+	fanout_free(c->fan);
 	registry_free(c->reg);
 	alerts_free(c->alerts);
 	ledger_reader_close(c->access_reader);

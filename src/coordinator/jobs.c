@@ -71,6 +71,13 @@ struct jobs {
 	size_t ncursors;
 	struct known_diff *known;		/* difficulties before a restart */
 	size_t nknown;
+	uint64_t next_order;		/* struct work's order */
+	/* A fan-out being built: issue_work queues here instead of sending,
+	 * and the sending happens once jobs_lock is released (sendq_send),
+	 * so shares, heartbeats and new workers are not held up meanwhile. */
+	int batching;
+	struct jobs_outgoing *out;
+	size_t nout, capout;
 };
 
 /* A worker's difficulty when the last run stopped: its vardiff starts
@@ -176,6 +183,7 @@ jobs_free(struct jobs *j)
 	free(j->workers);
 	free(j->cursors);
 	free(j->known);
+	free(j->out);
 	pthread_mutex_destroy(&j->jobs_lock);
 	free(j);
 }
@@ -460,6 +468,76 @@ work_fill(const struct job *jb, const struct lease *l, struct work *w,
 	w->has_next_seed = jb->tpl.has_next_seed;
 }
 
+/* Sends work to a streaming worker, or queues it when a fan-out is being
+ * built (sent directly if the queue cannot grow).  jobs_lock held. */
+static void
+deliver(struct jobs *j, const struct wstate *w, struct work *wk)
+{
+	wk->order = ++j->next_order;
+	if (j->ev.send_work == NULL)
+		return;
+	if (j->batching && j->nout == j->capout) {
+		size_t cap = j->capout ? j->capout * 2 : 64;
+		struct jobs_outgoing *o = realloc(j->out, cap * sizeof(*o));
+		if (o != NULL) {
+			j->out = o;
+			j->capout = cap;
+		}
+	}
+	if (j->batching && j->nout < j->capout) {
+		struct jobs_outgoing *o = &j->out[j->nout++];
+		memcpy(o->worker_id, w->id, sizeof(o->worker_id));
+		o->wk = *wk;
+		return;
+	}
+	j->ev.send_work(j->arg, w->id, wk);
+}
+
+/* The queue of a fan-out: begun and taken with jobs_lock held, sent
+ * without it. */
+struct sendq {
+	struct jobs_outgoing *o;
+	size_t n, cap;
+};
+
+static void
+sendq_begin(struct jobs *j)
+{
+	j->batching = 1;
+	j->nout = 0;
+}
+
+static struct sendq
+sendq_take(struct jobs *j)
+{
+	struct sendq f = { j->out, j->nout, j->capout };
+
+	j->batching = 0;
+	j->out = NULL;
+	j->nout = j->capout = 0;
+	return f;
+}
+
+/* Sends what sendq_take took (jobs_lock not held), then keeps its memory
+ * for the next fan-out unless another one has taken its place. */
+static void
+sendq_send(struct jobs *j, struct sendq *f)
+{
+	if (f->n > 0 && j->ev.send_batch != NULL)
+		j->ev.send_batch(j->arg, f->o, f->n);
+	else
+		for (size_t i = 0; i < f->n; i++)
+			j->ev.send_work(j->arg, f->o[i].worker_id, &f->o[i].wk);
+	pthread_mutex_lock(&j->jobs_lock);
+	if (j->out == NULL && !j->batching) {
+		j->out = f->o;
+		j->capout = f->cap;
+		f->o = NULL;
+	}
+	pthread_mutex_unlock(&j->jobs_lock);
+	free(f->o);
+}
+
 /* Hands the worker a fresh lease on a current job: source 0's, else the
  * first source whose space has nonces left.  Sends it when the worker
  * streams; fills *out when given.  0, or -1 with no work. */
@@ -529,10 +607,10 @@ issue_work(struct jobs *j, struct wstate *w, int64_t now_ms, struct work *out)
 	if (j->ev.lease_issued != NULL)
 		j->ev.lease_issued(j->arg, jb->seq, &l);
 	work_fill(jb, &l, &wk, now_ms);
+	if (w->streaming)
+		deliver(j, w, &wk);
 	if (out != NULL)
 		*out = wk;
-	if (w->streaming && j->ev.send_work != NULL)
-		j->ev.send_work(j->arg, w->id, &wk);
 	return 0;
 }
 
@@ -549,8 +627,7 @@ resend_work(struct jobs *j, struct wstate *w, int64_t now_ms)
 	    l->released)
 		return -1;
 	work_fill(jb, l, &wk, now_ms);
-	if (j->ev.send_work != NULL)
-		j->ev.send_work(j->arg, w->id, &wk);
+	deliver(j, w, &wk);
 	return 0;
 }
 
@@ -647,6 +724,7 @@ job_refresh(struct jobs *j, struct job *jb, const struct job_template *t,
 		j->ring[j->njobs - 1] = jb;
 	}
 	resume_all(j, t->source);
+	sendq_begin(j);
 	for (size_t i = 0; i < j->nworkers; i++) {
 		struct wstate *w = &j->workers[i];
 		if (!w->streaming || (lease_current(j, w) != NULL &&
@@ -664,6 +742,7 @@ uint64_t
 jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 {
 	struct job *jb, *prev;
+	struct sendq f;
 	uint64_t start = 0, end = (uint64_t)1 << 32;
 
 	if (template_check(t) != 0) {
@@ -675,7 +754,9 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 	pthread_mutex_lock(&j->jobs_lock);
 	if ((jb = job_same_work(j, t)) != NULL) {
 		uint64_t seq = job_refresh(j, jb, t, now_ms);
+		f = sendq_take(j);
 		pthread_mutex_unlock(&j->jobs_lock);
+		sendq_send(j, &f);
 		return seq;
 	}
 	pthread_mutex_unlock(&j->jobs_lock);
@@ -729,6 +810,7 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 	}
 	/* Workers whose job this replaces (or who had none) get work now;
 	 * those mining another source's current job go on. */
+	sendq_begin(j);
 	for (size_t i = 0; i < j->nworkers; i++) {
 		struct wstate *w = &j->workers[i];
 		if (lease_current(j, w) != NULL)
@@ -737,7 +819,9 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 		if (w->streaming)
 			issue_work(j, w, now_ms, NULL);
 	}
+	f = sendq_take(j);
 	pthread_mutex_unlock(&j->jobs_lock);
+	sendq_send(j, &f);
 	log_info("jobs: job %s (upstream %s, height %" PRId64 ", difficulty %"
 	    PRIu64 "%s) sent to the workers", jb->job_id, t->upstream_id, t->height,
 	    target_to_difficulty(t->target64), t->clean ? ", clean" : "");

@@ -77,6 +77,17 @@ struct work {
 	size_t extranonce_size;		/* 0: pool work */
 	uint8_t next_seed[32];		/* valid if has_next_seed */
 	int has_next_seed;
+	/* Every work handed out gets the next number: a stream that has sent
+	 * a later one drops an earlier one that arrives late (work queued by
+	 * a fan-out is sent after jobs_lock is released, and another thread
+	 * may meanwhile have sent the same worker newer work). */
+	uint64_t order;
+};
+
+/* Work issued while jobs_lock was held, sent once it is released. */
+struct jobs_outgoing {
+	char worker_id[LEASE_OWNER_MAX];
+	struct work wk;
 };
 
 /* Everything the rest of the share path needs, copied out under the lock. */
@@ -127,6 +138,11 @@ struct jobs_events {
 	 * extranonce (upstream_make_blob).  0 or -1. */
 	int (*make_blob)(void *arg, unsigned source, const char *upstream_id,
 	    uint64_t extranonce, uint8_t *blob, size_t *len);
+	/* Optional: send the work of a fan-out (a new job, or known work
+	 * again) to n workers at once, jobs_lock not held, in any order or in
+	 * parallel (each worker is in it once).  Without it, send_work is
+	 * called for each. */
+	void (*send_batch)(void *arg, const struct jobs_outgoing *o, size_t n);
 };
 
 struct jobs_config {

@@ -98,6 +98,7 @@ struct call {
 	grpc_byte_buffer *in_flight;
 	grpc_byte_buffer *queue[RPC_STREAM_QUEUE_MAX];
 	size_t qhead, qlen;
+	uint64_t last_order;	/* of the newest job taken (rpc_stream_send) */
 
 	/* SubmitShare only: the request, and its plain view for the sink
 	 * (pointing into it; both live until the call is freed). */
@@ -623,7 +624,8 @@ stream_pump(struct call *c)
 }
 
 int
-rpc_stream_send(struct rpc_stream *s, const Coopmine__JobMessage *job)
+rpc_stream_send(struct rpc_stream *s, const Coopmine__JobMessage *job,
+    uint64_t order)
 {
 	struct call *c = &s->c;
 	grpc_byte_buffer *bb;
@@ -636,6 +638,14 @@ rpc_stream_send(struct rpc_stream *s, const Coopmine__JobMessage *job)
 		grpc_byte_buffer_destroy(bb);
 		return -EPIPE;
 	}
+	if (order > 0 && order <= c->last_order) {
+		/* issued before work this stream has already taken */
+		pthread_mutex_unlock(&c->lock);
+		grpc_byte_buffer_destroy(bb);
+		return 0;
+	}
+	if (order > 0)
+		c->last_order = order;
 	if (job->clean_jobs) {
 		/* Superseded: a worker must not start on them. */
 		for (; c->qlen > 0; c->qlen--) {

@@ -154,10 +154,13 @@ void rpc_server_free(struct rpc_server *srv);
 
 /* Pushes a job to the worker of s (packed on the calling thread, queued,
  * sent in order).  With clean_jobs set, jobs still queued are dropped
- * (superseded).  0; -EPIPE the stream has ended; -ENOBUFS the worker
- * could not keep up (RPC_STREAM_QUEUE_MAX queued): the stream is cancelled
- * with RESOURCE_EXHAUSTED and stream_close follows. */
-int rpc_stream_send(struct rpc_stream *s, const Coopmine__JobMessage *job);
+ * (superseded).  order > 0: a job whose order is not above the last one
+ * this stream took is dropped as superseded (0 is returned: the worker
+ * has newer work); 0 takes any.  0; -EPIPE the stream has ended; -ENOBUFS
+ * the worker could not keep up (RPC_STREAM_QUEUE_MAX queued): the stream
+ * is cancelled with RESOURCE_EXHAUSTED and stream_close follows. */
+int rpc_stream_send(struct rpc_stream *s, const Coopmine__JobMessage *job,
+    uint64_t order);
 /* The authenticated worker id of the stream (valid while referenced). */
 const char *rpc_stream_worker_id(const struct rpc_stream *s);
 void rpc_stream_ref(struct rpc_stream *s);

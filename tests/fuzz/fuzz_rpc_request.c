@@ -50,7 +50,7 @@ setup(void)
 		.job_timeout_ms = 60000, .keep_jobs = 3,
 	};
 	static const struct jobs_events ev = { ev_send, ev_job, ev_lease,
-		ev_release, ev_exhausted, ev_paused, NULL };
+		ev_release, ev_exhausted, ev_paused, NULL, NULL };
 	static struct job_template t;
 	static struct work w;
 

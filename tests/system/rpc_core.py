@@ -50,6 +50,9 @@ L.ok(first.job_id.startswith("job-") and first.timestamp < t0 * 1e6,
 for _ in range(3):
     jobs.append(L.next_within(stream))
 seqs = [int(x.job_id.split("-")[1]) for x in [first] + jobs]
+L.ok(seqs[1] != seqs[0] - 1,
+     "work issued before the job the stream already sent is dropped, not "
+     "delivered after it (%s, then %s)" % (first.job_id, jobs[0].job_id))
 L.ok(all(b == a + 1 for a, b in zip(seqs, seqs[1:])), "published jobs arrive in order: %s" % seqs)
 L.ok(all(x.clean_jobs for x in jobs) and jobs[-1].timestamp > jobs[0].timestamp,
      "each new job is clean_jobs, with its publish time")

@@ -110,7 +110,7 @@ publish_locked(int clean, int burst)
 		if (burst && strncmp(rpc_stream_worker_id(tc.streams[i]), "slow",
 		    4) != 0)
 			continue;
-		if (rpc_stream_send(tc.streams[i], &j) == 0)
+		if (rpc_stream_send(tc.streams[i], &j, 0) == 0)
 			sent++;
 	}
 	if (clean)
@@ -199,9 +199,15 @@ tc_stream_open(void *arg, struct rpc_stream *s, const char *worker_id)
 	rpc_stream_ref(s);	/* ours until stream_close */
 	tc.streams[tc.nstreams++] = s;
 	if (tc.seq > 0) {
+		/* The current job, as work numbered 2; then the one before it
+		 * numbered 1, as a fan-out sent late would: the stream must
+		 * drop it (rpc_stream_send's order), not deliver it after. */
 		make_job(&j, tc.seq, tc.published_us, 1, id, sizeof(id), blob,
 		    target, seed);
-		rpc_stream_send(s, &j);
+		rpc_stream_send(s, &j, 2);
+		make_job(&j, tc.seq - 1, tc.published_us, 1, id, sizeof(id), blob,
+		    target, seed);
+		rpc_stream_send(s, &j, 1);
 	}
 	pthread_mutex_unlock(&tc.streams_lock);
 	log_info("testcore: stream_open %s", worker_id);

@@ -83,7 +83,7 @@ main(void)
 		.job_timeout_ms = 60000, .keep_jobs = 3,
 	};
 	struct jobs_events ev = { ev_send, ev_job, ev_lease, ev_release,
-		ev_exhausted, ev_paused, ev_blob };
+		ev_exhausted, ev_paused, ev_blob, NULL };
 	struct jobs *j = jobs_new(&cfg, &ev, NULL);
 	struct job_template t;
 	struct work wa, wb, wc;
