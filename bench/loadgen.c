@@ -94,6 +94,9 @@ struct samples {
 };
 
 static struct samples fanout_ms, share_ms;
+/* The steady part began (0: not yet): a share sent or a job made before it
+ * is not counted (sample_reset empties what came before). */
+static _Atomic int64_t steady_mono_us, steady_wall_ms;
 
 static void
 sample_add(struct samples *s, double v)
@@ -101,6 +104,14 @@ sample_add(struct samples *s, double v)
 	pthread_mutex_lock(&s->lock);
 	if (s->n < SAMPLES_MAX)
 		s->v[s->n++] = v;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void
+sample_reset(struct samples *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->n = 0;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -355,7 +366,7 @@ lw_work(struct lw *w, const Coopmine__JobMessage *j, int count_fanout)
 	int64_t now = clock_wall_ms();
 
 	if (count_fanout && strcmp(j->job_id, w->job_id) != 0 && w->job_id[0] &&
-	    j->timestamp > 0)
+	    j->timestamp > 0 && j->timestamp >= atomic_load(&steady_wall_ms))
 		sample_add(&fanout_ms, (double)(now - j->timestamp));
 	snprintf(w->job_id, sizeof(w->job_id), "%s", j->job_id);
 	w->lease_id = j->lease_id;
@@ -572,7 +583,8 @@ on_share(struct lw *w)
 		atomic_fetch_add(&n_shares_answered, 1);
 		if (!r->accepted)
 			atomic_fetch_add(&n_shares_rejected, 1);
-		sample_add(&share_ms, ms);
+		if (w->share.t0_us >= atomic_load(&steady_mono_us))
+			sample_add(&share_ms, ms);
 	}
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 }
@@ -969,6 +981,13 @@ main(int argc, char **argv)
 		    "(connections opened over %lld ms)\n", nworkers,
 		    (long long)t_all, (long long)connect_jitter_ms);
 	fflush(stdout);
+	/* The figures are the steady part's: the connect phase's TLS
+	 * handshakes (and the first RandomX cache) are not what a running
+	 * cluster sees on a new job. */
+	atomic_store(&steady_mono_us, clock_mono_us());
+	atomic_store(&steady_wall_ms, clock_wall_ms());
+	sample_reset(&fanout_ms);
+	sample_reset(&share_ms);
 	proc_stat(coord_pid, &p0);
 	t_p0 = clock_mono_ms();
 	{

@@ -8,8 +8,15 @@
 # workers, each with its own certificate (made once, cached in
 # $COOPMINE_LOADGEN_CERTS, default $builddir/bench/loadgen-certs) and its
 # own connection.  Each run ends with a kill -9 of the coordinator and a
-# restart on the same port, timed until every worker mines again.  The
-# load average is printed beside the figures: the machine may be shared.
+# restart on the same port, timed until every worker mines again.  Then
+# bench_fanout_ref measures the floor under the fan-out on this machine
+# (the same number of plain loopback TCP connections, one small write
+# each) and the ratio of the coordinator's fan-out p99 to it is printed.
+# The load average is printed beside the figures: the machine may be
+# shared.  COOPMINE_LOADGEN_THREADS (2) sets the loadgen's threads;
+# COOPMINE_SCALE_DASH=127.0.0.1:PORT gives the coordinator a dashboard (its
+# /metrics: verification and ledger latency during the run);
+# COOPMINE_SCALE_LOGLEVEL (warn) its log level.
 set -eu
 B=${COOPMINE_BUILDDIR:?run through make bench}
 S=${COOPMINE_SRCDIR:?run through make bench}
@@ -58,14 +65,15 @@ mkdir -p "$C"
     --job-interval 1s --block-interval 0 >"$T/pool.log" 2>&1 &
 pids="$pids $!"
 i=0
-until pport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$T/pool.log" | head -1) &&
+until pport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$T/pool.log" 2>/dev/null | head -1) &&
     [ -n "$pport" ]; do
 	i=$((i + 1)); [ $i -lt 300 ] || { cat "$T/pool.log"; exit 1; }; sleep 0.1
 done
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 
+lthreads=${COOPMINE_LOADGEN_THREADS:-2}
 echo "coordinator: mutual TLS, verify light on 1 thread (measured budget), ledger WAL"
-echo "synchronous=FULL, testpool job every 1 s; loadgen: 2 threads, 1000 H/s reported"
+echo "synchronous=FULL, testpool job every 1 s; loadgen: $lthreads threads, 1000 H/s reported"
 echo "per worker, 10 % malformed shares; $(nproc) CPUs shared with other work"
 for n in $sizes; do
 	rm -f "$T/ledger.db"*
@@ -74,8 +82,8 @@ for n in $sizes; do
 exec "$B/src/coordinator/coopmine-coordinator" --grpc-listen 127.0.0.1:$port \
     --tls-cert "$C/server.crt" --tls-key "$C/server.key" --tls-ca "$C/ca.crt" \
     --pool-address stratum+tcp://127.0.0.1:$pport --pool-wallet bench \
-    --ledger-path "$T/ledger.db" --dashboard-listen "" --verify light \
-    --max-invalid 0 --max-workers $((n * 2)) --log-level warn >>"$T/coord-$n.log" 2>&1
+    --ledger-path "$T/ledger.db" --dashboard-listen "${COOPMINE_SCALE_DASH:-}" --verify light \
+    --max-invalid 0 --max-workers $((n * 2)) --log-level ${COOPMINE_SCALE_LOGLEVEL:-warn} >>"$T/coord-$n.log" 2>&1
 EOS
 	chmod +x "$T/coord.sh"
 	printf '#!/bin/sh\n"%s/coord.sh" </dev/null >/dev/null 2>&1 &\necho $! | tee -a "%s/restarted"\n' \
@@ -96,11 +104,26 @@ EOS
 	fi
 	echo "== $n workers (load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
 	# shellcheck disable=SC2086
-	"$B/bench/loadgen" --target "127.0.0.1:$port" --ca-cert "$C/ca.crt" \
+	{ "$B/bench/loadgen" --target "127.0.0.1:$port" --ca-cert "$C/ca.crt" \
 	    --ca-key "$C/ca.key" --cert-dir "$C" --prefix lg --workers "$n" \
-	    --threads 2 --seconds "$steady" --connect-jitter "$jitter" \
-	    --coord-pid "$cpid" $extra
+	    --threads "$lthreads" --seconds "$steady" --connect-jitter "$jitter" \
+	    --coord-pid "$cpid" $extra && echo 0 >"$T/rc" || echo $? >"$T/rc"; } |
+	    tee "$T/loadgen-$n.out"
+	[ "$(cat "$T/rc")" = 0 ] || { echo "loadgen failed (exit $(cat "$T/rc"))"; exit 1; }
 	echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+	# The floor under the fan-out on this machine, in the same run: the
+	# same number of plain loopback connections, one small write each,
+	# as many writers as the coordinator has senders (one per CPU) and as
+	# many readers as the loadgen has threads.
+	if [ "${COOPMINE_SOAK:-0}" != 1 ]; then
+		"$B/bench/bench_fanout_ref" --connections "$n" --rounds 20 \
+		    --interval-ms 200 --writers "$(nproc)" --readers "$lthreads" |
+		    tee "$T/ref-$n.out" || echo "reference fan-out: FAILED"
+		awk '/^job fan-out/ { for (i = 1; i < NF; i++) if ($i == "p99") c = $(i + 1) }
+		    /^reference fan-out/ { for (i = 1; i < NF; i++) if ($i == "p99") r = $(i + 1) }
+		    END { if (c != "" && r > 0) printf "fan-out p99: coordinator %s ms, plain loopback reference %s ms: ratio %.1f\n", c, r, c / r }' \
+		    "$T/loadgen-$n.out" "$T/ref-$n.out"
+	fi
 	coords="$cpid $(cat "$T/restarted" 2>/dev/null)"
 	for p in $coords; do kill -TERM "$p" 2>/dev/null || true; done
 	i=0

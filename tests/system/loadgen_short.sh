@@ -37,7 +37,7 @@ ok $? "the coordinator logs its file descriptor limit"
 
 timeout 150 "$LG" --target "127.0.0.1:$port" --ca-cert "$T/certs/ca.crt" \
     --ca-key "$T/certs/ca.key" --cert-dir "$T/lgcerts" --workers 100 \
-    --threads 2 --seconds 6 --kill-at 4 --connect-jitter 1000 \
+    --threads 2 --seconds 8 --kill-at 6 --connect-jitter 1000 \
     --coord-pid "$PID_coord" --restart-cmd "$T/restart.sh" >"$T/lg.out" 2>&1
 ok $? "loadgen ran to the end"
 sed 's/^/# /' "$T/lg.out"
