@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/target.h"
 #include "coordinator/jobs.h"
+#include "unit/jobs_fixture.h"
 #include "coordinator/registry.h"
 #include "coordinator/rpc_server.h"
 #include "rpc/codec.h"
@@ -43,12 +44,6 @@ static void ev_paused(void *arg, int paused) { }
 static int
 setup(void)
 {
-	static const struct jobs_config cfg = {
-		.vardiff = { 15000, 60000, 100, 1000000000ULL, 0.3 },
-		.lease_seconds = 120, .renew_seconds = 30,
-		.lease_min = 4096, .lease_max = 1 << 28,
-		.job_timeout_ms = 60000, .keep_jobs = 3,
-	};
 	static const struct jobs_events ev = { ev_send, ev_job, ev_lease,
 		ev_release, ev_exhausted, ev_paused, NULL, NULL };
 	static struct job_template t;
@@ -57,21 +52,9 @@ setup(void)
 	/* a line per fuzzed request would only slow the run down */
 	log_set_level(LOG_LVL_ERROR);
 	if ((reg = registry_new(15000, 16)) == NULL ||
-	    (jobs = jobs_new(&cfg, &ev, NULL)) == NULL)
+	    (jobs = jobs_new(&fixture_jobs_config, &ev, NULL)) == NULL)
 		return -1;
-	snprintf(t.upstream_id, sizeof(t.upstream_id), "up1");
-	memset(t.blob, 0x5a, 80);
-	t.blob[72] = 0xff; t.blob[73] = 0xff; t.blob[74] = 0x7f; t.blob[75] = 0x20;
-	t.blob_len = 80;
-	t.nonce_offset = 76;
-	memset(t.seed, 0x11, 32);
-	t.seed_len = 32;
-	t.height = 100;
-	snprintf(t.algo, sizeof(t.algo), "rx/0");
-	t.target64 = difficulty_to_target(1000);
-	t.reserved_byte = -1;
-	t.clean = 1;
-	t.opensy = 1;
+	t = fixture_job("up1", 1, 0x5a);
 	if (jobs_add(jobs, &t, now) == 0 ||
 	    jobs_worker_join(jobs, "w1", 1000, now, &w) != 0)
 		return -1;

@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/target.h"
 #include "coordinator/fanout.h"
 #include "coordinator/jobs.h"
+#include "jobs_fixture.h"
 #include "tap.h"
 
 #define NW 100
@@ -191,35 +191,10 @@ static void ev_lease(void *arg, uint64_t seq, const struct lease *l)
 static void ev_release(void *arg, uint64_t id, int64_t now)
 { (void)arg; (void)id; (void)now; }
 
-static struct job_template
-job(const char *id, uint8_t fill)
-{
-	struct job_template t;
-
-	memset(&t, 0, sizeof(t));
-	snprintf(t.upstream_id, sizeof(t.upstream_id), "%s", id);
-	memset(t.blob, fill, 76);
-	t.blob_len = 76;
-	t.nonce_offset = 39;
-	memset(t.seed, 0x11, 32);
-	t.seed_len = 32;
-	t.height = 100;
-	snprintf(t.algo, sizeof(t.algo), "rx/0");
-	t.target64 = difficulty_to_target(1000);
-	t.reserved_byte = -1;
-	t.clean = 1;
-	return t;
-}
 
 static void
 test_jobs_batch(void)
 {
-	struct jobs_config cfg = {
-		.vardiff = { 15000, 60000, 100, 1000000000ULL, 0.3 },
-		.lease_seconds = 120, .renew_seconds = 30,
-		.lease_min = 4096, .lease_max = 1 << 28,
-		.job_timeout_ms = 60000, .keep_jobs = 3,
-	};
 	struct jobs_events ev = { ev_send, ev_job, ev_lease, ev_release, NULL,
 		NULL, NULL, ev_send_batch };
 	struct job_template t;
@@ -229,8 +204,8 @@ test_jobs_batch(void)
 	int distinct = 1, ordered = 1, fresh = 1;
 	uint64_t max_order = 0;
 
-	J = jobs_new(&cfg, &ev, NULL);
-	t = job("up-1", 0xaa);
+	J = jobs_new(&fixture_jobs_config, &ev, NULL);
+	t = fixture_job("up-1", 1, 0xaa);
 	ok(jobs_add(J, &t, now) != 0, "a first job");
 	for (int i = 0; i < NW; i++) {
 		snprintf(id, sizeof(id), "w%03d", i);
@@ -242,7 +217,7 @@ test_jobs_batch(void)
 	    "a stream opening gets its work alone (%d sends, %d batches)",
 	    nsingle, nbatches);
 
-	t = job("up-2", 0xbb);
+	t = fixture_job("up-2", 1, 0xbb);
 	ok(jobs_add(J, &t, now + 1000) != 0 && nbatches == 1 &&
 	    nbatch == NW - 10, "a new job: one batch with the %d streaming "
 	    "workers' work (%zu in it)", NW - 10, nbatch);

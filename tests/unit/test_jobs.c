@@ -9,6 +9,7 @@
 
 #include "common/target.h"
 #include "coordinator/jobs.h"
+#include "jobs_fixture.h"
 #include "worker/client.h"
 #include "tap.h"
 
@@ -32,37 +33,11 @@ static void ev_exhausted(void *arg, unsigned sources) { exhausted++; }
 static int paused_events, paused_now;
 static void ev_paused(void *arg, int paused) { paused_events++; paused_now = paused; }
 
-static struct job_template
-opensy_job(const char *id, int clean, uint8_t fill)
-{
-	struct job_template t;
-
-	memset(&t, 0, sizeof(t));
-	snprintf(t.upstream_id, sizeof(t.upstream_id), "%s", id);
-	memset(t.blob, fill, 80);
-	le32_write(t.blob + 72, 0x207fffff);	/* regtest nBits */
-	t.blob_len = 80;
-	t.nonce_offset = 76;
-	memset(t.seed, 0x11, 32);
-	t.seed_len = 32;
-	t.height = 100;
-	snprintf(t.algo, sizeof(t.algo), "rx/0");
-	t.target64 = difficulty_to_target(1000);
-	t.reserved_byte = -1;
-	t.clean = clean;
-	t.opensy = 1;
-	return t;
-}
 
 int
 main(void)
 {
-	struct jobs_config cfg = {
-		.vardiff = { 15000, 60000, 100, 1000000000ULL, 0.3 },
-		.lease_seconds = 120, .renew_seconds = 30,
-		.lease_min = 4096, .lease_max = 1 << 28,
-		.job_timeout_ms = 60000, .keep_jobs = 3,
-	};
+	struct jobs_config cfg = fixture_jobs_config;
 	struct jobs_events ev = { ev_send, ev_job, ev_lease, ev_release, ev_exhausted,
 		ev_paused, NULL, NULL };
 	struct jobs *j = jobs_new(&cfg, &ev, NULL);
@@ -75,16 +50,16 @@ main(void)
 	int64_t now = 1000000;
 
 	ok(jobs_worker_join(j, "alice", 1000, now, &wa) == -1, "no job yet: no work");
-	t = opensy_job("up-1", 1, 0xaa);
+	t = fixture_job("up-1", 1, 0xaa);
 	t.blob_len = 79;
 	ok(jobs_add(j, &t, now) == 0, "an OpenSY blob that is not 80 bytes is refused");
-	t = opensy_job("up-1", 1, 0xaa);
+	t = fixture_job("up-1", 1, 0xaa);
 	t.target64 = 0;
 	ok(jobs_add(j, &t, now) == 0, "a zero target is refused");
-	t = opensy_job("up-1", 1, 0xaa);
+	t = fixture_job("up-1", 1, 0xaa);
 	t.seed_len = 0;
 	ok(jobs_add(j, &t, now) == 0, "an empty seed is refused");
-	t = opensy_job("up-1", 1, 0xaa);
+	t = fixture_job("up-1", 1, 0xaa);
 	seq1 = jobs_add(j, &t, now);
 	ok(seq1 != 0 && added == 1, "a good job is added (seq %llu)", (unsigned long long)seq1);
 
@@ -160,20 +135,20 @@ main(void)
 
 	/* A non-clean job: the old one stays valid; a clean one makes it stale. */
 	nsent = 0;
-	t = opensy_job("up-2", 0, 0xbb);
+	t = fixture_job("up-2", 0, 0xbb);
 	seq2 = jobs_add(j, &t, now);
 	ok(seq2 == seq1 + 1 && nsent == 1, "a new job goes to the streaming worker");
 	le32_write(nonce, (uint32_t)wa.nonce_start + 7);
 	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == LEDGER_REASON_OK,
 	    "after a non-clean job the old job still takes shares");
-	t = opensy_job("up-3", 1, 0xcc);
+	t = fixture_job("up-3", 1, 0xcc);
 	jobs_add(j, &t, now);
 	le32_write(nonce, (uint32_t)wa.nonce_start + 8);
 	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == LEDGER_REASON_STALE,
 	    "after a clean job the old job is stale");
-	t = opensy_job("up-4", 0, 0xdd);
+	t = fixture_job("up-4", 0, 0xdd);
 	jobs_add(j, &t, now);
-	t = opensy_job("up-5", 0, 0xee);
+	t = fixture_job("up-5", 0, 0xee);
 	jobs_add(j, &t, now);
 	ok(jobs_check_share(j, "alice", wa.job_id, nonce, 4, &ctx) == LEDGER_REASON_STALE,
 	    "a pruned job is stale, not unknown");
@@ -198,12 +173,12 @@ main(void)
 	jobs_get_stats(j, &st);
 	ok(st.paused && paused_events == 1 && paused_now == 1,
 	    "after job_timeout without a pool: the workers must pause");
-	t = opensy_job("up-6", 1, 0x01);
+	t = fixture_job("up-6", 1, 0x01);
 	jobs_add(j, &t, now + 70000);
 	ok(paused_events == 2 && paused_now == 0, "work is back: resume");
 
 	/* Nicehash: the pool's byte bounds the space; exhaustion is reported. */
-	t = opensy_job("up-7", 1, 0x02);
+	t = fixture_job("up-7", 1, 0x02);
 	t.reserved_byte = 0x5a;
 	jobs_add(j, &t, now);
 	jobs_worker_join(j, "dave", 1e9, now, &wa);
@@ -236,13 +211,13 @@ main(void)
 		struct jobs *k = jobs_new(&cfg, &ev, NULL);
 		struct work first;
 		uint64_t sx, sy, sx2;
-		t = opensy_job("x-1", 1, 0x31);
+		t = fixture_job("x-1", 1, 0x31);
 		sx = jobs_add(k, &t, now);
 		jobs_worker_join(k, "fay", 1000, now, &first);
 		jobs_worker_stream(k, "fay", 1, now);
-		t = opensy_job("y-1", 1, 0x32);
+		t = fixture_job("y-1", 1, 0x32);
 		sy = jobs_add(k, &t, now);
-		t = opensy_job("x-1-again", 1, 0x31);
+		t = fixture_job("x-1-again", 1, 0x31);
 		nsent = 0;
 		sx2 = jobs_add(k, &t, now);
 		ok(sx2 == sx && sx2 != sy, "the same blob and seed again is the same job");
@@ -271,7 +246,7 @@ main(void)
 		c2.lease_min = 1 << 23;	/* two leases fill a 2^24 space */
 		k = jobs_new(&c2, &ev, NULL);
 		exhausted = 0;
-		t = opensy_job("s0", 1, 0x41);
+		t = fixture_job("s0", 1, 0x41);
 		t.reserved_byte = 0x10;
 		s0 = jobs_add(k, &t, now);
 		jobs_worker_join(k, "a", 1, now, &w1);
@@ -283,7 +258,7 @@ main(void)
 		    "a full session space is reported (%d)", exhausted);
 		jobs_worker_stream(k, "c", 1, now);
 		nsent = 0;
-		t = opensy_job("s1", 1, 0x41);
+		t = fixture_job("s1", 1, 0x41);
 		t.reserved_byte = 0x20;
 		t.source = 1;
 		s1 = jobs_add(k, &t, now);
@@ -295,7 +270,7 @@ main(void)
 		ok(jobs_check_share(k, "c", sent[0].job_id, nonce, 4, &ctx) ==
 		    LEDGER_REASON_OK && ctx.source == 1,
 		    "its shares go to the second session");
-		t = opensy_job("s1-next", 1, 0x42);
+		t = fixture_job("s1-next", 1, 0x42);
 		t.reserved_byte = 0x20;
 		t.source = 1;
 		jobs_add(k, &t, now);
@@ -322,7 +297,7 @@ main(void)
 		struct work w1, w2;
 		uint64_t d2;
 
-		t = opensy_job("r-1", 1, 0x41);
+		t = fixture_job("r-1", 1, 0x41);
 		memset(&cur, 0, sizeof(cur));
 		memcpy(cur.blob, t.blob, t.blob_len);
 		cur.blob_len = t.blob_len;
@@ -385,7 +360,7 @@ main(void)
 		old[1].start = 1000;
 		old[1].end = 3000;
 		old[1].released = 1;
-		t = opensy_job("live-1", 1, 0x51);
+		t = fixture_job("live-1", 1, 0x51);
 		ok(jobs_restore_job(k, &t, 5, now, old, 2, credited, 1) == 0,
 		    "a live job restored with two leases and one credited nonce");
 		le32_write(nonce, 20);
@@ -407,7 +382,7 @@ main(void)
 		    w3.nonce_start >= 3000 && strcmp(w3.job_id, id5) == 0,
 		    "new leases continue after the restored ones (%llu)",
 		    (unsigned long long)w3.nonce_start);
-		t = opensy_job("next", 1, 0x52);
+		t = fixture_job("next", 1, 0x52);
 		ok(jobs_add(k, &t, now) == 6, "job ids continue after it");
 		jobs_free(k);
 	}

@@ -9,6 +9,7 @@
 
 #include "common/target.h"
 #include "coordinator/jobs.h"
+#include "jobs_fixture.h"
 #include "tap.h"
 
 static struct work sent[64];
@@ -52,22 +53,10 @@ ev_blob(void *arg, unsigned source, const char *upstream_id, uint64_t ext,
 static struct job_template
 node_job(const char *id, int clean)
 {
-	struct job_template t;
+	struct job_template t = fixture_job(id, clean, 0x55);
 
-	memset(&t, 0, sizeof(t));
-	snprintf(t.upstream_id, sizeof(t.upstream_id), "%s", id);
-	memset(t.blob, 0x55, 80);
-	le32_write(t.blob + 72, 0x207fffff);
-	t.blob_len = 80;
-	t.nonce_offset = 76;
-	memset(t.seed, 0x11, 32);
-	t.seed_len = 32;
 	t.height = 5;
-	snprintf(t.algo, sizeof(t.algo), "rx/0");
 	t.target64 = target256_to_target64((const uint8_t[32]){ [31] = 0x7f });
-	t.reserved_byte = -1;
-	t.clean = clean;
-	t.opensy = 1;
 	t.extranonce_size = 8;
 	t.reward = 5000000000LL;
 	return t;
