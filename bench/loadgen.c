@@ -31,6 +31,10 @@
  * share round trip p50/p99, the coordinator's CPU, RSS and descriptors
  * from /proc (--coord-pid), and with --restart-cmd the time from a kill -9
  * of the coordinator until every worker has work again from its successor.
+ * With --metrics-url the coordinator's own fan-out histogram
+ * (coopmine_fanout_seconds: job arrival until the last worker's work was
+ * handed to its connection) is read at the end of the steady part, so the
+ * coordinator's share of the fan-out can be told from the receivers'.
  */
 #include "config.h"
 
@@ -50,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -71,6 +76,7 @@
 
 static const char *target, *cert_dir, *ca_cert, *ca_key, *prefix = "lg";
 static const char *restart_cmd;
+static const char *metrics_url;	/* the coordinator's /metrics */
 static int nworkers = 100, nthreads = 2;
 /* Connections being set up at once per thread: TLS handshakes on a busy
  * machine take long, and a client that starts thousands at once makes all
@@ -807,6 +813,103 @@ restart_coordinator(void)
 	return pid;
 }
 
+/* ---- the coordinator's own fan-out figure ------------------------------ */
+
+/* The coordinator's fan-out histogram as /metrics shows it. */
+struct fan_hist {
+	int n, ok;
+	double le[32], sum, count;
+	unsigned long long cnt[32];
+	char line[512];		/* the line being received */
+	size_t len;
+};
+
+static void
+fan_line(struct fan_hist *fh, const char *line)
+{
+	double b;
+	unsigned long long c;
+
+	if (strncmp(line, "coopmine_fanout_seconds", 23) != 0)
+		return;
+	if (fh->n < 32 && sscanf(line, "coopmine_fanout_seconds_bucket"
+	    "{le=\"%lf\"} %llu", &b, &c) == 2) {
+		fh->le[fh->n] = b;
+		fh->cnt[fh->n++] = c;
+	}
+	sscanf(line, "coopmine_fanout_seconds_sum %lf", &fh->sum);
+	sscanf(line, "coopmine_fanout_seconds_count %lf", &fh->count);
+}
+
+/* curl's writer: /metrics line by line (at 10,000 workers it is tens of
+ * megabytes; only the fan-out lines are kept). */
+static size_t
+fan_put(char *p, size_t sz, size_t n, void *arg)
+{
+	struct fan_hist *fh = arg;
+
+	for (size_t i = 0; i < sz * n; i++) {
+		if (p[i] != '\n') {
+			if (fh->len < sizeof(fh->line) - 1)
+				fh->line[fh->len++] = p[i];
+			continue;
+		}
+		fh->line[fh->len] = '\0';
+		fan_line(fh, fh->line);
+		fh->len = 0;
+	}
+	return sz * n;
+}
+
+static void
+scrape_fanout(struct fan_hist *fh)
+{
+	CURL *h;
+
+	memset(fh, 0, sizeof(*fh));
+	if (metrics_url == NULL || (h = curl_easy_init()) == NULL)
+		return;
+	curl_easy_setopt(h, CURLOPT_URL, metrics_url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fan_put);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, fh);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+	fh->ok = curl_easy_perform(h) == CURLE_OK;
+	curl_easy_cleanup(h);
+}
+
+/* Prints the fan-outs between two scrapes: the share within each bound,
+ * and their mean. */
+static void
+print_coordinator_fanout(const struct fan_hist *a, const struct fan_hist *b)
+{
+	double count = b->count - a->count;
+
+	if (metrics_url == NULL)
+		return;
+	if (!a->ok || !b->ok || a->n != b->n) {
+		printf("coordinator fan-out: %s did not answer\n", metrics_url);
+		return;
+	}
+	if (count <= 0) {
+		printf("coordinator fan-out: none in the steady part\n");
+		return;
+	}
+	printf("coordinator fan-out (job arrival -> all work handed to the "
+	    "connections): %.0f fan-outs, mean %.1f ms;", count,
+	    (b->sum - a->sum) / count * 1000.0);
+	/* cumulative, up to the first bound that holds them all */
+	for (int i = 0; i < b->n && isfinite(b->le[i]); i++) {
+		double within = (double)(b->cnt[i] - a->cnt[i]);
+		if (within <= 0)
+			continue;
+		printf(" <= %g ms: %.0f %%", b->le[i] * 1000.0,
+		    100.0 * within / count);
+		if (within >= count)
+			break;
+	}
+	printf("\n");
+}
+
 static void
 usage(void)
 {
@@ -814,7 +917,8 @@ usage(void)
 	    "CA.key --cert-dir DIR [--workers N] [--threads T] [--seconds S] "
 	    "[--hashrate H] [--invalid F] [--connect-jitter MS] [--max-connecting N] "
 	    "[--prefix ID] "
-	    "[--coord-pid PID [--report-every S]] [--kill-at S --restart-cmd CMD]\n");
+	    "[--coord-pid PID [--report-every S]] [--kill-at S --restart-cmd CMD] "
+	    "[--metrics-url URL]\n");
 	exit(2);
 }
 
@@ -838,10 +942,12 @@ main(int argc, char **argv)
 		{ "restart-cmd", required_argument, NULL, 'r' },
 		{ "report-every", required_argument, NULL, 'R' },
 		{ "max-connecting", required_argument, NULL, 'M' },
+		{ "metrics-url", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct rlimit rl;
 	struct pstat p0, p1, pe;
+	struct fan_hist fh0, fh1;
 	int64_t t_start, t_all = -1, t_end, t_p0, wait_all_ms;
 	int ch, killed = 0;
 	char err[512];
@@ -864,6 +970,7 @@ main(int argc, char **argv)
 		case 'r': restart_cmd = optarg; break;
 		case 'R': report_every = atof(optarg); break;
 		case 'M': max_connecting = atoi(optarg); break;
+		case 'm': metrics_url = optarg; break;
 		default: usage();
 		}
 	}
@@ -988,6 +1095,7 @@ main(int argc, char **argv)
 	atomic_store(&steady_wall_ms, clock_wall_ms());
 	sample_reset(&fanout_ms);
 	sample_reset(&share_ms);
+	scrape_fanout(&fh0);
 	proc_stat(coord_pid, &p0);
 	t_p0 = clock_mono_ms();
 	{
@@ -1030,6 +1138,8 @@ main(int argc, char **argv)
 	printf("workers: %d, %d threads, hashrate %.0f H/s each, invalid (malformed) "
 	    "fraction %.2f\n", nworkers, nthreads, hashrate, invalid_frac);
 	sample_print(&fanout_ms, "job fan-out (work timestamp -> stream)");
+	scrape_fanout(&fh1);
+	print_coordinator_fanout(&fh0, &fh1);
 	sample_print(&share_ms, "share round trip");
 	printf("shares: %ld sent, %ld answered (%ld rejected), %ld asked to retry, "
 	    "%ld errors; heartbeats %ld ok, %ld failed; work messages %ld\n",

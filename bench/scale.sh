@@ -14,9 +14,9 @@
 # each) and the ratio of the coordinator's fan-out p99 to it is printed.
 # The load average is printed beside the figures: the machine may be
 # shared.  COOPMINE_LOADGEN_THREADS (2) sets the loadgen's threads;
-# COOPMINE_SCALE_DASH=127.0.0.1:PORT gives the coordinator a dashboard (its
-# /metrics: verification and ledger latency during the run);
-# COOPMINE_SCALE_LOGLEVEL (warn) its log level.
+# COOPMINE_SCALE_LOGLEVEL (warn) the coordinator's log level.  The
+# coordinator's dashboard runs too: the loadgen reads its fan-out histogram
+# (/metrics) at the start and end of the steady part.
 set -eu
 B=${COOPMINE_BUILDDIR:?run through make bench}
 S=${COOPMINE_SRCDIR:?run through make bench}
@@ -69,7 +69,11 @@ until pport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$T/pool.log
     [ -n "$pport" ]; do
 	i=$((i + 1)); [ $i -lt 300 ] || { cat "$T/pool.log"; exit 1; }; sleep 0.1
 done
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+free_port() {
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+port=$(free_port)
+dport=$(free_port)
 
 lthreads=${COOPMINE_LOADGEN_THREADS:-2}
 echo "coordinator: mutual TLS, verify light on 1 thread (measured budget), ledger WAL"
@@ -82,7 +86,7 @@ for n in $sizes; do
 exec "$B/src/coordinator/coopmine-coordinator" --grpc-listen 127.0.0.1:$port \
     --tls-cert "$C/server.crt" --tls-key "$C/server.key" --tls-ca "$C/ca.crt" \
     --pool-address stratum+tcp://127.0.0.1:$pport --pool-wallet bench \
-    --ledger-path "$T/ledger.db" --dashboard-listen "${COOPMINE_SCALE_DASH:-}" --verify light \
+    --ledger-path "$T/ledger.db" --dashboard-listen 127.0.0.1:$dport --verify light \
     --max-invalid 0 --max-workers $((n * 2)) --log-level ${COOPMINE_SCALE_LOGLEVEL:-warn} >>"$T/coord-$n.log" 2>&1
 EOS
 	chmod +x "$T/coord.sh"
@@ -107,7 +111,8 @@ EOS
 	{ "$B/bench/loadgen" --target "127.0.0.1:$port" --ca-cert "$C/ca.crt" \
 	    --ca-key "$C/ca.key" --cert-dir "$C" --prefix lg --workers "$n" \
 	    --threads "$lthreads" --seconds "$steady" --connect-jitter "$jitter" \
-	    --coord-pid "$cpid" $extra && echo 0 >"$T/rc" || echo $? >"$T/rc"; } |
+	    --coord-pid "$cpid" --metrics-url "http://127.0.0.1:$dport/metrics" $extra &&
+	    echo 0 >"$T/rc" || echo $? >"$T/rc"; } |
 	    tee "$T/loadgen-$n.out"
 	[ "$(cat "$T/rc")" = 0 ] || { echo "loadgen failed (exit $(cat "$T/rc"))"; exit 1; }
 	echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

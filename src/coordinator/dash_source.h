@@ -103,6 +103,11 @@ struct dash_stats {
 	uint64_t	ledger_commit_bucket[DASH_LATENCY_BUCKETS];
 	double		ledger_commit_bound[DASH_LATENCY_BUCKETS];	/* s */
 	uint64_t	ledger_queued;
+	uint64_t	fanouts;		/* the fan-out histogram */
+	double		fanout_sum_s;
+	uint64_t	fanout_bucket[DASH_LATENCY_BUCKETS];
+	double		fanout_bound[DASH_LATENCY_BUCKETS];	/* s */
+	unsigned	fanout_last_workers;
 	unsigned	pool_index;		/* 0: the primary; > 0 a backup */
 	/* the filesystem of the ledger (statvfs); both 0 when unknown */
 	uint64_t	ledger_disk_free;	/* bytes an unprivileged writer

@@ -197,6 +197,18 @@ src_stats(void *ctx, struct dash_stats *out)
 		out->ledger_commit_bucket[i] = ls.commit_bucket[i];
 		out->ledger_commit_bound[i] = ledger_latency_bounds[i];
 	}
+	if (d->p.jobs != NULL) {
+		struct jobs_stats js;
+		jobs_get_stats(d->p.jobs, &js);
+		out->fanouts = js.fanouts;
+		out->fanout_sum_s = js.fanout_seconds_sum;
+		out->fanout_last_workers = js.fanout_last_workers;
+		for (int i = 0; i < DASH_LATENCY_BUCKETS &&
+		    i < JOBS_FANOUT_BUCKETS; i++) {
+			out->fanout_bucket[i] = js.fanout_bucket[i];
+			out->fanout_bound[i] = jobs_fanout_bounds[i];
+		}
+	}
 	if (d->p.sessions != NULL)
 		d->p.sessions(d->p.sessions_arg, out->sessions, &out->nsessions);
 	else

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/target.h"
 #include "coordinator/jobs.h"
@@ -78,6 +79,16 @@ struct jobs {
 	int batching;
 	struct jobs_outgoing *out;
 	size_t nout, capout;
+	/* what sendq_send measured (jobs_stats) */
+	uint64_t fanouts;
+	double fanout_sum;
+	uint64_t fanout_bucket[JOBS_FANOUT_BUCKETS];
+	unsigned fanout_last_workers;
+};
+
+const double jobs_fanout_bounds[JOBS_FANOUT_BUCKETS] = {
+	0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+	1e300	/* +Inf */
 };
 
 /* A worker's difficulty when the last run stopped: its vardiff starts
@@ -518,17 +529,30 @@ sendq_take(struct jobs *j)
 	return f;
 }
 
-/* Sends what sendq_take took (jobs_lock not held), then keeps its memory
- * for the next fan-out unless another one has taken its place. */
+/* Sends what sendq_take took (jobs_lock not held) and times it from
+ * job_ms, when the job arrived; then keeps the queue's memory for the next
+ * fan-out unless another one has taken its place. */
 static void
-sendq_send(struct jobs *j, struct sendq *f)
+sendq_send(struct jobs *j, struct sendq *f, int64_t job_ms)
 {
+	double secs;
+
 	if (f->n > 0 && j->ev.send_batch != NULL)
 		j->ev.send_batch(j->arg, f->o, f->n);
 	else
 		for (size_t i = 0; i < f->n; i++)
 			j->ev.send_work(j->arg, f->o[i].worker_id, &f->o[i].wk);
+	secs = (double)(clock_wall_ms() - job_ms) / 1000.0;
 	pthread_mutex_lock(&j->jobs_lock);
+	if (f->n > 0) {
+		secs = secs > 0 ? secs : 0;
+		j->fanouts++;
+		j->fanout_sum += secs;
+		for (int i = 0; i < JOBS_FANOUT_BUCKETS; i++)
+			if (secs <= jobs_fanout_bounds[i])
+				j->fanout_bucket[i]++;
+		j->fanout_last_workers = (unsigned)f->n;
+	}
 	if (j->out == NULL && !j->batching) {
 		j->out = f->o;
 		j->capout = f->cap;
@@ -756,7 +780,7 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 		uint64_t seq = job_refresh(j, jb, t, now_ms);
 		f = sendq_take(j);
 		pthread_mutex_unlock(&j->jobs_lock);
-		sendq_send(j, &f);
+		sendq_send(j, &f, now_ms);
 		return seq;
 	}
 	pthread_mutex_unlock(&j->jobs_lock);
@@ -821,7 +845,7 @@ jobs_add(struct jobs *j, const struct job_template *t, int64_t now_ms)
 	}
 	f = sendq_take(j);
 	pthread_mutex_unlock(&j->jobs_lock);
-	sendq_send(j, &f);
+	sendq_send(j, &f, now_ms);
 	log_info("jobs: job %s (upstream %s, height %" PRId64 ", difficulty %"
 	    PRIu64 "%s) sent to the workers", jb->job_id, t->upstream_id, t->height,
 	    target_to_difficulty(t->target64), t->clean ? ", clean" : "");
@@ -1218,6 +1242,10 @@ jobs_get_stats(struct jobs *j, struct jobs_stats *st)
 		st->streaming += j->workers[i].streaming ? 1 : 0;
 	st->leases_issued = j->leases_issued;
 	st->paused = j->paused;
+	st->fanouts = j->fanouts;
+	st->fanout_seconds_sum = j->fanout_sum;
+	memcpy(st->fanout_bucket, j->fanout_bucket, sizeof(st->fanout_bucket));
+	st->fanout_last_workers = j->fanout_last_workers;
 	pthread_mutex_unlock(&j->jobs_lock);
 }
 

@@ -238,6 +238,10 @@ void jobs_tick(struct jobs *j, int64_t now_ms);
  * of it (vardiff_floor), raised at the next tick when workers join. */
 void jobs_set_verify_budget(struct jobs *j, double shares_per_second);
 
+#define JOBS_FANOUT_BUCKETS 11
+/* Upper bounds (seconds) of the fan-out histogram; the last is +Inf. */
+extern const double jobs_fanout_bounds[JOBS_FANOUT_BUCKETS];
+
 struct jobs_stats {
 	uint64_t current_seq;
 	char current_job_id[24];
@@ -256,6 +260,14 @@ struct jobs_stats {
 		uint64_t space, left;
 		int64_t height;
 	} current[JOBS_SOURCES_MAX];
+	/* Fan-outs (a job's work to every streaming worker), each timed from
+	 * the job's arrival until the last worker's work was handed to its
+	 * connection: cumulative counts, bucket i those within
+	 * jobs_fanout_bounds[i] seconds. */
+	uint64_t fanouts;
+	double fanout_seconds_sum;
+	uint64_t fanout_bucket[JOBS_FANOUT_BUCKETS];
+	unsigned fanout_last_workers;	/* streams the last one reached */
 };
 void jobs_get_stats(struct jobs *j, struct jobs_stats *st);
 /* A worker's current difficulty and lease (0 when unknown). */

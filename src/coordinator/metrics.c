@@ -93,6 +93,24 @@ head(struct buf *b, const char *name, const char *type, const char *help)
 	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A histogram without labels: cumulative bucket counts under bounds (the
+ * last bound, 1e300, is +Inf and comes from the count). */
+static void
+histogram(struct buf *b, const char *name, const char *help,
+    const double bound[DASH_LATENCY_BUCKETS],
+    const uint64_t bucket[DASH_LATENCY_BUCKETS], uint64_t count, double sum)
+{
+	head(b, name, "histogram", help);
+	for (int i = 0; i < DASH_LATENCY_BUCKETS && bound[i] > 0 &&
+	    bound[i] < 1e300; i++)
+		buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, bound[i],
+		    (unsigned long long)bucket[i]);
+	buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+	    (unsigned long long)count);
+	buf_printf(b, "%s_sum %.6f\n%s_count %llu\n", name, sum, name,
+	    (unsigned long long)count);
+}
+
 /* A family of one sample without labels. */
 static void
 metric_int(struct buf *b, const char *name, const char *type,
@@ -431,21 +449,15 @@ pool_metrics(struct buf *b, const struct dash_stats *st)
 	    "99th percentile of share arrival to verdict, recent shares");
 	buf_printf(b, "coopmine_verify_latency_p99_seconds %.6f\n",
 	    st->verify_latency_p99_ms / 1000.0);
-	head(b, "coopmine_ledger_commit_seconds", "histogram",
-	    "Time of each ledger COMMIT (the fsyncs)");
-	for (i = 0; i < DASH_LATENCY_BUCKETS; i++) {
-		if (st->ledger_commit_bound[i] >= 1e300)
-			break;	/* +Inf comes last, from the count */
-		buf_printf(b, "coopmine_ledger_commit_seconds_bucket{le=\"%g\"} "
-		    "%llu\n", st->ledger_commit_bound[i],
-		    (unsigned long long)st->ledger_commit_bucket[i]);
-	}
-	buf_printf(b, "coopmine_ledger_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
-	    (unsigned long long)st->ledger_commits);
-	buf_printf(b, "coopmine_ledger_commit_seconds_sum %.6f\n",
-	    st->ledger_commit_sum_s);
-	buf_printf(b, "coopmine_ledger_commit_seconds_count %llu\n",
-	    (unsigned long long)st->ledger_commits);
+	histogram(b, "coopmine_ledger_commit_seconds",
+	    "Time of each ledger COMMIT (the fsyncs)", st->ledger_commit_bound,
+	    st->ledger_commit_bucket, st->ledger_commits, st->ledger_commit_sum_s);
+	histogram(b, "coopmine_fanout_seconds", "Time from a pool job's arrival "
+	    "until its work was handed to every streaming worker's connection",
+	    st->fanout_bound, st->fanout_bucket, st->fanouts, st->fanout_sum_s);
+	metric_int(b, "coopmine_fanout_workers", "gauge",
+	    "Worker streams the last fan-out reached",
+	    (unsigned long long)st->fanout_last_workers);
 }
 
 static void

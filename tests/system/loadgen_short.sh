@@ -18,12 +18,13 @@ start pool "$B/src/testpool/coopmine-testpool" --listen 127.0.0.1:0 \
 wait_for "$T/pool.log" "listening on" 20
 pport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$T/pool.log" | head -1)
 port=$(free_port)
+dport=$(free_port)
 cat >"$T/coord.sh" <<EOS
 #!/bin/sh
 exec "$B/src/coordinator/coopmine-coordinator" --grpc-listen 127.0.0.1:$port \
     --tls-cert "$T/certs/server.crt" --tls-key "$T/certs/server.key" \
     --tls-ca "$T/certs/ca.crt" --pool-address stratum+tcp://127.0.0.1:$pport \
-    --pool-wallet loadgen --ledger-path "$T/ledger.db" --dashboard-listen "" \
+    --pool-wallet loadgen --ledger-path "$T/ledger.db" --dashboard-listen 127.0.0.1:$dport \
     --verify none --max-invalid 0 --heartbeat-interval 5s >>"$T/coord.log" 2>&1
 EOS
 chmod +x "$T/coord.sh"
@@ -71,14 +72,28 @@ set -- $fd
 [ -n "$fd" ] && [ "$1" -le $(($2 + 16)) ]
 ok $? "the coordinator closed the connections after the workers left (${1:-?} fds, ${2:-?} before)"
 
-# Cached identities: a second, tiny run makes no certificate.
+# Cached identities: a second, small run makes no certificate.
 touch "$T/stamp"
 sleep 1
 timeout 60 "$LG" --target "127.0.0.1:$port" --ca-cert "$T/certs/ca.crt" \
     --ca-key "$T/certs/ca.key" --cert-dir "$T/lgcerts" --workers 10 \
-    --seconds 1 --connect-jitter 100 >"$T/lg2.out" 2>&1
+    --seconds 3 --connect-jitter 100 >"$T/lg2.out" 2>&1
 [ $? -eq 0 ] && [ -z "$(find "$T/lgcerts" -newer "$T/stamp" -name '*.crt')" ]
 ok $? "a second run reuses the cached certificates"
+
+# The coordinator's own fan-out figure: the pool's jobs (one a second)
+# reached the second run's 10 streaming workers, each fan-out timed into
+# a histogram whose buckets add up.
+curl -sS "http://127.0.0.1:$dport/metrics" >"$T/metrics" 2>"$T/curl.err"
+awk '/^coopmine_fanout_seconds_bucket/ { n++; split($1, a, "\""); v = $2
+	if (v < last) bad = 1; last = v; if (a[2] == "+Inf") inf = v }
+    /^coopmine_fanout_seconds_count / { count = $2 }
+    /^coopmine_fanout_seconds_sum / { sum = $2 }
+    /^coopmine_fanout_workers / { workers = $2 }
+    END { printf "%d %s %s %s %s\n", n, count, inf, sum, workers
+	exit !(n >= 2 && !bad && count >= 1 && inf == count && sum > 0 && workers == 10) }' \
+    "$T/metrics" >"$T/fanout"
+ok $? "/metrics: fan-outs timed in coopmine_fanout_seconds, the last reaching the 10 workers (buckets, count, +Inf, sum, workers: $(cat "$T/fanout"))"
 # Not this shell's child: its exit status cannot be waited for; its log
 # says whether it stopped cleanly.
 [ -n "$newpid" ] && kill -TERM "$newpid" && poll 20 sh -c "! kill -0 $newpid 2>/dev/null" &&
