@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/idindex.h"
 #include "common/log.h"
 #include "common/target.h"
 #include "coordinator/jobs.h"
@@ -64,6 +65,7 @@ struct jobs {
 	uint64_t next_extranonce;	/* node work: never goes back */
 	struct wstate *workers;
 	size_t nworkers, capworkers;
+	struct idindex windex;		/* worker id -> row of workers[] */
 	double verify_budget;		/* shares/s verification may take */
 	unsigned nsources;		/* sources that ever sent a job */
 	int64_t down_since[JOBS_SOURCES_MAX];	/* 0: that source is fine */
@@ -160,6 +162,8 @@ job_free(struct job *jb)
 	free(jb);
 }
 
+static const char *wstate_id(const void *rows, size_t i);
+
 struct jobs *
 jobs_new(const struct jobs_config *cfg, const struct jobs_events *ev, void *arg)
 {
@@ -168,6 +172,7 @@ jobs_new(const struct jobs_config *cfg, const struct jobs_events *ev, void *arg)
 	if (j == NULL)
 		return NULL;
 	pthread_mutex_init(&j->jobs_lock, NULL);
+	j->windex.id_of = wstate_id;
 	j->cfg = *cfg;
 	if (j->cfg.keep_jobs < 2)
 		j->cfg.keep_jobs = 2;
@@ -192,6 +197,7 @@ jobs_free(struct jobs *j)
 		job_free(j->ring[i]);
 	free(j->ring);
 	free(j->workers);
+	idindex_free(&j->windex);
 	free(j->cursors);
 	free(j->known);
 	free(j->out);
@@ -423,13 +429,18 @@ job_by_seq(struct jobs *j, uint64_t seq)
 	return NULL;
 }
 
+static const char *
+wstate_id(const void *rows, size_t i)
+{
+	return ((const struct wstate *)rows)[i].id;
+}
+
 static struct wstate *
 worker_find(struct jobs *j, const char *id)
 {
-	for (size_t i = 0; i < j->nworkers; i++)
-		if (strcmp(j->workers[i].id, id) == 0)
-			return &j->workers[i];
-	return NULL;
+	size_t i = idindex_find(&j->windex, j->workers, id);
+
+	return i != (size_t)-1 ? &j->workers[i] : NULL;
 }
 
 static struct vardiff_config
@@ -913,16 +924,19 @@ jobs_worker_join(struct jobs *j, const char *worker_id, double hashrate,
 		if (j->nworkers == j->capworkers) {
 			size_t cap = j->capworkers ? j->capworkers * 2 : 16;
 			struct wstate *nw = realloc(j->workers, cap * sizeof(*nw));
-			if (nw == NULL) {
+			if (nw != NULL)
+				j->workers = nw;
+			if (nw == NULL || idindex_rebuild(&j->windex, j->workers,
+			    j->nworkers, cap) != 0) {
 				pthread_mutex_unlock(&j->jobs_lock);
 				return -1;
 			}
-			j->workers = nw;
 			j->capworkers = cap;
 		}
-		w = &j->workers[j->nworkers++];
+		w = &j->workers[j->nworkers];
 		memset(w, 0, sizeof(*w));
 		snprintf(w->id, sizeof(w->id), "%s", worker_id);
+		idindex_add(&j->windex, j->workers, j->nworkers++);
 	}
 	w->hashrate = credible(w, hashrate, now_ms);
 	w->guessed = 1;
@@ -958,23 +972,28 @@ jobs_worker_stream(struct jobs *j, const char *worker_id, int open,
 void
 jobs_worker_leave(struct jobs *j, const char *worker_id, int64_t now_ms)
 {
+	size_t i;
+
 	pthread_mutex_lock(&j->jobs_lock);
-	for (size_t i = 0; i < j->nworkers; i++) {
-		if (strcmp(j->workers[i].id, worker_id) != 0)
-			continue;
-		for (size_t k = 0; k < j->njobs; k++) {
-			struct lease_space *sp = j->ring[k]->space;
-			for (size_t n = 0; n < lease_space_count(sp); n++) {
-				const struct lease *l = lease_space_at(sp, n);
-				if (!l->released && strcmp(l->owner, worker_id) == 0 &&
-				    j->ev.lease_released != NULL)
-					j->ev.lease_released(j->arg, l->id, now_ms);
-			}
-			lease_release_owner(sp, worker_id);
-		}
-		j->workers[i] = j->workers[--j->nworkers];
-		break;
+	if ((i = idindex_find(&j->windex, j->workers, worker_id)) == (size_t)-1) {
+		pthread_mutex_unlock(&j->jobs_lock);
+		return;
 	}
+	for (size_t k = 0; k < j->njobs; k++) {
+		struct lease_space *sp = j->ring[k]->space;
+		for (size_t n = 0; n < lease_space_count(sp); n++) {
+			const struct lease *l = lease_space_at(sp, n);
+			if (!l->released && strcmp(l->owner, worker_id) == 0 &&
+			    j->ev.lease_released != NULL)
+				j->ev.lease_released(j->arg, l->id, now_ms);
+		}
+		lease_release_owner(sp, worker_id);
+	}
+	j->workers[i] = j->workers[--j->nworkers];
+	/* The last row moved into i: index the rows again (same size, so no
+	 * allocation; a leave is rare beside the lookups the index saves). */
+	(void)idindex_rebuild(&j->windex, j->workers, j->nworkers,
+	    j->capworkers);
 	pthread_mutex_unlock(&j->jobs_lock);
 }
 

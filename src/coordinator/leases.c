@@ -100,9 +100,24 @@ lease_restore(struct lease_space *sp, const struct lease *l)
 	return 0;
 }
 
+/* Leases are taken (and restored) in the order of their ids, so a binary
+ * search finds one in log n (a new job releases every worker's lease: n
+ * lookups of n leases each otherwise); a space not in that order is
+ * searched through. */
 static struct lease *
 lease_by_id(const struct lease_space *sp, uint64_t id)
 {
+	size_t lo = 0, hi = sp->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sp->leases[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < sp->n && sp->leases[lo].id == id)
+		return &sp->leases[lo];
 	for (size_t i = sp->n; i > 0; i--)
 		if (sp->leases[i - 1].id == id)
 			return &sp->leases[i - 1];

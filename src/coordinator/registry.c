@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/idindex.h"
 #include "common/log.h"
 #include "coordinator/registry.h"
 #include "coordinator/rpc_server.h"
@@ -60,8 +61,7 @@ struct registry {
 	pthread_mutex_t workers_lock;	/* guards everything below */
 	struct worker *workers;
 	size_t n, cap;
-	size_t *index;			/* row + 1, 0 empty; nindex slots */
-	size_t nindex;			/* a power of two >= 2 * cap */
+	struct idindex index;		/* id -> row of workers[] */
 	uint64_t shares_valid, shares_invalid, blocks_found;
 	int64_t started_at, first_block_time, last_block_time;
 	int cluster_paused;
@@ -102,6 +102,8 @@ deny_name(enum registry_deny d)
 	    d == REGISTRY_REVOKED ? "revoked" : "allowed";
 }
 
+static const char *row_id(const void *rows, size_t i);
+
 struct registry *
 registry_new(int64_t heartbeat_ms, size_t max_workers)
 {
@@ -113,6 +115,7 @@ registry_new(int64_t heartbeat_ms, size_t max_workers)
 	r->max_workers = max_workers ? max_workers : 10000;
 	r->started_at = clock_wall_ms();
 	r->lim = default_limits;
+	r->index.id_of = row_id;
 	pthread_mutex_init(&r->workers_lock, NULL);
 	return r;
 }
@@ -126,7 +129,7 @@ registry_free(struct registry *r)
 	pthread_mutex_destroy(&r->workers_lock);
 	for (size_t i = 0; i < r->n; i++)
 		free(r->workers[i].eff);
-	free(r->index);
+	idindex_free(&r->index);
 	free(r->workers);
 	free(r);
 }
@@ -173,61 +176,34 @@ copy_text(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src != NULL ? src : "");
 }
 
-static size_t
-hash_id(const char *id)
+static const char *
+row_id(const void *rows, size_t i)
 {
-	size_t h = 14695981039346656037ULL;	/* FNV-1a */
-
-	for (; *id != '\0'; id++)
-		h = (h ^ (unsigned char)*id) * 1099511628211ULL;
-	return h;
-}
-
-/* The index slot holding id, or the empty slot where it would go.
- * Callers hold workers_lock; nindex > n, so an empty slot exists. */
-static size_t *
-slot(struct registry *r, const char *id)
-{
-	size_t i = hash_id(id) & (r->nindex - 1);
-
-	while (r->index[i] != 0 && strcmp(r->workers[r->index[i] - 1].w.id, id) != 0)
-		i = (i + 1) & (r->nindex - 1);
-	return &r->index[i];
+	return ((const struct worker *)rows)[i].w.id;
 }
 
 /* Callers hold workers_lock. */
 static struct worker *
 find(struct registry *r, const char *id)
 {
-	size_t *sl;
+	size_t i = idindex_find(&r->index, r->workers, id);
 
-	if (r->nindex == 0 || id == NULL)
-		return NULL;
-	sl = slot(r, id);
-	return *sl != 0 ? &r->workers[*sl - 1] : NULL;
+	return i != (size_t)-1 ? &r->workers[i] : NULL;
 }
 
 /* Room for one more row and its index slot.  Locked. */
 static int
 grow(struct registry *r)
 {
-	size_t cap = r->cap ? r->cap * 2 : 16, nindex = 32;
+	size_t cap = r->cap ? r->cap * 2 : 16;
 	struct worker *nw;
-	size_t *ni;
 
-	while (nindex < 2 * cap)
-		nindex *= 2;
 	if ((nw = realloc(r->workers, cap * sizeof(*nw))) == NULL)
 		return -ENOMEM;
 	r->workers = nw;
-	if ((ni = calloc(nindex, sizeof(*ni))) == NULL)
+	if (idindex_rebuild(&r->index, r->workers, r->n, cap) != 0)
 		return -ENOMEM;
-	free(r->index);
-	r->index = ni;
-	r->nindex = nindex;
 	r->cap = cap;
-	for (size_t i = 0; i < r->n; i++)
-		*slot(r, r->workers[i].w.id) = i + 1;
 	return 0;
 }
 
@@ -307,7 +283,7 @@ row(struct registry *r, const char *id, struct worker **out)
 		copy_text(wk->w.name, sizeof(wk->w.name), id);
 		wk->w.status = status_name(0);
 		wk->unregistered = 1;
-		*slot(r, id) = ++r->n;
+		idindex_add(&r->index, r->workers, r->n++);
 	}
 	*out = wk;
 	return 0;

@@ -1,7 +1,8 @@
 /* test_fanout: a new job's work is sent after jobs_lock is released (so
  * shares are checked meanwhile), in one batch with each streaming worker
- * once and every work numbered in issue order; the fan-out threads call
- * every item exactly once, really in parallel, and run after run. */
+ * once and every work numbered in issue order; workers are found by their
+ * index after one leaves; the fan-out threads call every item exactly
+ * once, really in parallel, and run after run. */
 #include "config.h"
 
 #include <errno.h>
@@ -246,6 +247,41 @@ test_jobs_batch(void)
 	ok(nsingle == 1 && single[0].order > max_order,
 	    "work sent after the batch (a stream reopening) has a later number, "
 	    "so a late batch send cannot overtake it");
+
+	/* Workers are found by an index: when one leaves, the row that takes
+	 * its place is still found, and the leaver is not. */
+	{
+		const struct jobs_outgoing *last = NULL;
+		struct share_ctx ctx;
+		uint8_t nonce[4];
+		int found = 1;
+
+		for (size_t i = 0; i < nbatch; i++) {
+			if (strcmp(batch[i].worker_id, "w089") == 0)
+				last = &batch[i];
+		}
+		jobs_worker_leave(J, "w000", now + 3000);
+		/* a newcomer takes the row the moved worker left */
+		snprintf(id, sizeof(id), "w%03d", NW);
+		jobs_worker_join(J, id, 1000, now + 3000, &w);
+		for (int i = 1; i <= NW; i++) {
+			uint64_t d, lid, ls, le, hd;
+			snprintf(id, sizeof(id), "w%03d", i);
+			if (jobs_worker_info(J, id, &d, &lid, &ls, &le, &hd) != 0)
+				found = 0;
+		}
+		ok(found, "after w000 left and w%03d joined, the other %d workers "
+		    "and the newcomer are all found", NW, NW - 1);
+		le32_write(nonce, last != NULL ? (uint32_t)last->wk.nonce_start : 0);
+		ok(last != NULL && jobs_check_share(J, "w089", last->wk.job_id,
+		    nonce, 4, &ctx) == LEDGER_REASON_OK,
+		    "the last streaming worker's share on its lease is taken");
+		{
+			uint64_t d, lid, ls, le, hd;
+			ok(jobs_worker_info(J, "w000", &d, &lid, &ls, &le, &hd) != 0,
+			    "the worker that left is not found");
+		}
+	}
 	jobs_free(J);
 }
 
