@@ -37,6 +37,13 @@ xhuge=""
 [ "$PAGES" = off ] && xhuge="--no-huge-pages"
 [ "$PAGES" = thp ] && [ "$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)" != 0 ] &&
 	echo "note: reserved huge pages exist; xmrig will use them (pages=thp applies to coopmine only)"
+# xmrig run as root reserves huge pages itself (it writes nr_hugepages):
+# with pages thp or off it runs as nobody, so that it cannot.
+xrun=""
+if [ -n "$XMRIG" ] && [ "$PAGES" != auto ] && [ "$(id -u)" = 0 ]; then
+	xrun="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	echo "note: xmrig runs as nobody, so that it cannot reserve huge pages"
+fi
 while [ $i -le "$ROUNDS" ]; do
 	"$B/src/worker/coopmine-worker" --bench "$N" --threads "$T" $light \
 	    --huge-pages "$PAGES" --log-level warn >"$out/worker" 2>&1 || {
@@ -49,7 +56,10 @@ while [ $i -le "$ROUNDS" ]; do
 		# instead, for the first 60 s average of its hashrate (printed
 		# every 10 s), and then it is stopped.
 		rm -f "$out/xmrig"
-		"$XMRIG" --bench=10M -t "$T" --randomx-mode="$xmode" $xhuge \
+		touch "$out/xmrig"
+		chmod 666 "$out/xmrig"
+		chmod 711 "$out"
+		$xrun "$XMRIG" --bench=10M -t "$T" --randomx-mode="$xmode" $xhuge \
 		    --no-color --print-time=10 --log-file="$out/xmrig" \
 		    >/dev/null 2>&1 &
 		xpid=$!
