@@ -16,7 +16,16 @@ struct lease_space {
 	uint64_t start, end, cursor;
 	struct lease *leases;
 	size_t n, cap;
+	int unsorted;		/* a lease was added out of id order */
 };
+
+/* Notes whether the lease just appended keeps leases[] in id order. */
+static void
+appended(struct lease_space *sp)
+{
+	if (sp->n > 1 && sp->leases[sp->n - 1].id <= sp->leases[sp->n - 2].id)
+		sp->unsorted = 1;
+}
 
 struct lease_space *
 lease_space_new(uint64_t start, uint64_t end)
@@ -84,6 +93,7 @@ lease_take(struct lease_space *sp, uint64_t id, const char *owner,
 	l->share_target = share_target;
 	l->issued_ms = now_ms;
 	sp->cursor += n;
+	appended(sp);
 	*out = *l;
 	return 0;
 }
@@ -97,6 +107,7 @@ lease_restore(struct lease_space *sp, const struct lease *l)
 		return -1;
 	sp->leases[sp->n++] = *l;
 	sp->cursor = l->end;
+	appended(sp);
 	return 0;
 }
 
@@ -109,6 +120,12 @@ lease_by_id(const struct lease_space *sp, uint64_t id)
 {
 	size_t lo = 0, hi = sp->n;
 
+	if (sp->unsorted) {
+		for (size_t i = sp->n; i > 0; i--)
+			if (sp->leases[i - 1].id == id)
+				return &sp->leases[i - 1];
+		return NULL;
+	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (sp->leases[mid].id < id)
@@ -116,12 +133,7 @@ lease_by_id(const struct lease_space *sp, uint64_t id)
 		else
 			hi = mid;
 	}
-	if (lo < sp->n && sp->leases[lo].id == id)
-		return &sp->leases[lo];
-	for (size_t i = sp->n; i > 0; i--)
-		if (sp->leases[i - 1].id == id)
-			return &sp->leases[i - 1];
-	return NULL;
+	return lo < sp->n && sp->leases[lo].id == id ? &sp->leases[lo] : NULL;
 }
 
 int
