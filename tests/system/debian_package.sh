@@ -96,6 +96,8 @@ start pkg env COOPMINE_DATADIR="$R/usr/share/coopmine" "$C" --config "$R/etc/coo
 wait_for "$T/pkg.log" "coordinator up" 30
 ok $? "the packaged coordinator starts with /etc/coopmine/coordinator.conf from the package"
 hport=$(sed -n 's/.*dashboard on 127\.0\.0\.1:0 (port \([0-9]*\)).*/\1/p' "$T/pkg.log" | head -1)
+# 200 once the pool session is up ("coordinator up" does not wait for it)
+wait_for "$T/pkg.log" "upstream: logged in to " 30
 curl -sf "http://127.0.0.1:$hport/health" >"$T/health.json"
 ok $? "its /health answers: $(cat "$T/health.json" 2>/dev/null | head -c 120)"
 curl -sf "http://127.0.0.1:$hport/" >"$T/index.html" &&

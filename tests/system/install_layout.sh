@@ -93,6 +93,8 @@ ok $? "it takes its page from the installed www/ (COOPMINE_DATADIR=$R$pkgdatadir
 hport=$(sed -n 's/.*dashboard on 127\.0\.0\.1:0 (port \([0-9]*\)).*/\1/p' "$T/inst.log" | head -1)
 curl -sf "http://127.0.0.1:$hport/" >"$T/index.html" && cmp -s "$T/index.html" "$S/www/index.html"
 ok $? "GET / answers the installed index.html"
+# 200 once the pool session is up ("coordinator up" does not wait for it)
+wait_for "$T/inst.log" "upstream: logged in to " 30
 curl -sf "http://127.0.0.1:$hport/health" >/dev/null
 ok $? "/health answers"
 kill -TERM "$PID_inst"; wait_pid "$PID_inst" 30

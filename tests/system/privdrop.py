@@ -100,6 +100,9 @@ L.ok(gids == [str(NOBODY.pw_gid)] * 4 and groups == [str(NOBODY.pw_gid)],
      "gids are nobody's and no supplementary group is left: %s %s" %
      (gids, groups))
 port = int(m.group(1)) if m else 0
+# /health is 200 once the pool session is up, which "coordinator up" does
+# not wait for
+wait_file_log(r"upstream: logged in to ", 30)
 st, h = host_request(port, "/health", "127.0.0.1:%d" % port)
 L.ok(st == 200 and h and h.get("status") in ("healthy", "degraded"),
      "/health answers after the drop (%s %s)" % (st, h and h.get("status")))
