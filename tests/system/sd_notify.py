@@ -77,7 +77,7 @@ end = time.time() + 20
 while port and st != 200 and time.time() < end:
     time.sleep(0.1)
     st, body = health()
-L.ok(st == 200 and body.get("status") == "healthy",
+L.ok(st == 200 and isinstance(body, dict) and body.get("status") == "healthy",
      "and says healthy once the pool session is up (%s %s)" % (st, body))
 got = messages(sock, "never", 3)
 wd = [t for d, t in got if d == "WATCHDOG=1"]
