@@ -21,10 +21,10 @@
 #include "common/log.h"
 #include "common/target.h"
 #include "coordinator/jobs.h"
-#include "unit/jobs_fixture.h"
 #include "coordinator/registry.h"
 #include "coordinator/rpc_server.h"
 #include "rpc/codec.h"
+#include "unit/jobs_fixture.h"
 #include "worker/client.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -33,7 +33,6 @@ static void ev_exhausted(void *arg, unsigned sources) { exhausted++; }
 static int paused_events, paused_now;
 static void ev_paused(void *arg, int paused) { paused_events++; paused_now = paused; }
 
-
 int
 main(void)
 {
